@@ -1,0 +1,223 @@
+"""The whole system on one machine: nats-server, PostgreSQL, the six services, the demo app.
+
+Used by ``runwright run`` (``make run``) and by the end-to-end tests, so both run the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from runwright_cli.nats_server import NatsServer
+from runwright_cli.ports import free_port, port_in_use, wait_for_port
+from runwright_cli.postgres import EmbeddedPostgres
+from runwright_cli.processes import spawn, tail, terminate
+
+SERVICES = ("queue", "scheduler", "approval", "artifact", "executor", "gateway")
+NO_DATABASE = frozenset({"executor"})
+Progress = Callable[[str, str], None]
+
+
+def _quiet(_: str, __: str) -> None:
+    pass
+
+
+@dataclass
+class StackConfig:
+    data_dir: Path
+    gateway_port: int = 8080
+    admin_token: str | None = None
+    database_url: str | None = None
+    demo_port: int | None = None
+    executors: int = 1
+    executor_slots: int = 2
+    durable: bool = True
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    log: Path
+    proc: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+
+
+class Stack:
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.data_dir = config.data_dir.resolve()
+        self.log_dir = self.data_dir / "logs"
+        self.nats = NatsServer(self.data_dir, self.log_dir)
+        self.postgres: EmbeddedPostgres | None = None
+        self.children: dict[str, Child] = {}
+        self.token = ""
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.config.gateway_port}"
+
+    @property
+    def database_url(self) -> str:
+        if self.config.database_url:
+            return self.config.database_url
+        assert self.postgres is not None
+        return self.postgres.url
+
+    def admin_token(self) -> str:
+        if self.config.admin_token:
+            return self.config.admin_token
+        path = self.data_dir / "admin-token"
+        if path.exists():
+            return path.read_text().strip()
+        token = "rw_" + secrets.token_urlsafe(32)
+        path.write_text(token + "\n")
+        path.chmod(0o600)
+        return token
+
+    def start(self, progress: Progress = _quiet, ready_timeout: float = 180) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if port_in_use(self.config.gateway_port):
+            raise RuntimeError(
+                f"port {self.config.gateway_port} is in use; set "
+                "RUNWRIGHT_GATEWAY_PORT to a free port"
+            )
+        self.token = self.admin_token()
+        started = time.monotonic()
+        self.nats.start()
+        progress(
+            "nats",
+            f"nats-server with JetStream on {self.nats.url} "
+            f"({(time.monotonic() - started) * 1000:.0f} ms)",
+        )
+        if not self.config.database_url:
+            started = time.monotonic()
+            self.postgres = EmbeddedPostgres(
+                self.data_dir, self.log_dir, durable=self.config.durable
+            )
+            created = self.postgres.start()
+            progress(
+                "postgres",
+                f"PostgreSQL on 127.0.0.1:{self.postgres.port} "
+                f"({'new cluster' if created else 'existing data'}, "
+                f"{(time.monotonic() - started) * 1000:.0f} ms)",
+            )
+        else:
+            progress("postgres", "PostgreSQL from DATABASE_URL")
+        for name in SERVICES:
+            for index in range(self.config.executors if name == "executor" else 1):
+                self._add_service(name, index)
+        if self.config.demo_port:
+            self._add_child(
+                "demo",
+                [sys.executable, "-m", "runwright_cli.demo", "--port", str(self.config.demo_port)],
+                dict(os.environ),
+            )
+        for child in self.children.values():
+            self._launch(child)
+        self.wait_ready(progress, ready_timeout)
+
+    def _add_service(self, name: str, index: int) -> None:
+        env = dict(os.environ)
+        env.update(
+            {
+                "RUNWRIGHT_NATS_URL": self.nats.url,
+                "RUNWRIGHT_LOG_FORMAT": "json",
+                "RUNWRIGHT_INSTANCE": f"{name}-{index}" if name == "executor" else name,
+            }
+        )
+        if name not in NO_DATABASE:
+            env["RUNWRIGHT_DATABASE_URL"] = self.database_url
+        else:
+            env.pop("RUNWRIGHT_DATABASE_URL", None)
+            env.pop("DATABASE_URL", None)
+        if name == "gateway":
+            env.update(
+                {
+                    "RUNWRIGHT_GATEWAY_PORT": str(self.config.gateway_port),
+                    "RUNWRIGHT_ADMIN_TOKEN": self.token,
+                }
+            )
+        if name == "executor":
+            env.setdefault("RUNWRIGHT_EXECUTOR_SLOTS", str(self.config.executor_slots))
+            env.setdefault("RUNWRIGHT_DRAIN_GRACE_S", "10")
+        env.update(self.config.env)
+        key = f"{name}-{index}" if name == "executor" else name
+        self._add_child(key, [sys.executable, "-m", f"runwright_{name}"], env)
+
+    def _add_child(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+        self.children[name] = Child(name, argv, env, self.log_dir / f"{name}.log")
+
+    def _launch(self, child: Child) -> None:
+        child.proc = spawn(child.argv, env=child.env, log=child.log, cwd=self.data_dir)
+
+    def wait_ready(self, progress: Progress, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        wait_for_port(self.config.gateway_port, timeout)
+        seen: set[str] = set()
+        while True:
+            self._check_alive()
+            try:
+                body = httpx.get(f"{self.gateway_url}/readyz", timeout=5).json()
+            except (httpx.HTTPError, ValueError):
+                body = {"services": {}, "ready": False}
+            for name, info in body.get("services", {}).items():
+                if info.get("ready") and name not in seen:
+                    seen.add(name)
+                    progress(name, f"{name} service ready")
+            if body.get("ready"):
+                if "gateway" not in seen:
+                    progress("gateway", f"gateway ready on {self.gateway_url}")
+                if self.config.demo_port:
+                    wait_for_port(self.config.demo_port, 30)
+                    progress("demo", f"demo app on http://127.0.0.1:{self.config.demo_port}")
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"services not ready after {timeout:g}s: {body}")
+            time.sleep(0.1)
+
+    def _check_alive(self) -> None:
+        for child in self.children.values():
+            if child.proc is not None and child.proc.poll() is not None:
+                raise RuntimeError(
+                    f"{child.name} exited with {child.proc.returncode} during "
+                    f"start-up:\n{tail(child.log)}"
+                )
+
+    def supervise_once(self, progress: Progress = _quiet) -> None:
+        """Restart any child that died (with back-off), saying so."""
+        for child in self.children.values():
+            if child.proc is not None and child.proc.poll() is not None:
+                code = child.proc.returncode
+                child.restarts += 1
+                progress(
+                    child.name,
+                    f"{child.name} exited with {code}; restarting "
+                    f"(restart {child.restarts}). Last lines:\n"
+                    f"{tail(child.log, 8)}",
+                )
+                time.sleep(min(0.5 * child.restarts, 5))
+                self._launch(child)
+
+    def service(self, name: str) -> Child:
+        return self.children[name]
+
+    def stop(self, grace_s: float = 20) -> None:
+        terminate([c.proc for c in self.children.values() if c.proc is not None], grace_s)
+        self.nats.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+
+
+def free_gateway_port() -> int:
+    return free_port()

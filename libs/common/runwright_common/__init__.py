@@ -1,0 +1,1 @@
+"""Plumbing every Runwright service shares."""

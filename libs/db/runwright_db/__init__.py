@@ -1,0 +1,15 @@
+"""PostgreSQL helpers shared by the services that own tables."""
+
+from runwright_db.idempotency import first_delivery
+from runwright_db.migrate import migrate
+from runwright_db.outbox import OutboxRelay, enqueue
+from runwright_db.pool import create_pool, wait_for_database
+
+__all__ = [
+    "OutboxRelay",
+    "create_pool",
+    "enqueue",
+    "first_delivery",
+    "migrate",
+    "wait_for_database",
+]

@@ -1,0 +1,79 @@
+"""Transactional outbox: write the message with the state change, publish after commit.
+
+Rows are claimed with ``FOR UPDATE SKIP LOCKED`` so several replicas can relay; each is published
+with its outbox id as ``Nats-Msg-Id``, so a relay that crashes after publishing but before deleting
+causes no duplicate within the stream's duplicate window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import asyncpg
+from nats.js import JetStreamContext
+from runwright_common.logging import get_logger
+from runwright_common.tracing import inject_headers
+
+log = get_logger("runwright.outbox")
+
+
+async def enqueue(conn: asyncpg.Connection, table: str, subject: str, payload: bytes) -> None:
+    await conn.execute(f"INSERT INTO {table} (subject, payload) VALUES ($1, $2)", subject, payload)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        js: JetStreamContext,
+        table: str,
+        *,
+        sweep_s: float = 1.0,
+        batch: int = 200,
+    ) -> None:
+        self._pool, self._js, self._table = pool, js, table
+        self._sweep_s, self._batch = sweep_s, batch
+        self._wake = asyncio.Event()
+        self._id_prefix = table.replace(".", "-")
+
+    def kick(self) -> None:
+        """Something was committed: publish it now rather than at the next sweep."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                while await self.relay_once() == self._batch:
+                    pass
+            except Exception as exc:
+                log.warning("outbox relay failed; will retry", error=str(exc))
+                await asyncio.sleep(0.5)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._sweep_s)
+        await self.relay_once()
+
+    async def relay_once(self) -> int:
+        async with self._pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                f"SELECT id, subject, payload FROM {self._table} ORDER BY id "
+                "LIMIT $1 FOR UPDATE SKIP LOCKED",
+                self._batch,
+            )
+            if not rows:
+                return 0
+            acks = [
+                await self._js.publish_async(
+                    row["subject"],
+                    bytes(row["payload"]),
+                    headers=inject_headers({"Nats-Msg-Id": f"{self._id_prefix}-{row['id']}"}),
+                )
+                for row in rows
+            ]
+            await asyncio.wait_for(asyncio.gather(*acks), 10)
+            await conn.execute(
+                f"DELETE FROM {self._table} WHERE id = ANY($1::bigint[])",
+                [row["id"] for row in rows],
+            )
+            return len(rows)

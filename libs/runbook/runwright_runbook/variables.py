@@ -1,0 +1,86 @@
+"""Variables: which ones a job must supply, and ``{{name}}`` interpolation."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from runwright_runbook.model import Runbook
+from runwright_runbook.parse import FieldError
+
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*\}\}")
+
+
+def submission_errors(
+    runbook: Runbook,
+    variables: Mapping[str, Any],
+    secrets: Mapping[str, str],
+    *,
+    ai_provider: bool = False,
+) -> list[FieldError]:
+    """What a job request lacks before it can run: missing prompt values, AI-only features."""
+    errors: list[FieldError] = []
+    for name, spec in runbook.variables.items():
+        if (
+            spec.source == "prompt"
+            and spec.required
+            and name not in variables
+            and name not in secrets
+        ):
+            errors.append(
+                FieldError(
+                    f"variables.{name}", f"required prompt variable `{name}` was not supplied"
+                )
+            )
+        if spec.source == "context" and not ai_provider:
+            errors.append(
+                FieldError(
+                    f"runbook.variables.{name}.source",
+                    "`context` variables need an AI provider, and none is configured",
+                )
+            )
+        if spec.source == "fixed" and spec.value is None:
+            errors.append(
+                FieldError(f"runbook.variables.{name}.value", "a `fixed` variable needs `value`")
+            )
+        if spec.source == "env" and not spec.env_key:
+            errors.append(
+                FieldError(f"runbook.variables.{name}.envKey", "an `env` variable needs `envKey`")
+            )
+    if not ai_provider:
+        for s_index, step in enumerate(runbook.steps):
+            for c_index, capture in enumerate(step.captures):
+                if capture.strategy == "ai":
+                    errors.append(
+                        FieldError(
+                            f"runbook.steps[{s_index}].captures[{c_index}].strategy",
+                            "the `ai` capture strategy needs an AI provider; none is configured",
+                        )
+                    )
+    return errors
+
+
+def interpolate(text: str, values: Mapping[str, Any]) -> str:
+    """Replace each ``{{name}}`` with its value; unknown names are left as written."""
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name in values:
+            return format_value(values[name])
+        return match.group(0)
+
+    return PLACEHOLDER.sub(substitute, text)
+
+
+def format_value(value: Any) -> str:
+    """Numbers as a person writes them: ``4`` not ``4.0``, shortest round-trip otherwise."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if value.is_integer():
+            return str(int(value))
+        return repr(value)
+    if value is None:
+        return ""
+    return str(value)

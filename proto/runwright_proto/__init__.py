@@ -1,0 +1,1 @@
+"""Runwright's wire contract. Every service imports its messages, subjects and streams from here."""

@@ -1,0 +1,90 @@
+"""Request/reply messages between services. Every reply may instead be an :class:`ErrorReply`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from msgspec import Meta, Struct
+from runwright_runbook.model import Runbook
+
+from runwright_proto.jobs import JobStatus, Trigger
+
+AwareDatetime = Annotated[datetime, Meta(tz=True)]
+
+
+class _Message(Struct, frozen=True, kw_only=True, tag_field="type"):
+    pass
+
+
+class StepSpec(Struct, frozen=True, kw_only=True):
+    ordinal: int
+    description: str
+    action_type: str
+
+
+class SubmitJob(_Message, tag="job.submit"):
+    job_id: str
+    title: str
+    runbook: Runbook
+    steps: list[StepSpec]
+    variables: dict[str, Any] = {}
+    secrets: dict[str, str] = {}
+    priority: int = 0
+    trigger: Trigger = "api"
+    workspace: str = "default"
+    submitted_by: str = "admin"
+    labels: dict[str, str] = {}
+
+
+class SubmitReply(_Message, tag="job.submitted"):
+    job_id: str
+    status: JobStatus
+    created: bool
+
+
+class DispatchJob(_Message, tag="job.dispatch"):
+    """Published on the DISPATCH stream when a job becomes ready; the executor then claims it."""
+
+    job_id: str
+    priority: int = 0
+
+
+class ClaimJob(_Message, tag="job.claim"):
+    job_id: str
+    executor_id: str
+    lease_ms: int
+
+
+class ClaimReply(_Message, tag="job.claimed"):
+    granted: bool
+    job_id: str
+    attempt: int = 0
+    reason: str | None = None
+    runbook: Runbook | None = None
+    variables: dict[str, Any] = {}
+    secrets: dict[str, str] = {}
+
+
+class RenewLease(_Message, tag="lease.renew"):
+    job_id: str
+    attempt: int
+    executor_id: str
+    lease_ms: int
+
+
+class RenewReply(_Message, tag="lease.renewed"):
+    ok: bool
+    reason: str | None = None
+
+
+class HealthReply(_Message, tag="health"):
+    service: str
+    instance: str
+    ready: bool
+    checks: dict[str, str] = {}
+
+
+class ErrorReply(_Message, tag="error"):
+    error: str
+    retryable: bool = False

@@ -1,0 +1,38 @@
+"""Job events (``runwright.events.<job_id>``). ``seq`` is per job, gap-free and the SSE id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from msgspec import Struct
+
+from runwright_proto.commands import AwareDatetime
+from runwright_proto.jobs import JobStatus, StepStatus
+from runwright_proto.reports import StepError
+
+
+class _Event(Struct, frozen=True, kw_only=True, tag_field="type"):
+    job_id: str
+    seq: int
+    at: AwareDatetime
+
+
+class StatusEvent(_Event, tag="status"):
+    status: JobStatus
+    previous: JobStatus | None = None
+    reason: str | None = None
+    actor: str | None = None
+
+
+class StepEvent(_Event, tag="step"):
+    ordinal: int
+    status: StepStatus
+    description: str = ""
+    action_type: str = ""
+    duration_ms: int | None = None
+    retries: int = 0
+    captured: dict[str, Any] = {}
+    error: StepError | None = None
+
+
+JobEvent = StatusEvent | StepEvent

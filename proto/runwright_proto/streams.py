@@ -1,0 +1,76 @@
+"""JetStream streams and durable consumers, declared once; services create them idempotently."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from msgspec import Struct
+
+from runwright_proto import subjects
+
+
+class StreamSpec(Struct, frozen=True, kw_only=True):
+    name: str
+    subjects: list[str]
+    retention: Literal["limits", "workqueue"]
+    max_age_s: float = 0
+    duplicate_window_s: float = 120
+    description: str = ""
+
+
+class ConsumerSpec(Struct, frozen=True, kw_only=True):
+    stream: str
+    durable: str
+    filter_subject: str
+    ack_wait_s: float = 30
+    max_deliver: int = -1
+    backoff_s: list[float] = []
+    max_ack_pending: int = 1000
+    description: str = ""
+
+
+DISPATCH = StreamSpec(
+    name="DISPATCH",
+    subjects=["runwright.dispatch.>"],
+    retention="workqueue",
+    description="Jobs ready to run; each message is taken by one executor.",
+)
+
+REPORTS = StreamSpec(
+    name="REPORTS",
+    subjects=[subjects.REPORTS],
+    retention="workqueue",
+    description="Executors' reports on steps and jobs; the queue service applies them.",
+)
+
+EVENTS = StreamSpec(
+    name="EVENTS",
+    subjects=[subjects.EVENTS],
+    retention="limits",
+    max_age_s=7 * 24 * 3600,
+    description="Job events after Postgres recorded them; for internal subscribers.",
+)
+
+ALL_STREAMS = (DISPATCH, REPORTS, EVENTS)
+
+EXECUTORS = ConsumerSpec(
+    stream="DISPATCH",
+    durable="executors",
+    filter_subject="runwright.dispatch.>",
+    ack_wait_s=30,
+    max_ack_pending=10_000,
+    description="Shared by every executor; each pulls one message per free browser slot.",
+)
+
+QUEUE_REPORTS = ConsumerSpec(
+    stream="REPORTS",
+    durable="queue-reports",
+    filter_subject=subjects.REPORTS,
+    ack_wait_s=30,
+    max_deliver=20,
+    backoff_s=[0.5, 1, 2, 5, 10],
+    max_ack_pending=10_000,
+    description="The queue service applies executor reports to Postgres.",
+)
+
+ALL_CONSUMERS = (EXECUTORS, QUEUE_REPORTS)

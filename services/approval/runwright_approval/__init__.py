@@ -1,0 +1,1 @@
+"""Runwright approval service: approval requests, decisions and their audit log."""

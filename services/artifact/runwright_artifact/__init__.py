@@ -1,0 +1,1 @@
+"""Runwright artifact service: stores screenshots, videos, exports and downloads."""

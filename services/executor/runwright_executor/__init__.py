@@ -1,0 +1,1 @@
+"""Runwright executor: claims jobs, runs their steps in a fresh browser context, reports back."""

@@ -1,0 +1,44 @@
+"""Launching Chromium: Playwright's own build when installed, else the system package."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from playwright.async_api import Browser, Playwright
+
+CHROMIUM_ARGS = [
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-dev-shm-usage",
+]
+SYSTEM_CHROMIUM = ("/usr/lib/chromium/chromium", "/usr/bin/chromium", "/usr/bin/chromium-browser")
+
+
+def find_chromium(playwright: Playwright, configured: str = "") -> str | None:
+    """The configured path, else Playwright's downloaded build, else a system Chromium."""
+    if configured:
+        return configured
+    bundled = playwright.chromium.executable_path
+    if bundled and Path(bundled).exists():
+        return None
+    for candidate in SYSTEM_CHROMIUM:
+        if Path(candidate).exists():
+            return candidate
+    raise RuntimeError(
+        "no Chromium found: run `make install` (it installs Debian's chromium) "
+        "or set RUNWRIGHT_CHROMIUM_PATH"
+    )
+
+
+async def launch(playwright: Playwright, *, configured: str = "", headless: bool = True) -> Browser:
+    args = list(CHROMIUM_ARGS)
+    if os.geteuid() == 0:
+        args.append("--no-sandbox")  # Chromium refuses to sandbox as root; production runs non-root
+    return await playwright.chromium.launch(
+        executable_path=find_chromium(playwright, configured), headless=headless, args=args
+    )

@@ -1,0 +1,225 @@
+"""Selector resolution: the documented strategies in priority order, filters, smart retry.
+
+Each strategy yields candidate locators (text strategies: exact, then case-insensitive exact, then
+case-insensitive substring). The first candidate with a unique visible match wins; an ambiguous
+match is remembered and used only when no strategy finds a unique one. Between attempts the
+resolver waits longer each time and notes whether the page changed, which decides the error class.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from playwright.async_api import Locator, Page
+from runwright_runbook.model import Selector
+from runwright_runbook.variables import interpolate
+
+RETRY_WAITS_MS = (250, 1000, 2500)
+PAGE_FINGERPRINT = """() => [location.href, document.title,
+    document.getElementsByTagName('*').length,
+    (document.body ? document.body.innerText.length : 0)].join('|')"""
+
+
+@dataclass
+class Attempt:
+    strategy: str
+    query: str
+    matches: int
+    visible: int
+
+
+@dataclass
+class Resolution:
+    locator: Locator
+    strategy: str
+    retries: int
+    tried: list[Attempt] = field(default_factory=list)
+
+
+class SelectorNotFound(Exception):
+    def __init__(self, tried: list[Attempt], retries: int, page_changed: bool) -> None:
+        self.tried, self.retries, self.page_changed = tried, retries, page_changed
+        summary = ", ".join(f"{a.strategy}={a.query!r}→{a.matches}" for a in tried[-12:])
+        super().__init__(f"no element matched the selector ({summary or 'no strategy given'})")
+
+
+def _quote(value: str) -> str:
+    return json.dumps(value)
+
+
+def _text_tiers(value: str) -> list[tuple[str, str | re.Pattern[str]]]:
+    """Exact (whitespace collapsed), case-insensitive exact, case-insensitive substring."""
+    text = " ".join(value.split())
+    return [
+        ("exact", text),
+        ("case-insensitive", re.compile(f"^{re.escape(text)}$", re.I)),
+        ("substring", re.compile(re.escape(text), re.I)),
+    ]
+
+
+Candidate = tuple[str, str, Callable[[Page], Locator]]
+
+
+def candidates(selector: Selector, values: Mapping[str, Any]) -> list[Candidate]:
+    """``(strategy, query shown in diagnostics, locator factory)`` in priority order."""
+    s = selector
+    out: list[Candidate] = []
+
+    def text(v: str) -> str:
+        return interpolate(v, values)
+
+    def css(strategy: str, query: str, selector: str) -> None:
+        out.append((strategy, query, lambda p: p.locator(selector)))
+
+    if s.id:
+        css("id", s.id, f"[id={_quote(text(s.id))}]")
+    if s.aria_label:
+        label = text(s.aria_label)
+        css("ariaLabel", label, f"[aria-label={_quote(label)}]")
+        for tier, pattern in _text_tiers(label)[1:]:
+            out.append((f"ariaLabel ({tier})", label, _by_text("labelText", pattern)))
+    if s.data_test_id:
+        css("dataTestId", s.data_test_id, f"[data-testid={_quote(text(s.data_test_id))}]")
+    if s.data_attributes:
+        query = "".join(
+            f"[data-{k.removeprefix('data-')}={_quote(text(v))}]"
+            for k, v in s.data_attributes.items()
+        )
+        css("dataAttributes", query, query)
+    if s.css_selector:
+        css("cssSelector", s.css_selector, text(s.css_selector))
+    if s.x_path:
+        css("xPath", s.x_path, f"xpath={text(s.x_path)}")
+    for strategy, raw in (
+        ("labelText", s.label_text),
+        ("innerText", s.inner_text),
+        ("placeholder", s.placeholder),
+    ):
+        if raw:
+            value = text(raw)
+            for tier, pattern in _text_tiers(value):
+                name = strategy if tier == "exact" else f"{strategy} ({tier})"
+                out.append((name, value, _by_text(strategy, pattern)))
+    if s.name:
+        css("name", s.name, f"[name={_quote(text(s.name))}]")
+    return out
+
+
+def _by_text(strategy: str, pattern: str | re.Pattern[str]) -> Callable[[Page], Locator]:
+    exact = isinstance(pattern, str)
+    if strategy == "labelText":
+        return lambda p: p.get_by_label(pattern, exact=exact)
+    if strategy == "placeholder":
+        return lambda p: p.get_by_placeholder(pattern, exact=exact)
+    return lambda p: p.get_by_text(pattern, exact=exact)
+
+
+def apply_filters(page: Page, locator: Locator, selector: Selector) -> Locator:
+    if selector.tag_name:
+        locator = locator.and_(page.locator(selector.tag_name.lower()))
+    if selector.input_type:
+        kind = selector.input_type.lower()
+        css = f"[type={_quote(kind)} i]" + (", input:not([type])" if kind == "text" else "")
+        locator = locator.and_(page.locator(css))
+    if selector.role:
+        locator = locator.and_(page.get_by_role(selector.role))  # type: ignore[arg-type]
+    return locator
+
+
+async def _visible_indexes(locator: Locator, count: int) -> list[int]:
+    visible = []
+    for index in range(min(count, 5)):
+        if await locator.nth(index).is_visible():
+            visible.append(index)
+    return visible
+
+
+async def _rect_locator(page: Page, selector: Selector) -> Locator | None:
+    rect = selector.rect
+    if rect is None:
+        return None
+    found = await page.evaluate(
+        """([x, y]) => { const el = document.elementFromPoint(x, y);
+            if (!el) return false; el.setAttribute('data-runwright-rect', '1'); return true; }""",
+        [rect.x + rect.width / 2, rect.y + rect.height / 2],
+    )
+    return page.locator("[data-runwright-rect='1']").last if found else None
+
+
+async def resolve_once(
+    page: Page, selector: Selector, values: Mapping[str, Any], tried: list[Attempt]
+) -> tuple[Locator, str] | None:
+    fallback: tuple[Locator, str] | None = None
+    for strategy, query, factory in candidates(selector, values):
+        try:
+            locator = apply_filters(page, factory(page), selector)
+            count = await locator.count()
+        except Exception as exc:  # an invalid CSS or XPath expression
+            tried.append(Attempt(strategy, f"{query} ({type(exc).__name__})", 0, 0))
+            continue
+        visible = await _visible_indexes(locator, count) if count else []
+        tried.append(Attempt(strategy, query, count, len(visible)))
+        if len(visible) == 1 or (count == 1 and not visible):
+            return locator.nth(visible[0] if visible else 0), strategy
+        if visible and fallback is None:
+            fallback = (locator.nth(visible[0]), f"{strategy} (first of {count})")
+    if fallback is not None:
+        return fallback
+    rect = await _rect_locator(page, selector)
+    if rect is not None:
+        tried.append(Attempt("rect", str(selector.rect), 1, 1))
+        return rect, "rect"
+    return None
+
+
+async def fingerprint(page: Page) -> str:
+    try:
+        return str(await page.evaluate(PAGE_FINGERPRINT))
+    except Exception:
+        return "unavailable"
+
+
+async def resolve(
+    page: Page, selector: Selector, values: Mapping[str, Any], timeout_ms: int
+) -> Resolution:
+    """Find the element, retrying with escalating waits within ``timeout_ms``."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    tried: list[Attempt] = []
+    first_print = await fingerprint(page)
+    retries = 0
+    while True:
+        found = await resolve_once(page, selector, values, tried)
+        if found is not None:
+            return Resolution(found[0], found[1], retries, tried)
+        remaining = deadline - time.monotonic()
+        if retries >= len(RETRY_WAITS_MS) or remaining <= 0:
+            if await _scroll_recovery(page):
+                found = await resolve_once(page, selector, values, tried)
+                if found is not None:
+                    return Resolution(found[0], f"{found[1]} (after scrolling)", retries + 1, tried)
+            changed = await fingerprint(page) != first_print
+            raise SelectorNotFound(tried, retries, changed)
+        await asyncio.sleep(min(RETRY_WAITS_MS[retries] / 1000, remaining))
+        retries += 1
+
+
+async def _scroll_recovery(page: Page) -> bool:
+    """Scroll through the page once (lazy content appears when scrolled to); True if it moved."""
+    try:
+        moved: bool = await page.evaluate(
+            """async () => { const start = window.scrollY; let moved = false;
+                for (let i = 0; i < 10; i++) {
+                  const before = window.scrollY; window.scrollBy(0, window.innerHeight);
+                  await new Promise(r => setTimeout(r, 50));
+                  if (window.scrollY === before) break; moved = true; }
+                return moved || window.scrollY !== start; }"""
+        )
+        return moved
+    except Exception:
+        return False

@@ -1,0 +1,100 @@
+"""The executor's lifespan: one browser, N slots, one dispatch message pulled per free slot."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeout
+from playwright.async_api import async_playwright
+from runwright_bus import decode, ensure_topology, request
+from runwright_bus.service import ServiceContext, service
+from runwright_common.errors import RetryableError
+from runwright_common.logging import get_logger
+from runwright_common.settings import load
+from runwright_proto import streams, subjects
+from runwright_proto.commands import ClaimJob, ClaimReply, DispatchJob
+
+from runwright_executor.browser import launch
+from runwright_executor.runner import JobContext, JobRunner
+from runwright_executor.settings import ExecutorSettings
+
+log = get_logger("runwright.executor")
+
+
+async def main() -> None:
+    settings = load(ExecutorSettings)
+    async with service("executor", settings) as ctx:
+        playwright = await ctx.stack.enter_async_context(async_playwright())
+        browser = await launch(
+            playwright, configured=settings.chromium_path, headless=settings.headless
+        )
+        ctx.stack.push_async_callback(browser.close)
+
+        async def browser_check() -> str:
+            return "ok" if browser.is_connected() else "browser disconnected"
+
+        ctx.checks["browser"] = browser_check
+        await ensure_topology(ctx.js, streams.ALL_STREAMS, [streams.EXECUTORS])
+        job_ctx = JobContext(
+            nc=ctx.nc, browser=browser, executor_id=ctx.instance, lease_ms=settings.lease_ms
+        )
+        ctx.spawn(pull_loop(ctx, job_ctx, settings), "pull-loop")
+        await ctx.serve_until_stopped()
+
+
+async def pull_loop(ctx: ServiceContext, job_ctx: JobContext, settings: ExecutorSettings) -> None:
+    """Take work only with a free slot; on stop, finish running jobs within the grace period."""
+    sub = await ctx.js.pull_subscribe_bind(streams.EXECUTORS.durable, streams.EXECUTORS.stream)
+    slots = asyncio.Semaphore(settings.executor_slots)
+    running: set[asyncio.Task[None]] = set()
+    while not ctx.stop.is_set():
+        await slots.acquire()
+        try:
+            msgs = await sub.fetch(1, timeout=1.0)
+        except (NatsTimeout, TimeoutError):
+            slots.release()
+            continue
+        task = asyncio.create_task(_take(ctx, job_ctx, msgs[0], slots))
+        running.add(task)
+        task.add_done_callback(running.discard)
+    with contextlib.suppress(Exception):
+        await sub.unsubscribe()
+    if running:
+        log.info("draining running jobs", jobs=len(running))
+        _, pending = await asyncio.wait(running, timeout=settings.drain_grace_s)
+        for task in pending:
+            task.cancel()
+
+
+async def _take(
+    ctx: ServiceContext, job_ctx: JobContext, msg: Msg, slots: asyncio.Semaphore
+) -> None:
+    try:
+        dispatch = decode(msg.data, DispatchJob)
+        try:
+            claim: ClaimReply = await request(
+                ctx.nc,
+                subjects.CLAIM,
+                ClaimJob(
+                    job_id=dispatch.job_id,
+                    executor_id=job_ctx.executor_id,
+                    lease_ms=job_ctx.lease_ms,
+                ),
+                ClaimReply,
+            )
+        except RetryableError as exc:
+            log.warning("claim failed; dispatch will be redelivered", error=str(exc))
+            await msg.nak(delay=1.0)
+            return
+        await msg.ack()
+        if not claim.granted:
+            log.info("dispatch not claimed", job_id=dispatch.job_id, reason=claim.reason)
+            return
+        log.info("running job", job_id=claim.job_id, attempt=claim.attempt)
+        await JobRunner(job_ctx, claim).run()
+    except Exception:
+        log.exception("job run crashed")
+    finally:
+        slots.release()

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from runwright_common.settings import CommonSettings
+
+
+class ExecutorSettings(CommonSettings, frozen=True, kw_only=True):
+    executor_slots: int = 2
+    chromium_path: str = ""
+    headless: bool = True
+    lease_ms: int = 30_000
+    drain_grace_s: float = 60.0

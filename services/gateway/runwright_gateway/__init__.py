@@ -1,0 +1,1 @@
+"""Runwright gateway: HTTP API (Litestar) and SSE fan-out of job events."""

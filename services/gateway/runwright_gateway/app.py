@@ -1,0 +1,49 @@
+"""The Litestar application and its lifespan (NATS, Postgres pool, event hub)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from runwright_bus import connect
+from runwright_common.logging import configure_logging, get_logger
+from runwright_common.tracing import configure_tracing, shutdown_tracing
+from runwright_db import create_pool
+
+from runwright_gateway import health
+from runwright_gateway.events_hub import EventHub
+from runwright_gateway.jobs_api import JobsController
+from runwright_gateway.problems import HANDLERS
+from runwright_gateway.settings import GatewaySettings
+
+
+def create_app(settings: GatewaySettings) -> Litestar:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        log = get_logger("runwright.gateway")
+        nc = await connect(settings.nats_url, name=settings.instance or "gateway")
+        pool = await create_pool(settings.database_url, max_size=20)
+        hub = EventHub(settings.sse_client_buffer)
+        await hub.start(nc)
+        app.state.nc, app.state.pool, app.state.hub = nc, pool, hub
+        log.info("ready", port=settings.gateway_port)
+        try:
+            yield
+        finally:
+            await hub.stop()
+            await pool.close()
+            await nc.drain()
+            shutdown_tracing()
+
+    configure_logging("gateway", fmt=settings.log_format, level=settings.log_level)
+    configure_tracing("gateway")
+    return Litestar(
+        route_handlers=[JobsController, health.healthz, health.readyz],
+        lifespan=[lifespan],
+        exception_handlers=HANDLERS,
+        state=State({"settings": settings}),
+        openapi_config=OpenAPIConfig(title="Runwright API", version="1", path="/api/schema"),
+    )

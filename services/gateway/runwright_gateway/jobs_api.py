@@ -1,0 +1,108 @@
+"""``/api/v1/jobs``: submit, list, read and follow jobs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import Parameter
+from litestar.response import ServerSentEvent
+from runwright_bus import request as nats_request
+from runwright_proto import subjects
+from runwright_proto.commands import SubmitReply
+from runwright_proto.jobs import JOB_STATUSES
+from runwright_runbook.parse import FieldError
+
+from runwright_gateway import sse, views
+from runwright_gateway.auth import require_token
+from runwright_gateway.problems import invalid, not_found
+from runwright_gateway.submissions import build_submission, decode_request
+
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def parse_job_id(job_id: str) -> UUID:
+    try:
+        return UUID(job_id)
+    except ValueError as exc:
+        raise not_found(f"job {job_id!r}") from exc
+
+
+def last_event_id(request: Request[Any, Any, Any], after: int | None) -> int:
+    header = request.headers.get("last-event-id")
+    if header is None or header == "":
+        return after or 0
+    try:
+        value = int(header)
+    except ValueError as exc:
+        raise invalid(
+            [FieldError("Last-Event-ID", "must be an event id this stream sent")]
+        ) from exc
+    return max(value, 0)
+
+
+class JobsController(Controller):
+    path = "/api/v1/jobs"
+    guards = [require_token]
+
+    @post("/", status_code=201)
+    async def submit(self, request: Request[Any, Any, Any]) -> Response[views.JobView]:
+        state = request.app.state
+        command = build_submission(decode_request(await request.body()), submitted_by="admin")
+        reply: SubmitReply = await nats_request(
+            state.nc,
+            subjects.SUBMIT,
+            command,
+            SubmitReply,
+            timeout=state.settings.request_timeout_s,
+        )
+        job = await views.get_job(state.pool, UUID(reply.job_id))
+        assert job is not None
+        return Response(job, status_code=201, headers={"Location": f"/api/v1/jobs/{reply.job_id}"})
+
+    @get("/")
+    async def list_jobs(
+        self,
+        request: Request[Any, Any, Any],
+        status: str | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+        cursor: str | None = None,
+    ) -> views.JobPage:
+        if status is not None and status not in JOB_STATUSES:
+            raise invalid(
+                [
+                    FieldError(
+                        "status", f"unknown status {status!r}; one of " + ", ".join(JOB_STATUSES)
+                    )
+                ]
+            )
+        return await views.list_jobs(
+            request.app.state.pool, status=status, limit=limit, cursor=cursor
+        )
+
+    @get("/{job_id:str}")
+    async def get_job(self, request: Request[Any, Any, Any], job_id: str) -> views.JobView:
+        job = await views.get_job(request.app.state.pool, parse_job_id(job_id))
+        if job is None:
+            raise not_found(f"job {job_id}")
+        return job
+
+    @get("/{job_id:str}/events")
+    async def events(
+        self, request: Request[Any, Any, Any], job_id: str, after: int | None = None
+    ) -> Response[Any]:
+        """SSE: ``status`` and ``step`` events; ids are the job's event ``seq``."""
+        state = request.app.state
+        uid = parse_job_id(job_id)
+        current = await views.job_status(state.pool, uid)
+        if current is None:
+            raise not_found(f"job {job_id}")
+        since = last_event_id(request, after)
+        status, last_seq = current
+        if views.is_terminal(status) and since >= last_seq:
+            return Response(b"", status_code=204)
+        return ServerSentEvent(
+            sse.job_events(state.pool, state.hub, uid, since, state.settings.sse_keepalive_s),
+            headers=SSE_HEADERS,
+        )

@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from runwright_common.settings import CommonSettings
+
+
+class GatewaySettings(CommonSettings, frozen=True, kw_only=True):
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8080
+    admin_token: str = ""
+    request_timeout_s: float = 5.0
+    sse_keepalive_s: float = 15.0
+    sse_client_buffer: int = 512

@@ -1,0 +1,186 @@
+"""What the API returns for jobs, read from the queue service's tables (it is their only writer)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from msgspec import Struct
+from runwright_proto.jobs import TERMINAL
+from runwright_runbook.parse import FieldError
+
+from runwright_gateway.problems import invalid
+
+
+class StepView(Struct, kw_only=True):
+    ordinal: int
+    description: str
+    action_type: str
+    status: str
+    duration_ms: int | None
+    retries: int
+    captured: dict[str, Any]
+    error: dict[str, Any] | None
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class Metrics(Struct, kw_only=True):
+    total_duration_ms: int | None
+    steps_succeeded: int
+    steps_failed: int
+    retry_count: int
+
+
+class JobSummary(Struct, kw_only=True):
+    id: str
+    title: str
+    status: str
+    trigger: str
+    priority: int
+    labels: dict[str, str]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_ms: int | None
+    steps_total: int
+    steps_done: int
+    reason: str | None
+
+
+class JobView(JobSummary, kw_only=True):
+    last_event_seq: int
+    steps: list[StepView]
+    metrics: Metrics
+
+
+class JobPage(Struct, kw_only=True):
+    items: list[JobSummary]
+    next_cursor: str | None
+
+
+def duration_ms(row: asyncpg.Record) -> int | None:
+    started, finished = row["started_at"], row["finished_at"]
+    if started is None:
+        return None
+    if finished is None:
+        return None
+    return int((finished - started).total_seconds() * 1000)
+
+
+_SUMMARY_COLUMNS = """
+    j.id, j.title, j.status, j.trigger, j.priority, j.labels, j.created_at, j.started_at,
+    j.finished_at, j.steps_total, j.reason, j.event_seq,
+    (SELECT count(*) FROM queue.job_steps s
+      WHERE s.job_id = j.id AND s.status IN ('success', 'failed', 'skipped')) AS steps_done
+"""
+
+
+def summary(row: asyncpg.Record) -> JobSummary:
+    return JobSummary(
+        id=str(row["id"]),
+        title=row["title"],
+        status=row["status"],
+        trigger=row["trigger"],
+        priority=row["priority"],
+        labels=row["labels"],
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        duration_ms=duration_ms(row),
+        steps_total=row["steps_total"],
+        steps_done=row["steps_done"],
+        reason=row["reason"],
+    )
+
+
+def encode_cursor(created_at: datetime, job_id: UUID) -> str:
+    raw = f"{created_at.isoformat()}|{job_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        stamp, _, job_id = raw.partition("|")
+        return datetime.fromisoformat(stamp), UUID(job_id)
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise invalid([FieldError("cursor", "not a cursor this API returned")]) from exc
+
+
+async def list_jobs(
+    pool: asyncpg.Pool, *, status: str | None, limit: int, cursor: str | None
+) -> JobPage:
+    where, args = ["true"], []
+    if status:
+        args.append(status)
+        where.append(f"j.status = ${len(args)}")
+    if cursor:
+        created_at, job_id = decode_cursor(cursor)
+        args.extend([created_at, job_id])
+        where.append(f"(j.created_at, j.id) < (${len(args) - 1}, ${len(args)})")
+    args.append(limit + 1)
+    rows = await pool.fetch(
+        f"SELECT {_SUMMARY_COLUMNS} FROM queue.jobs j WHERE {' AND '.join(where)} "
+        f"ORDER BY j.created_at DESC, j.id DESC LIMIT ${len(args)}",
+        *args,
+    )
+    items = [summary(r) for r in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor(last["created_at"], last["id"])
+    return JobPage(items=items, next_cursor=next_cursor)
+
+
+async def get_job(pool: asyncpg.Pool, job_id: UUID) -> JobView | None:
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        row = await conn.fetchrow(
+            f"SELECT {_SUMMARY_COLUMNS} FROM queue.jobs j WHERE j.id = $1", job_id
+        )
+        if row is None:
+            return None
+        steps = await conn.fetch(
+            "SELECT * FROM queue.job_steps WHERE job_id = $1 ORDER BY ordinal", job_id
+        )
+    views = [
+        StepView(
+            ordinal=s["ordinal"],
+            description=s["description"],
+            action_type=s["action_type"],
+            status=s["status"],
+            duration_ms=s["duration_ms"],
+            retries=s["retries"],
+            captured=s["captured"],
+            error=s["error"],
+            started_at=s["started_at"],
+            finished_at=s["finished_at"],
+        )
+        for s in steps
+    ]
+    base = summary(row)
+    metrics = Metrics(
+        total_duration_ms=base.duration_ms,
+        steps_succeeded=sum(1 for s in views if s.status == "success"),
+        steps_failed=sum(1 for s in views if s.status == "failed"),
+        retry_count=sum(s.retries for s in views),
+    )
+    return JobView(
+        **{f: getattr(base, f) for f in base.__struct_fields__},
+        last_event_seq=row["event_seq"],
+        steps=views,
+        metrics=metrics,
+    )
+
+
+async def job_status(pool: asyncpg.Pool, job_id: UUID) -> tuple[str, int] | None:
+    row = await pool.fetchrow("SELECT status, event_seq FROM queue.jobs WHERE id = $1", job_id)
+    return (row["status"], row["event_seq"]) if row else None
+
+
+def is_terminal(status: str) -> bool:
+    return status in TERMINAL

@@ -1,0 +1,1 @@
+"""Runwright queue service: records jobs, hands them to executors, applies their reports."""

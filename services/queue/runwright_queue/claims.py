@@ -1,0 +1,79 @@
+"""Ownership of a running job: claims bump the attempt and take a lease; renewals extend it.
+
+The broker may deliver a dispatch twice or late; Postgres decides who runs the job.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import UUID
+
+import asyncpg
+import msgspec
+from runwright_proto.commands import ClaimJob, ClaimReply, RenewLease, RenewReply
+from runwright_runbook.model import Runbook
+
+from runwright_queue.journal import TransitionRejected, now, transition
+
+ACTIVE = ("running", "paused", "waiting_for_approval")
+
+
+async def claim(pool: asyncpg.Pool, cmd: ClaimJob) -> ClaimReply:
+    job_id = UUID(cmd.job_id)
+    async with pool.acquire() as conn, conn.transaction():
+        try:
+            row = await transition(
+                conn,
+                job_id,
+                "running",
+                ("queued",),
+                actor=f"executor:{cmd.executor_id}",
+                sets={
+                    "attempt": await _next_attempt(conn, job_id),
+                    "executor_id": cmd.executor_id,
+                    "lease_expires_at": now() + timedelta(milliseconds=cmd.lease_ms),
+                    "started_at": now(),
+                },
+            )
+        except TransitionRejected as exc:
+            return ClaimReply(granted=False, job_id=cmd.job_id, reason=str(exc))
+        await conn.execute(
+            "UPDATE queue.job_steps SET attempt = $2 WHERE job_id = $1", job_id, row["attempt"]
+        )
+        secrets = (
+            await conn.fetchval("SELECT secrets FROM queue.job_secrets WHERE job_id = $1", job_id)
+            or {}
+        )
+    return ClaimReply(
+        granted=True,
+        job_id=cmd.job_id,
+        attempt=row["attempt"],
+        runbook=msgspec.convert(row["runbook"], Runbook),
+        variables=row["variables"],
+        secrets=secrets,
+    )
+
+
+async def _next_attempt(conn: asyncpg.Connection, job_id: UUID) -> int:
+    attempt: int | None = await conn.fetchval(
+        "SELECT attempt + 1 FROM queue.jobs WHERE id = $1", job_id
+    )
+    return attempt or 1
+
+
+async def renew(pool: asyncpg.Pool, cmd: RenewLease) -> RenewReply:
+    """Extend the lease only for the attempt that holds it; anything else must stop running."""
+    async with pool.acquire() as conn:
+        status = await conn.fetchval(
+            "UPDATE queue.jobs SET lease_expires_at = now() + make_interval(secs => $4 / 1000.0) "
+            "WHERE id = $1 AND attempt = $2 AND executor_id = $3 AND status = ANY($5) "
+            "RETURNING status",
+            UUID(cmd.job_id),
+            cmd.attempt,
+            cmd.executor_id,
+            float(cmd.lease_ms),
+            list(ACTIVE),
+        )
+    if status is None:
+        return RenewReply(ok=False, reason="lease lost: the job is no longer yours")
+    return RenewReply(ok=True)

@@ -1,0 +1,162 @@
+"""The job journal: versioned status transitions and the per-job event log, in one transaction.
+
+Every change of a job's state goes through here, so every change gets the next ``seq`` for its job,
+is stored in ``queue.job_events`` and is put in the outbox for ``runwright.events.<job_id>``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+from runwright_common.redaction import redact
+from runwright_db.outbox import enqueue
+from runwright_proto import subjects
+from runwright_proto.events import StatusEvent, StepEvent
+from runwright_proto.jobs import TERMINAL
+from runwright_proto.reports import StepError
+
+OUTBOX = "queue.outbox"
+_encode = msgspec.json.Encoder().encode
+
+
+class TransitionRejected(Exception):
+    """The job was not in a status the transition allows (a lost race, or a stale request)."""
+
+    def __init__(self, current: str | None) -> None:
+        super().__init__(f"job is {current}" if current else "unknown job")
+        self.current = current
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _next_seq(conn: asyncpg.Connection, job_id: UUID) -> int:
+    seq: int = await conn.fetchval(
+        "UPDATE queue.jobs SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq", job_id
+    )
+    return seq
+
+
+async def _record(
+    conn: asyncpg.Connection, job_id: UUID, seq: int, kind: str, payload: bytes
+) -> None:
+    await conn.execute(
+        "INSERT INTO queue.job_events (job_id, seq, type, body) VALUES ($1, $2, $3, $4)",
+        job_id,
+        seq,
+        kind,
+        payload.decode(),
+    )
+    await enqueue(conn, OUTBOX, subjects.events(str(job_id)), payload)
+
+
+async def status_event(
+    conn: asyncpg.Connection,
+    job_id: UUID,
+    status: str,
+    previous: str | None,
+    *,
+    reason: str | None = None,
+    actor: str | None = None,
+    secrets: tuple[str, ...] = (),
+) -> None:
+    seq = await _next_seq(conn, job_id)
+    event = StatusEvent(
+        job_id=str(job_id),
+        seq=seq,
+        at=now(),
+        status=status,  # type: ignore[arg-type]
+        previous=previous,
+        reason=redact(reason, secrets),
+        actor=actor,
+    )  # type: ignore[arg-type]
+    await _record(conn, job_id, seq, "status", _encode(event))
+
+
+async def step_event(
+    conn: asyncpg.Connection, job_id: UUID, row: asyncpg.Record, *, secrets: tuple[str, ...] = ()
+) -> None:
+    seq = await _next_seq(conn, job_id)
+    error = msgspec.convert(row["error"], StepError) if row["error"] else None
+    event = StepEvent(
+        job_id=str(job_id),
+        seq=seq,
+        at=now(),
+        ordinal=row["ordinal"],
+        status=row["status"],
+        description=row["description"],
+        action_type=row["action_type"],
+        duration_ms=row["duration_ms"],
+        retries=row["retries"],
+        captured=redact(row["captured"] or {}, secrets),
+        error=error,
+    )
+    body = msgspec.json.decode(_encode(event))
+    await _record(conn, job_id, seq, "step", _encode(redact(body, secrets)))
+
+
+async def transition(
+    conn: asyncpg.Connection,
+    job_id: UUID,
+    to: str,
+    allowed_from: tuple[str, ...],
+    *,
+    reason: str | None = None,
+    actor: str | None = None,
+    sets: dict[str, Any] | None = None,
+) -> asyncpg.Record:
+    """``UPDATE ... WHERE version = $v AND status = ANY($allowed)``; raise when the race is lost."""
+    row = await conn.fetchrow(
+        "SELECT status, version FROM queue.jobs WHERE id = $1 FOR UPDATE", job_id
+    )
+    if row is None or row["status"] not in allowed_from:
+        raise TransitionRejected(row["status"] if row else None)
+    assignments = ["status = $3", "version = version + 1", "updated_at = now()", "reason = $4"]
+    values: list[Any] = [job_id, row["version"], to, reason]
+    if to in TERMINAL:
+        assignments.append("finished_at = now()")
+    for column, value in (sets or {}).items():
+        values.append(value)
+        assignments.append(f"{column} = ${len(values)}")
+    updated = await conn.fetchrow(
+        f"UPDATE queue.jobs SET {', '.join(assignments)} "
+        "WHERE id = $1 AND version = $2 RETURNING *",
+        *values,
+    )
+    if updated is None:
+        raise TransitionRejected(row["status"])
+    await status_event(conn, job_id, to, row["status"], reason=reason, actor=actor)
+    return updated
+
+
+async def skip_unfinished_steps(conn: asyncpg.Connection, job_id: UUID) -> None:
+    rows = await conn.fetch(
+        "UPDATE queue.job_steps SET status = 'skipped', finished_at = now() "
+        "WHERE job_id = $1 AND status IN ('pending', 'running') RETURNING *",
+        job_id,
+    )
+    for row in sorted(rows, key=lambda r: r["ordinal"]):
+        await step_event(conn, job_id, row)
+
+
+async def finish(
+    conn: asyncpg.Connection,
+    job_id: UUID,
+    to: str,
+    allowed_from: tuple[str, ...],
+    *,
+    reason: str | None = None,
+    actor: str | None = None,
+) -> asyncpg.Record:
+    """Terminal transition: the unfinished steps become ``skipped`` first, secrets are dropped."""
+    await skip_unfinished_steps(conn, job_id)
+    row = await transition(
+        conn, job_id, to, allowed_from, reason=reason, actor=actor, sets={"lease_expires_at": None}
+    )
+    await conn.execute("DELETE FROM queue.job_secrets WHERE job_id = $1", job_id)
+    return row

@@ -1,0 +1,47 @@
+"""A job never hangs: a lease that was not renewed in time means its executor is gone."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import asyncpg
+from runwright_common.logging import get_logger
+
+from runwright_queue.claims import ACTIVE
+from runwright_queue.journal import TransitionRejected, finish
+
+log = get_logger("runwright.queue.reaper")
+EXECUTOR_LOST = "executor lost"
+
+
+async def reap_expired(pool: asyncpg.Pool) -> int:
+    """Fail every active job whose lease expired. Returns how many were reaped."""
+    reaped = 0
+    async with pool.acquire() as conn, conn.transaction():
+        rows = await conn.fetch(
+            "SELECT id FROM queue.jobs WHERE status = ANY($1) AND lease_expires_at < now() "
+            "ORDER BY lease_expires_at LIMIT 100 FOR UPDATE SKIP LOCKED",
+            list(ACTIVE),
+        )
+        for row in rows:
+            with contextlib.suppress(TransitionRejected):
+                await finish(
+                    conn, row["id"], "failed", ACTIVE, reason=EXECUTOR_LOST, actor="reaper"
+                )
+                reaped += 1
+                log.warning("executor lost; job failed", job_id=str(row["id"]))
+    return reaped
+
+
+async def run_reaper(
+    pool: asyncpg.Pool, stop: asyncio.Event, interval_s: float, on_change: object
+) -> None:
+    while not stop.is_set():
+        try:
+            if await reap_expired(pool) and callable(on_change):
+                on_change()
+        except (asyncpg.PostgresError, OSError) as exc:
+            log.warning("reaper pass failed", error=str(exc))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval_s)

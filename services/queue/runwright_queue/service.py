@@ -1,0 +1,56 @@
+"""The queue service's lifespan: migrate, answer requests, apply reports, relay, reap."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runwright_bus import consume_keyed, ensure_topology, serve
+from runwright_bus.service import service
+from runwright_common.settings import load
+from runwright_db import OutboxRelay, create_pool, migrate
+from runwright_proto import streams, subjects
+from runwright_proto.commands import ClaimJob, RenewLease, SubmitJob
+from runwright_proto.reports import Report
+
+from runwright_queue import claims, reaper, reports, submission
+from runwright_queue.settings import QueueSettings
+
+
+async def main() -> None:
+    settings = load(QueueSettings)
+    async with service("queue", settings) as ctx:
+        pool = await create_pool(settings.database_url, max_size=10)
+        ctx.stack.push_async_callback(pool.close)
+        await migrate(pool, "queue", "runwright_queue.migrations")
+        await ensure_topology(ctx.js, streams.ALL_STREAMS, [streams.QUEUE_REPORTS])
+        relay = OutboxRelay(pool, ctx.js, "queue.outbox")
+
+        async def database() -> str:
+            await pool.fetchval("SELECT 1")
+            return "ok"
+
+        ctx.checks["database"] = database
+
+        def kicking(handler: Any) -> Any:
+            async def wrapped(*args: Any) -> Any:
+                try:
+                    return await handler(pool, *args)
+                finally:
+                    relay.kick()
+
+            return wrapped
+
+        await serve(ctx.nc, subjects.SUBMIT, SubmitJob, kicking(submission.submit))
+        await serve(ctx.nc, subjects.CLAIM, ClaimJob, kicking(claims.claim))
+        await serve(ctx.nc, subjects.RENEW, RenewLease, kicking(claims.renew))
+        ctx.spawn(relay.run(ctx.stop), "outbox-relay")
+        ctx.spawn(
+            consume_keyed(
+                ctx.js, streams.QUEUE_REPORTS, Report, kicking(reports.apply_report), ctx.stop
+            ),
+            "reports",
+        )
+        ctx.spawn(
+            reaper.run_reaper(pool, ctx.stop, settings.reaper_interval_s, relay.kick), "reaper"
+        )
+        await ctx.serve_until_stopped()

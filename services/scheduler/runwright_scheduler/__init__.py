@@ -1,0 +1,1 @@
+"""Runwright scheduler: turns run_at times and cron schedules into queued jobs."""

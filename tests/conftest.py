@@ -1,0 +1,30 @@
+"""Fixtures that start real parts: the whole stack (nats-server, PostgreSQL, six services,
+Chromium) once per test session, and an HTTP client authenticated against its gateway."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from runwright_cli.stack import Stack
+from support.stack import running_stack
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with running_stack(tmp_path_factory) as started:
+        yield started
+
+
+@pytest.fixture
+def api(stack: Stack) -> Iterator[httpx.Client]:
+    with httpx.Client(
+        base_url=stack.gateway_url, timeout=30, headers={"Authorization": f"Bearer {stack.token}"}
+    ) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def demo_url(stack: Stack) -> str:
+    return f"http://127.0.0.1:{stack.config.demo_port}"

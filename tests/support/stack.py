@@ -1,0 +1,41 @@
+"""Starting the real stack for tests, in a private data directory on free ports."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from runwright_cli.ports import free_port
+from runwright_cli.stack import Stack, StackConfig
+
+
+def new_data_dir() -> Path:
+    """A private data dir the PostgreSQL system user can reach (pytest's tmp dirs are 0700)."""
+    path = Path(tempfile.mkdtemp(prefix="runwright-test-", dir="/tmp"))
+    path.chmod(0o755)
+    return path
+
+
+@contextmanager
+def running_stack(_: pytest.TempPathFactory | None = None, **overrides: object) -> Iterator[Stack]:
+    config = StackConfig(
+        data_dir=new_data_dir(),
+        gateway_port=free_port(),
+        admin_token="test-admin-token",
+        demo_port=free_port(),
+        durable=False,
+    )
+    for key, value in overrides.items():
+        setattr(config, key, value)
+    stack = Stack(config)
+    try:
+        stack.start(ready_timeout=120)
+        yield stack
+    finally:
+        stack.stop(grace_s=10)
+        import shutil
+
+        shutil.rmtree(config.data_dir, ignore_errors=True)
