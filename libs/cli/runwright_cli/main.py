@@ -68,6 +68,9 @@ def _run(args: argparse.Namespace) -> int:
             stack.supervise_once(lambda _, text: console.print(f"[yellow]![/] {text}"))
     console.print("stopping…")
     stack.stop()
+    # Stopped: a late second signal must not turn a clean exit into death by signal.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     console.print("[green]stopped[/]; data kept in", str(config.data_dir.resolve()))
     return 0
 

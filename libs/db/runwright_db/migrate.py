@@ -36,9 +36,12 @@ async def migrate(pool: asyncpg.Pool, service: str, package: str) -> list[str]:
     )
     applied: list[str] = []
     async with pool.acquire() as conn:
+        async with conn.transaction():
+            # Creating the shared ledger races between services: serialise that one statement.
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _lock_key("ledger"))
+            await conn.execute(_LEDGER)
         await conn.execute("SELECT pg_advisory_lock($1)", _lock_key(service))
         try:
-            await conn.execute(_LEDGER)
             done = {
                 r["version"]
                 for r in await conn.fetch(

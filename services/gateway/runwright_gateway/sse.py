@@ -57,7 +57,7 @@ async def job_events(
     listener = hub.listen(str(job_id))
     last = after
     try:
-        yield ServerSentEventMessage(retry=RETRY_MS, comment="runwright job events")
+        yield ServerSentEventMessage(data=None, retry=RETRY_MS, comment="runwright job events")
         while True:
             for row in await _replay(pool, job_id, last):
                 yield message(row["seq"], row["body"])
@@ -70,7 +70,7 @@ async def job_events(
                 try:
                     seq, body = await asyncio.wait_for(listener.queue.get(), keepalive_s)
                 except TimeoutError:
-                    yield ServerSentEventMessage(comment="keep-alive")
+                    yield ServerSentEventMessage(data=None, comment="keep-alive")
                     break
                 if seq <= last:
                     continue

@@ -1,0 +1,170 @@
+"""Postgres decides: the queue service's transitions are versioned, fenced and idempotent.
+
+These drive the queue service's own handlers against a private database on the real PostgreSQL,
+with no relay running, so nothing is dispatched behind the test's back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+from runwright_cli.stack import Stack
+from runwright_db import create_pool, migrate
+from runwright_proto.commands import ClaimJob, RenewLease, StepSpec, SubmitJob
+from runwright_proto.reports import JobFinished, StepFinished, StepStarted
+from runwright_queue import claims, reaper, reports, submission
+from runwright_runbook import parse_runbook
+from support.runbooks import runbook
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+async def pool(stack: Stack) -> AsyncIterator[asyncpg.Pool]:
+    name = f"invariants_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(stack.database_url)
+    await admin.execute(f"CREATE DATABASE {name}")
+    dsn = stack.database_url.rsplit("/", 1)[0] + f"/{name}"
+    db = await create_pool(dsn, max_size=30)
+    await migrate(db, "queue", "runwright_queue.migrations")
+    try:
+        yield db
+    finally:
+        await db.close()
+        await admin.execute(f"DROP DATABASE {name}")
+        await admin.close()
+
+
+def command(steps: int = 2) -> SubmitJob:
+    document = runbook(
+        [{"action": {"type": "wait", "duration": 1}} for _ in range(steps)], start_url="about:blank"
+    )
+    parsed = parse_runbook(document)
+    return SubmitJob(
+        job_id=str(uuid.uuid4()),
+        title="t",
+        runbook=parsed,
+        steps=[
+            StepSpec(ordinal=s.ordinal, description="d", action_type="wait") for s in parsed.steps
+        ],
+    )
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def events(pool: asyncpg.Pool, job_id: str) -> list[tuple[int, str]]:
+    rows = await pool.fetch(
+        "SELECT seq, type FROM queue.job_events WHERE job_id = $1 ORDER BY seq", uuid.UUID(job_id)
+    )
+    return [(r["seq"], r["type"]) for r in rows]
+
+
+async def test_resubmitting_the_same_job_id_records_it_once(pool: asyncpg.Pool) -> None:
+    cmd = command()
+    first = await submission.submit(pool, cmd)
+    again = await submission.submit(pool, cmd)
+    assert (first.created, again.created) == (True, False)
+    assert await pool.fetchval("SELECT count(*) FROM queue.job_steps") == 2
+    assert await events(pool, cmd.job_id) == [(1, "status")]
+    assert await pool.fetchval("SELECT count(*) FROM queue.outbox") == 2  # event + dispatch
+
+
+async def test_concurrent_claims_give_the_job_to_exactly_one_executor(pool: asyncpg.Pool) -> None:
+    cmd = command()
+    await submission.submit(pool, cmd)
+    replies = await asyncio.gather(
+        *(
+            claims.claim(pool, ClaimJob(job_id=cmd.job_id, executor_id=f"ex-{i}", lease_ms=30000))
+            for i in range(25)
+        )
+    )
+    granted = [r for r in replies if r.granted]
+    assert len(granted) == 1
+    assert granted[0].attempt == 1
+    assert all(r.reason == "job is running" for r in replies if not r.granted)
+    assert await events(pool, cmd.job_id) == [(1, "status"), (2, "status")]
+
+
+async def test_a_redelivered_report_changes_nothing(pool: asyncpg.Pool) -> None:
+    cmd = command()
+    await submission.submit(pool, cmd)
+    await claims.claim(pool, ClaimJob(job_id=cmd.job_id, executor_id="ex", lease_ms=30000))
+    started = StepStarted(job_id=cmd.job_id, attempt=1, at=now(), ordinal=0)
+    assert await reports.apply_report(pool, started) is True
+    before = await events(pool, cmd.job_id)
+    assert await reports.apply_report(pool, started) is False
+    assert await events(pool, cmd.job_id) == before
+
+
+async def test_reports_from_an_attempt_that_does_not_hold_the_job_are_rejected(
+    pool: asyncpg.Pool,
+) -> None:
+    cmd = command()
+    await submission.submit(pool, cmd)
+    await claims.claim(pool, ClaimJob(job_id=cmd.job_id, executor_id="ex", lease_ms=30000))
+    before = await events(pool, cmd.job_id)
+    stale = StepFinished(
+        job_id=cmd.job_id, attempt=2, at=now(), ordinal=0, status="failed", duration_ms=5
+    )
+    assert await reports.apply_report(pool, stale) is False
+    assert await events(pool, cmd.job_id) == before
+    renew = RenewLease(job_id=cmd.job_id, attempt=2, executor_id="ex", lease_ms=1000)
+    assert (await claims.renew(pool, renew)).ok is False
+    assert (
+        await claims.renew(
+            pool, RenewLease(job_id=cmd.job_id, attempt=1, executor_id="ex", lease_ms=1000)
+        )
+    ).ok is True
+
+
+async def test_a_finished_job_ignores_late_reports(pool: asyncpg.Pool) -> None:
+    cmd = command()
+    await submission.submit(pool, cmd)
+    await claims.claim(pool, ClaimJob(job_id=cmd.job_id, executor_id="ex", lease_ms=30000))
+    done = JobFinished(job_id=cmd.job_id, attempt=1, at=now(), status="completed")
+    assert await reports.apply_report(pool, done) is True
+    late = StepFinished(
+        job_id=cmd.job_id, attempt=1, at=now(), ordinal=1, status="success", duration_ms=1
+    )
+    assert await reports.apply_report(pool, late) is False
+    steps = await pool.fetch("SELECT status FROM queue.job_steps ORDER BY ordinal")
+    assert [s["status"] for s in steps] == ["skipped", "skipped"]
+
+
+async def test_an_expired_lease_fails_the_job_as_executor_lost(pool: asyncpg.Pool) -> None:
+    cmd = command()
+    await submission.submit(pool, cmd)
+    await claims.claim(pool, ClaimJob(job_id=cmd.job_id, executor_id="ex", lease_ms=1))
+    await asyncio.sleep(0.05)
+    assert await reaper.reap_expired(pool) == 1
+    job = await pool.fetchrow("SELECT status, reason FROM queue.jobs")
+    assert (job["status"], job["reason"]) == ("failed", "executor lost")
+    assert await reaper.reap_expired(pool) == 0
+    seqs = [seq for seq, _ in await events(pool, cmd.job_id)]
+    assert seqs == list(range(1, len(seqs) + 1))
+
+
+async def test_concurrent_finishes_apply_once(pool: asyncpg.Pool) -> None:
+    cmd = command()
+    await submission.submit(pool, cmd)
+    await claims.claim(pool, ClaimJob(job_id=cmd.job_id, executor_id="ex", lease_ms=1))
+    await asyncio.sleep(0.05)
+    finished = JobFinished(job_id=cmd.job_id, attempt=1, at=now(), status="completed")
+    results = await asyncio.gather(
+        reports.apply_report(pool, finished), reaper.reap_expired(pool), return_exceptions=True
+    )
+    assert not [r for r in results if isinstance(r, Exception)]
+    statuses = await pool.fetch(
+        "SELECT body FROM queue.job_events WHERE type = 'status' ORDER BY seq"
+    )
+    terminal = [
+        s["body"] for s in statuses if '"completed"' in s["body"] or '"failed"' in s["body"]
+    ]
+    assert len(terminal) == 1
