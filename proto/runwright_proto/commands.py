@@ -23,7 +23,7 @@ class StepSpec(Struct, frozen=True, kw_only=True):
     action_type: str
 
 
-class SubmitJob(_Message, tag="job.submit"):
+class SubmitJob(_Message, tag="job.submit", frozen=True):
     job_id: str
     title: str
     runbook: Runbook
@@ -37,26 +37,26 @@ class SubmitJob(_Message, tag="job.submit"):
     labels: dict[str, str] = {}
 
 
-class SubmitReply(_Message, tag="job.submitted"):
+class SubmitReply(_Message, tag="job.submitted", frozen=True):
     job_id: str
     status: JobStatus
     created: bool
 
 
-class DispatchJob(_Message, tag="job.dispatch"):
+class DispatchJob(_Message, tag="job.dispatch", frozen=True):
     """Published on the DISPATCH stream when a job becomes ready; the executor then claims it."""
 
     job_id: str
     priority: int = 0
 
 
-class ClaimJob(_Message, tag="job.claim"):
+class ClaimJob(_Message, tag="job.claim", frozen=True):
     job_id: str
     executor_id: str
     lease_ms: int
 
 
-class ClaimReply(_Message, tag="job.claimed"):
+class ClaimReply(_Message, tag="job.claimed", frozen=True):
     granted: bool
     job_id: str
     attempt: int = 0
@@ -66,25 +66,25 @@ class ClaimReply(_Message, tag="job.claimed"):
     secrets: dict[str, str] = {}
 
 
-class RenewLease(_Message, tag="lease.renew"):
+class RenewLease(_Message, tag="lease.renew", frozen=True):
     job_id: str
     attempt: int
     executor_id: str
     lease_ms: int
 
 
-class RenewReply(_Message, tag="lease.renewed"):
+class RenewReply(_Message, tag="lease.renewed", frozen=True):
     ok: bool
     reason: str | None = None
 
 
-class HealthReply(_Message, tag="health"):
+class HealthReply(_Message, tag="health", frozen=True):
     service: str
     instance: str
     ready: bool
     checks: dict[str, str] = {}
 
 
-class ErrorReply(_Message, tag="error"):
+class ErrorReply(_Message, tag="error", frozen=True):
     error: str
     retryable: bool = False

@@ -17,14 +17,14 @@ class _Event(Struct, frozen=True, kw_only=True, tag_field="type"):
     at: AwareDatetime
 
 
-class StatusEvent(_Event, tag="status"):
+class StatusEvent(_Event, tag="status", frozen=True):
     status: JobStatus
     previous: JobStatus | None = None
     reason: str | None = None
     actor: str | None = None
 
 
-class StepEvent(_Event, tag="step"):
+class StepEvent(_Event, tag="step", frozen=True):
     ordinal: int
     status: StepStatus
     description: str = ""

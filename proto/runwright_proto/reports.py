@@ -25,11 +25,11 @@ class _Report(Struct, frozen=True, kw_only=True, tag_field="type"):
     at: AwareDatetime
 
 
-class StepStarted(_Report, tag="step.started"):
+class StepStarted(_Report, tag="step.started", frozen=True):
     ordinal: int
 
 
-class StepFinished(_Report, tag="step.finished"):
+class StepFinished(_Report, tag="step.finished", frozen=True):
     ordinal: int
     status: StepStatus
     duration_ms: int
@@ -38,7 +38,7 @@ class StepFinished(_Report, tag="step.finished"):
     error: StepError | None = None
 
 
-class JobFinished(_Report, tag="job.finished"):
+class JobFinished(_Report, tag="job.finished", frozen=True):
     status: Literal["completed", "failed"]
     reason: str | None = None
 

@@ -16,6 +16,7 @@ from runwright_common import redaction
 from runwright_common.logging import get_logger
 from runwright_proto import subjects
 from runwright_proto.commands import ClaimReply, RenewLease, RenewReply
+from runwright_proto.jobs import StepStatus
 from runwright_proto.reports import JobFinished, StepError, StepFinished, StepStarted
 from runwright_runbook.model import Runbook, Step
 
@@ -146,6 +147,7 @@ class JobRunner:
         )
         started = time.perf_counter()
         timeout = self.runbook.settings.default_timeout
+        status: StepStatus
         try:
             outcome = await asyncio.wait_for(
                 perform(page, self.runbook, step.action, self.values, timeout),
@@ -164,7 +166,7 @@ class JobRunner:
                 at=now(),
                 ordinal=step.ordinal,
                 status=status,
-                duration_ms=int((time.perf_counter() - started) * 1000),  # type: ignore[arg-type]
+                duration_ms=int((time.perf_counter() - started) * 1000),
                 retries=retries,
                 error=error,
             )

@@ -72,7 +72,7 @@ async def _take(
     ctx: ServiceContext, job_ctx: JobContext, msg: Msg, slots: asyncio.Semaphore
 ) -> None:
     try:
-        dispatch = decode(msg.data, DispatchJob)
+        dispatch: DispatchJob = decode(msg.data, DispatchJob)
         try:
             claim: ClaimReply = await request(
                 ctx.nc,

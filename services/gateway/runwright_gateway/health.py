@@ -17,7 +17,7 @@ SERVICES = ("queue", "executor", "scheduler", "approval", "artifact")
 async def _ping(nc: Client, service: str) -> dict[str, Any]:
     try:
         reply = await nc.request(subjects.health(service), b"", timeout=0.5)
-        health = decode(reply.data, HealthReply)
+        health: HealthReply = decode(reply.data, HealthReply)
         return {"ready": health.ready, "instance": health.instance, "checks": health.checks}
     except Exception as exc:
         return {"ready": False, "error": type(exc).__name__}

@@ -115,7 +115,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
 async def list_jobs(
     pool: asyncpg.Pool, *, status: str | None, limit: int, cursor: str | None
 ) -> JobPage:
-    where, args = ["true"], []
+    where: list[str] = ["true"]
+    args: list[Any] = []
     if status:
         args.append(status)
         where.append(f"j.status = ${len(args)}")

@@ -16,7 +16,7 @@ from runwright_common.redaction import redact
 from runwright_db.outbox import enqueue
 from runwright_proto import subjects
 from runwright_proto.events import StatusEvent, StepEvent
-from runwright_proto.jobs import TERMINAL
+from runwright_proto.jobs import TERMINAL, JobStatus
 from runwright_proto.reports import StepError
 
 OUTBOX = "queue.outbox"
@@ -58,8 +58,8 @@ async def _record(
 async def status_event(
     conn: asyncpg.Connection,
     job_id: UUID,
-    status: str,
-    previous: str | None,
+    status: JobStatus,
+    previous: JobStatus | None,
     *,
     reason: str | None = None,
     actor: str | None = None,
@@ -70,11 +70,11 @@ async def status_event(
         job_id=str(job_id),
         seq=seq,
         at=now(),
-        status=status,  # type: ignore[arg-type]
+        status=status,
         previous=previous,
         reason=redact(reason, secrets),
         actor=actor,
-    )  # type: ignore[arg-type]
+    )
     await _record(conn, job_id, seq, "status", _encode(event))
 
 
@@ -103,7 +103,7 @@ async def step_event(
 async def transition(
     conn: asyncpg.Connection,
     job_id: UUID,
-    to: str,
+    to: JobStatus,
     allowed_from: tuple[str, ...],
     *,
     reason: str | None = None,
@@ -147,7 +147,7 @@ async def skip_unfinished_steps(conn: asyncpg.Connection, job_id: UUID) -> None:
 async def finish(
     conn: asyncpg.Connection,
     job_id: UUID,
-    to: str,
+    to: JobStatus,
     allowed_from: tuple[str, ...],
     *,
     reason: str | None = None,
