@@ -227,7 +227,7 @@ def test_secrets_and_sensitive_values_appear_nowhere(
     _, events = read_events(api, f"/api/v1/jobs/{job['id']}/events")
     assert events[-1].data["status"] == "failed"
     view = api.get(f"/api/v1/jobs/{job['id']}").text
-    assert view.count("Type {{email}} into the email field") == 1
+    assert "Type {{email}} into the email field" in view
     stream = str([e.data for e in events])
     logs = "".join(p.read_text() for p in (stack.data_dir / "logs").glob("*.log"))
     for text in (view, stream, logs):

@@ -64,6 +64,7 @@ class ClaimReply(_Message, tag="job.claimed", frozen=True):
     runbook: Runbook | None = None
     variables: dict[str, Any] = {}
     secrets: dict[str, str] = {}
+    data: dict[str, Any] | None = None
 
 
 class RenewLease(_Message, tag="lease.renew", frozen=True):

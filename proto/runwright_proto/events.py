@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from msgspec import Struct
+from runwright_runbook.report import ExecutionReport
 
 from runwright_proto.commands import AwareDatetime
 from runwright_proto.jobs import JobStatus, StepStatus
@@ -35,4 +36,10 @@ class StepEvent(_Event, tag="step", frozen=True):
     error: StepError | None = None
 
 
-JobEvent = StatusEvent | StepEvent
+class ReportEvent(_Event, tag="report", frozen=True):
+    """The execution report, sent just before the terminal status event."""
+
+    report: ExecutionReport
+
+
+JobEvent = StatusEvent | StepEvent | ReportEvent

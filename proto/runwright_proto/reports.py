@@ -19,6 +19,18 @@ class StepError(Struct, frozen=True, kw_only=True, omit_defaults=True):
     diagnostics: dict[str, Any] = {}
 
 
+class FileRef(Struct, frozen=True, kw_only=True):
+    """A file the run produced, kept where the executor wrote it until artifacts are stored."""
+
+    kind: str
+    name: str
+    size: int
+    sha256: str
+    content_type: str
+    ordinal: int | None = None
+    path: str | None = None
+
+
 class _Report(Struct, frozen=True, kw_only=True, tag_field="type"):
     job_id: str
     attempt: int
@@ -41,6 +53,8 @@ class StepFinished(_Report, tag="step.finished", frozen=True):
 class JobFinished(_Report, tag="job.finished", frozen=True):
     status: Literal["completed", "failed"]
     reason: str | None = None
+    memory_collections: dict[str, int] = {}
+    files: list[FileRef] = []
 
 
 Report = StepStarted | StepFinished | JobFinished

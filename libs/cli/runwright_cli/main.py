@@ -82,7 +82,30 @@ def main(argv: list[str] | None = None) -> None:
     demo = commands.add_parser("demo", help="serve the bundled demo web application")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8090)
+    execute = commands.add_parser("exec", help="run one runbook here, no cluster (authoring)")
+    execute.add_argument("runbook", type=Path, help="runbook YAML file")
+    execute.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a variable value (repeatable)",
+    )
+    execute.add_argument(
+        "--secrets",
+        type=Path,
+        metavar="FILE.json",
+        help="JSON object of run secrets (always masked)",
+    )
+    execute.add_argument("--headed", action="store_true", help="show the browser window")
+    execute.add_argument(
+        "--out", type=Path, help="where the report and files go (default runwright-out/<time>)"
+    )
     args = parser.parse_args(argv)
+    if args.command == "exec":
+        from runwright_cli.exec_run import run_exec
+
+        sys.exit(run_exec(args.runbook, args.var, args.secrets, args.headed, args.out))
     if args.command == "run":
         sys.exit(_run(args))
     if args.command == "demo":

@@ -151,6 +151,7 @@ class Stack:
         if name == "executor":
             env.setdefault("RUNWRIGHT_EXECUTOR_SLOTS", str(self.config.executor_slots))
             env.setdefault("RUNWRIGHT_DRAIN_GRACE_S", "10")
+            env.setdefault("RUNWRIGHT_FILES_DIR", str(self.data_dir / "files"))
         env.update(self.config.env)
         key = f"{name}-{index}" if name == "executor" else name
         self._add_child(key, [sys.executable, "-m", f"runwright_{name}"], env)

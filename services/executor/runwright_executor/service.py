@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import tempfile
+from pathlib import Path
 
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
@@ -13,10 +15,10 @@ from runwright_bus.service import ServiceContext, service
 from runwright_common.errors import RetryableError
 from runwright_common.logging import get_logger
 from runwright_common.settings import load
+from runwright_engine.browser import launch
 from runwright_proto import streams, subjects
 from runwright_proto.commands import ClaimJob, ClaimReply, DispatchJob
 
-from runwright_executor.browser import launch
 from runwright_executor.runner import JobContext, JobRunner
 from runwright_executor.settings import ExecutorSettings
 
@@ -38,7 +40,12 @@ async def main() -> None:
         ctx.checks["browser"] = browser_check
         await ensure_topology(ctx.js, streams.ALL_STREAMS, [streams.EXECUTORS])
         job_ctx = JobContext(
-            nc=ctx.nc, browser=browser, executor_id=ctx.instance, lease_ms=settings.lease_ms
+            nc=ctx.nc,
+            browser=browser,
+            executor_id=ctx.instance,
+            lease_ms=settings.lease_ms,
+            files_dir=Path(settings.files_dir or Path(tempfile.gettempdir()) / "runwright-files"),
+            env_prefix=settings.env_prefix,
         )
         ctx.spawn(pull_loop(ctx, job_ctx, settings), "pull-loop")
         await ctx.serve_until_stopped()

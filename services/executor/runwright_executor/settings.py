@@ -9,3 +9,5 @@ class ExecutorSettings(CommonSettings, frozen=True, kw_only=True):
     headless: bool = True
     lease_ms: int = 30_000
     drain_grace_s: float = 60.0
+    files_dir: str = ""  # default: runwright-files in the system's temporary directory
+    env_prefix: str = "RUNWRIGHT_VAR_"

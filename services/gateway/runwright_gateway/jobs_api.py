@@ -88,6 +88,27 @@ class JobsController(Controller):
             raise not_found(f"job {job_id}")
         return job
 
+    @get("/{job_id:str}/report")
+    async def report(self, request: Request[Any, Any, Any], job_id: str) -> Response[Any]:
+        """The execution report as JSON, or as Markdown with ``Accept: text/markdown``."""
+        row = await views.job_report(request.app.state.pool, parse_job_id(job_id))
+        if row is None:
+            raise not_found(f"a report for job {job_id} (it has not finished)")
+        if "text/markdown" in request.headers.get("accept", ""):
+            return Response(row["markdown"], media_type="text/markdown; charset=utf-8")
+        return Response(row["report"])
+
+    @get("/{job_id:str}/report.md")
+    async def report_markdown(self, request: Request[Any, Any, Any], job_id: str) -> Response[str]:
+        row = await views.job_report(request.app.state.pool, parse_job_id(job_id))
+        if row is None:
+            raise not_found(f"a report for job {job_id} (it has not finished)")
+        return Response(
+            row["markdown"],
+            media_type="text/markdown; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="runwright-{job_id}.md"'},
+        )
+
     @get("/{job_id:str}/events")
     async def events(
         self, request: Request[Any, Any, Any], job_id: str, after: int | None = None

@@ -56,6 +56,7 @@ class JobView(JobSummary, kw_only=True):
     last_event_seq: int
     steps: list[StepView]
     metrics: Metrics
+    report: dict[str, Any] | None = None
 
 
 class JobPage(Struct, kw_only=True):
@@ -148,6 +149,9 @@ async def get_job(pool: asyncpg.Pool, job_id: UUID) -> JobView | None:
         steps = await conn.fetch(
             "SELECT * FROM queue.job_steps WHERE job_id = $1 ORDER BY ordinal", job_id
         )
+        report = await conn.fetchval(
+            "SELECT report FROM queue.job_reports WHERE job_id = $1", job_id
+        )
     views = [
         StepView(
             ordinal=s["ordinal"],
@@ -175,7 +179,15 @@ async def get_job(pool: asyncpg.Pool, job_id: UUID) -> JobView | None:
         last_event_seq=row["event_seq"],
         steps=views,
         metrics=metrics,
+        report=report,
     )
+
+
+async def job_report(pool: asyncpg.Pool, job_id: UUID) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await pool.fetchrow(
+        "SELECT report, markdown FROM queue.job_reports WHERE job_id = $1", job_id
+    )
+    return row
 
 
 async def job_status(pool: asyncpg.Pool, job_id: UUID) -> tuple[str, int] | None:

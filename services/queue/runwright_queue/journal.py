@@ -15,9 +15,12 @@ import msgspec
 from runwright_common.redaction import redact
 from runwright_db.outbox import enqueue
 from runwright_proto import subjects
-from runwright_proto.events import StatusEvent, StepEvent
+from runwright_proto.events import ReportEvent, StatusEvent, StepEvent
 from runwright_proto.jobs import TERMINAL, JobStatus
-from runwright_proto.reports import StepError
+from runwright_proto.reports import FileRef, StepError
+from runwright_runbook.report import ExecutionReport
+
+from runwright_queue.reporting import build_job_report, store_report
 
 OUTBOX = "queue.outbox"
 _encode = msgspec.json.Encoder().encode
@@ -144,6 +147,12 @@ async def skip_unfinished_steps(conn: asyncpg.Connection, job_id: UUID) -> None:
         await step_event(conn, job_id, row)
 
 
+async def report_event(conn: asyncpg.Connection, job_id: UUID, report: ExecutionReport) -> None:
+    seq = await _next_seq(conn, job_id)
+    event = ReportEvent(job_id=str(job_id), seq=seq, at=now(), report=report)
+    await _record(conn, job_id, seq, "report", _encode(event))
+
+
 async def finish(
     conn: asyncpg.Connection,
     job_id: UUID,
@@ -152,9 +161,15 @@ async def finish(
     *,
     reason: str | None = None,
     actor: str | None = None,
+    memory_collections: dict[str, int] | None = None,
+    files: list[FileRef] | None = None,
 ) -> asyncpg.Record:
-    """Terminal transition: the unfinished steps become ``skipped`` first, secrets are dropped."""
+    """Terminal transition: unfinished steps become ``skipped``, the execution report is stored
+    and announced, then the status changes; secrets are dropped. One transaction."""
     await skip_unfinished_steps(conn, job_id)
+    report = await build_job_report(conn, job_id, to, reason, memory_collections or {}, files or [])
+    await store_report(conn, job_id, report)
+    await report_event(conn, job_id, report)
     row = await transition(
         conn, job_id, to, allowed_from, reason=reason, actor=actor, sets={"lease_expires_at": None}
     )

@@ -74,7 +74,15 @@ async def apply_report(pool: asyncpg.Pool, report: Report, _msg: Msg | None = No
                     msgspec.to_builtins(report.error) if report.error else None,
                 )
             case JobFinished():
-                await finish(conn, job_id, report.status, ACTIVE, reason=report.reason)
+                await finish(
+                    conn,
+                    job_id,
+                    report.status,
+                    ACTIVE,
+                    reason=report.reason,
+                    memory_collections=report.memory_collections,
+                    files=report.files,
+                )
                 return True
         if row is None:
             return False

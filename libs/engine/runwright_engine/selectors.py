@@ -20,6 +20,8 @@ from playwright.async_api import Locator, Page
 from runwright_runbook.model import Selector
 from runwright_runbook.variables import interpolate
 
+from runwright_engine.plugins import AiProvider
+
 RETRY_WAITS_MS = (250, 1000, 2500)
 PAGE_FINGERPRINT = """() => [location.href, document.title,
     document.getElementsByTagName('*').length,
@@ -132,12 +134,11 @@ def apply_filters(page: Page, locator: Locator, selector: Selector) -> Locator:
     return locator
 
 
-async def _visible_indexes(locator: Locator, count: int) -> list[int]:
-    visible = []
-    for index in range(min(count, 5)):
-        if await locator.nth(index).is_visible():
-            visible.append(index)
-    return visible
+VISIBILITY = """els => els.map(e => {
+    const r = e.getBoundingClientRect();
+    const style = getComputedStyle(e);
+    return r.width > 0 && r.height > 0 && style.visibility !== 'hidden' && style.display !== 'none';
+})"""
 
 
 async def _rect_locator(page: Page, selector: Selector) -> Locator | None:
@@ -155,22 +156,28 @@ async def _rect_locator(page: Page, selector: Selector) -> Locator | None:
 async def resolve_once(
     page: Page, selector: Selector, values: Mapping[str, Any], tried: list[Attempt]
 ) -> tuple[Locator, str] | None:
-    fallback: tuple[Locator, str] | None = None
+    """One pass over the strategies: one round trip each (matches and their visibility)."""
+    ambiguous: tuple[Locator, str] | None = None
+    hidden: tuple[Locator, str] | None = None
     for strategy, query, factory in candidates(selector, values):
         try:
             locator = apply_filters(page, factory(page), selector)
-            count = await locator.count()
+            flags: list[bool] = await locator.evaluate_all(VISIBILITY)
         except Exception as exc:  # an invalid CSS or XPath expression
             tried.append(Attempt(strategy, f"{query} ({type(exc).__name__})", 0, 0))
             continue
-        visible = await _visible_indexes(locator, count) if count else []
-        tried.append(Attempt(strategy, query, count, len(visible)))
-        if len(visible) == 1 or (count == 1 and not visible):
-            return locator.nth(visible[0] if visible else 0), strategy
-        if visible and fallback is None:
-            fallback = (locator.nth(visible[0]), f"{strategy} (first of {count})")
-    if fallback is not None:
-        return fallback
+        visible = [i for i, flag in enumerate(flags) if flag]
+        tried.append(Attempt(strategy, query, len(flags), len(visible)))
+        if len(visible) == 1:
+            return locator.nth(visible[0]), strategy
+        if visible and ambiguous is None:
+            ambiguous = (locator.nth(visible[0]), f"{strategy} (first of {len(visible)} visible)")
+        if len(flags) == 1 and hidden is None:
+            hidden = (locator.nth(0), f"{strategy} (not visible yet)")
+    if ambiguous is not None:
+        return ambiguous
+    if hidden is not None:
+        return hidden
     rect = await _rect_locator(page, selector)
     if rect is not None:
         tried.append(Attempt("rect", str(selector.rect), 1, 1))
@@ -186,27 +193,42 @@ async def fingerprint(page: Page) -> str:
 
 
 async def resolve(
-    page: Page, selector: Selector, values: Mapping[str, Any], timeout_ms: int
+    page: Page,
+    selector: Selector,
+    values: Mapping[str, Any],
+    timeout_ms: int,
+    *,
+    ai: AiProvider | None = None,
+    description: str = "",
 ) -> Resolution:
-    """Find the element, retrying with escalating waits within ``timeout_ms``."""
+    """Deterministic strategies, then the AI stage (if configured), then smart retry with
+    escalating waits (250 ms, 1 s, then every 2.5 s until ``timeout_ms``), then scroll recovery.
+    Each retry is counted; the caller records the count on the step."""
     deadline = time.monotonic() + timeout_ms / 1000
     tried: list[Attempt] = []
+    found = await resolve_once(page, selector, values, tried)
+    if found is not None:
+        return Resolution(found[0], found[1], 0, tried)
     first_print = await fingerprint(page)
+    if ai is not None:
+        located = await ai.resolve_selector(page, selector, description)
+        if located is not None:
+            return Resolution(located, f"ai ({ai.name})", 0, tried)
     retries = 0
-    while True:
+    while (remaining := deadline - time.monotonic()) > 0:
+        wait = RETRY_WAITS_MS[min(retries, len(RETRY_WAITS_MS) - 1)] / 1000
+        await asyncio.sleep(min(wait, remaining))
+        retries += 1
         found = await resolve_once(page, selector, values, tried)
         if found is not None:
             return Resolution(found[0], found[1], retries, tried)
-        remaining = deadline - time.monotonic()
-        if retries >= len(RETRY_WAITS_MS) or remaining <= 0:
-            if await _scroll_recovery(page):
-                found = await resolve_once(page, selector, values, tried)
-                if found is not None:
-                    return Resolution(found[0], f"{found[1]} (after scrolling)", retries + 1, tried)
-            changed = await fingerprint(page) != first_print
-            raise SelectorNotFound(tried, retries, changed)
-        await asyncio.sleep(min(RETRY_WAITS_MS[retries] / 1000, remaining))
+    if await _scroll_recovery(page):
         retries += 1
+        found = await resolve_once(page, selector, values, tried)
+        if found is not None:
+            return Resolution(found[0], f"{found[1]} (after scrolling)", retries, tried)
+    changed = await fingerprint(page) != first_print
+    raise SelectorNotFound(tried, retries, changed)
 
 
 async def _scroll_recovery(page: Page) -> bool:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from playwright.async_api import Error as PlaywrightError
 
-from runwright_executor.selectors import SelectorNotFound
+from runwright_engine.selectors import SelectorNotFound
 
 HINTS = {
     "Action failed": "The element was found but the action threw: try another interaction "

@@ -1,0 +1,1 @@
+"""The runbook engine, shared by the executor service and `runwright exec`."""

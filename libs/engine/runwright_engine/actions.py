@@ -1,0 +1,201 @@
+"""What each of the 12 action types does in the page."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+from playwright.async_api import Locator, Page
+from runwright_runbook.model import (
+    Action,
+    ClickAction,
+    DownloadAction,
+    ExportAction,
+    ExtractAction,
+    HoverAction,
+    InputAction,
+    KeyAction,
+    MemoryAction,
+    NavigateAction,
+    Runbook,
+    ScrollAction,
+    SelectAction,
+    Selector,
+    WaitAction,
+)
+from runwright_runbook.variables import interpolate
+
+from runwright_engine.errors import ActionFailed
+from runwright_engine.files import FileRecord, export_text, record, safe_name, unique_path
+from runwright_engine.plugins import AiProvider
+from runwright_engine.selectors import Resolution, apply_filters, candidates, resolve
+
+
+@dataclass
+class Outcome:
+    retries: int = 0
+    strategy: str | None = None
+    extracted: Any = None
+    files: list[FileRecord] = field(default_factory=list)
+
+
+@dataclass
+class ActionContext:
+    page: Page
+    runbook: Runbook
+    values: Mapping[str, Any]
+    memory: Mapping[str, list[Any]]
+    timeout_ms: int
+    files_dir: Path
+    ordinal: int
+    ai: AiProvider | None = None
+
+    def text(self, value: str) -> str:
+        return interpolate(value, self.values)
+
+    async def locate(self, selector: Selector) -> Resolution:
+        return await resolve(self.page, selector, self.values, self.timeout_ms, ai=self.ai)
+
+
+def absolute_url(runbook: Runbook, url: str) -> str:
+    base = runbook.settings.base_url or runbook.metadata.start_url
+    if base and "://" not in url and not url.startswith(("about:", "data:")):
+        return urljoin(base.rstrip("/") + "/", url.lstrip("/") if base.endswith("/") else url)
+    return url
+
+
+async def _act(coro: Any) -> None:
+    try:
+        await coro
+    except Exception as exc:
+        raise ActionFailed(exc) from exc
+
+
+async def perform(ctx: ActionContext, action: Action) -> Outcome:
+    page, timeout = ctx.page, ctx.timeout_ms
+    match action:
+        case NavigateAction():
+            await page.goto(absolute_url(ctx.runbook, ctx.text(action.url)), timeout=timeout)
+            return Outcome()
+        case ClickAction() | HoverAction() | InputAction() | SelectAction():
+            found = await ctx.locate(action.selector)
+            await _act(_element_action(ctx, found.locator, action))
+            return Outcome(found.retries, found.strategy)
+        case WaitAction():
+            return await _wait(ctx, action)
+        case KeyAction():
+            if action.selector is not None:
+                found = await ctx.locate(action.selector)
+                await _act(found.locator.press(ctx.text(action.key), timeout=timeout))
+                return Outcome(found.retries, found.strategy)
+            await _act(page.keyboard.press(ctx.text(action.key)))
+            return Outcome()
+        case ScrollAction():
+            if action.selector is not None:
+                found = await ctx.locate(action.selector)
+                await _act(found.locator.scroll_into_view_if_needed(timeout=timeout))
+                return Outcome(found.retries, found.strategy)
+            await page.mouse.wheel(0, action.delta_y if action.delta_y is not None else 600)
+            await page.evaluate("() => new Promise(requestAnimationFrame)")
+            return Outcome()
+        case ExtractAction():
+            return Outcome(extracted=await page.evaluate(as_function(ctx.text(action.script))))
+        case DownloadAction():
+            return await _download(ctx, action)
+        case ExportAction():
+            return _export(ctx, action)
+        case MemoryAction():
+            return Outcome()
+    raise ActionFailed(TypeError(f"unsupported action {action!r}"))
+
+
+def _element_action(ctx: ActionContext, locator: Locator, action: Action) -> Any:
+    timeout = ctx.timeout_ms
+    match action:
+        case ClickAction():
+            return locator.click(timeout=timeout)
+        case HoverAction():
+            return locator.hover(timeout=timeout)
+        case InputAction():
+            return locator.fill(ctx.text(action.value), timeout=timeout)
+        case SelectAction():
+            if action.value is not None:
+                return locator.select_option(value=ctx.text(action.value), timeout=timeout)
+            return locator.select_option(label=ctx.text(action.option_text or ""), timeout=timeout)
+    raise ActionFailed(TypeError(f"not an element action: {action!r}"))
+
+
+async def _wait(ctx: ActionContext, action: WaitAction) -> Outcome:
+    if action.duration is not None:
+        await asyncio.sleep(action.duration / 1000)
+    if action.load_state is not None:
+        await ctx.page.wait_for_load_state(action.load_state, timeout=ctx.timeout_ms)
+    if action.selector is not None and action.state in ("hidden", "detached"):
+        options = candidates(action.selector, ctx.values)
+        if options:
+            locator = apply_filters(ctx.page, options[0][2](ctx.page), action.selector)
+            await locator.first.wait_for(state=action.state, timeout=ctx.timeout_ms)
+            return Outcome(strategy=options[0][0])
+    if action.selector is not None:
+        found = await ctx.locate(action.selector)
+        await found.locator.wait_for(state=action.state, timeout=ctx.timeout_ms)
+        return Outcome(found.retries, found.strategy)
+    return Outcome()
+
+
+async def _download(ctx: ActionContext, action: DownloadAction) -> Outcome:
+    page, timeout = ctx.page, ctx.timeout_ms
+    retries, strategy = 0, None
+    if action.selector is not None:
+        found = await ctx.locate(action.selector)
+        retries, strategy = found.retries, found.strategy
+        try:
+            async with page.expect_download(timeout=timeout) as info:
+                await found.locator.click(timeout=timeout)
+            download = await info.value
+        except Exception as exc:
+            raise ActionFailed(exc) from exc
+    else:
+        download = await page.wait_for_event("download", timeout=timeout)
+    suggested = download.suggested_filename
+    wanted = ctx.text(action.download_path) if action.download_path else suggested
+    path = unique_path(ctx.files_dir / "downloads", safe_name(wanted, "download.bin"))
+    await download.save_as(path)
+    failure = await download.failure()
+    if failure:
+        raise ActionFailed(RuntimeError(f"download failed: {failure}"))
+    return Outcome(retries, strategy, files=[record("download", path, ctx.ordinal, suggested)])
+
+
+def _export(ctx: ActionContext, action: ExportAction) -> Outcome:
+    items = list(ctx.memory.get(action.export_collection, []))
+    default = f"{safe_name(action.export_collection, 'export')}.{action.format}"
+    name = safe_name(ctx.text(action.file_name), default) if action.file_name else default
+    if not name.lower().endswith(f".{action.format}"):
+        name = f"{name}.{action.format}"
+    path = unique_path(ctx.files_dir / "exports", name)
+    path.write_text(export_text(items, action.format), encoding="utf-8")
+    return Outcome(files=[record("export", path, ctx.ordinal)])
+
+
+def as_function(script: str) -> str:
+    """An expression, a function, or a body with ``return`` (wrapped in a function)."""
+    stripped = script.strip()
+    if (
+        stripped.startswith(("function", "async function"))
+        or (stripped.startswith(("(", "async (", "async(")) and "=>" in stripped.split("{")[0])
+        or _is_arrow(stripped)
+    ):
+        return stripped
+    if "return" in stripped:
+        return f"async () => {{ {stripped} }}"
+    return f"() => ({stripped.rstrip(';').strip()})"
+
+
+def _is_arrow(text: str) -> bool:
+    head = text.split("=>", 1)[0].strip()
+    return "=>" in text and (head.isidentifier() or head.startswith("("))

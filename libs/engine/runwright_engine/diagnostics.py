@@ -1,0 +1,78 @@
+"""Evidence for a failed step: page URL and title, selectors tried, console errors, a screenshot
+and a DOM excerpt around where the element was expected."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Page
+from runwright_proto.reports import StepError
+from runwright_runbook.model import Action, Selector
+
+from runwright_engine.errors import HINTS, classify
+from runwright_engine.files import FileRecord, record, unique_path
+
+EXCERPT_CHARS = 1500
+
+
+def _anchors(selector: Selector | None) -> list[str]:
+    if selector is None:
+        return []
+    values = [
+        selector.id,
+        selector.data_test_id,
+        selector.aria_label,
+        selector.label_text,
+        selector.inner_text,
+        selector.placeholder,
+        selector.name,
+    ]
+    values += list((selector.data_attributes or {}).values())
+    return [v for v in values if v]
+
+
+def dom_excerpt(html: str, selector: Selector | None) -> str:
+    """The part of the page's HTML around the first thing the selector names, else the start of
+    the body."""
+    for anchor in _anchors(selector):
+        index = html.find(anchor)
+        if index >= 0:
+            start = max(0, index - EXCERPT_CHARS // 2)
+            return html[start : start + EXCERPT_CHARS]
+    body = re.search(r"<body[^>]*>", html)
+    start = body.start() if body else 0
+    return html[start : start + EXCERPT_CHARS]
+
+
+async def diagnose(
+    page: Page,
+    action: Action,
+    exc: BaseException,
+    console: list[str],
+    files_dir: Path,
+    ordinal: int,
+) -> tuple[StepError, FileRecord | None]:
+    kind = classify(exc)
+    diagnostics: dict[str, Any] = {"console_errors": list(console), "url": page.url}
+    with contextlib.suppress(Exception):
+        diagnostics["title"] = await page.title()
+    tried = getattr(exc, "tried", None)
+    if tried:
+        diagnostics["selectors_tried"] = [
+            {"strategy": a.strategy, "query": a.query, "matches": a.matches, "visible": a.visible}
+            for a in tried
+        ]
+    selector = getattr(action, "selector", None)
+    with contextlib.suppress(Exception):
+        diagnostics["dom_excerpt"] = dom_excerpt(await page.content(), selector)
+    shot: FileRecord | None = None
+    with contextlib.suppress(Exception):
+        path = unique_path(files_dir / "screenshots", f"step-{ordinal}-failure.png")
+        await page.screenshot(path=str(path), timeout=5000)
+        shot = record("screenshot", path, ordinal)
+        diagnostics["screenshot"] = shot.name
+    message = str(exc).strip().splitlines()[0][:1000] if str(exc).strip() else type(exc).__name__
+    return StepError(kind=kind, message=message, hint=HINTS[kind], diagnostics=diagnostics), shot

@@ -1,0 +1,238 @@
+"""Running a runbook in a browser context: the documented flow, step by step.
+
+Open a page at ``metadata.startUrl``; for each step: the observer's ``before_step`` (where pause,
+cancel and approval hook in), resolve the selector, act, capture, run memory operations, wait
+``pauseBetweenSteps``. A failed step stops the run under ``stopOnError``; the rest are skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from playwright.async_api import BrowserContext, Page
+from runwright_common import redaction
+from runwright_proto.jobs import StepStatus
+from runwright_proto.reports import StepError
+from runwright_runbook.model import Runbook, Step, action_type
+from runwright_runbook.variables import interpolate
+
+from runwright_engine import memory as memory_ops
+from runwright_engine.actions import ActionContext, Outcome, absolute_url, perform
+from runwright_engine.captures import CaptureFailed, capture_value, is_empty
+from runwright_engine.diagnostics import diagnose
+from runwright_engine.errors import HINTS
+from runwright_engine.files import FileRecord
+from runwright_engine.plugins import AiProvider
+from runwright_engine.values import (
+    ENV_PREFIX,
+    public_values,
+    resolve_late,
+    resolve_values,
+    secret_values,
+)
+
+
+@dataclass
+class StepResult:
+    ordinal: int
+    description: str
+    action_type: str
+    status: StepStatus
+    duration_ms: int = 0
+    retries: int = 0
+    captured: dict[str, Any] = field(default_factory=dict)
+    error: StepError | None = None
+    files: list[FileRecord] = field(default_factory=list)
+    strategy: str | None = None
+
+
+@dataclass
+class RunOutcome:
+    status: Literal["completed", "failed"]
+    results: list[StepResult]
+    memory: dict[str, list[Any]]
+    files: list[FileRecord]
+    duration_ms: int
+    reason: str | None = None
+
+
+class Observer:
+    """Hooks the engine calls; the executor reports over NATS, the CLI draws progress."""
+
+    async def before_step(self, step: Step) -> None:
+        """Called at each step boundary: wait (pause, approval) or raise to stop the run."""
+
+    async def step_started(self, step: Step, description: str) -> None:
+        pass
+
+    async def step_finished(self, step: Step, result: StepResult) -> None:
+        pass
+
+
+class Engine:
+    def __init__(
+        self,
+        context: BrowserContext,
+        runbook: Runbook,
+        *,
+        variables: Mapping[str, Any] | None = None,
+        secrets: Mapping[str, str] | None = None,
+        data: Mapping[str, Any] | None = None,
+        files_dir: Path,
+        observer: Observer | None = None,
+        ai: AiProvider | None = None,
+        env: Mapping[str, str] | None = None,
+        env_prefix: str = ENV_PREFIX,
+    ) -> None:
+        self.context, self.runbook, self.files_dir = context, runbook, files_dir
+        self.observer = observer or Observer()
+        self.ai = ai
+        self._secrets = dict(secrets or {})
+        self.values, self._late = resolve_values(
+            runbook,
+            variables or {},
+            self._secrets,
+            data=data,
+            env=os.environ if env is None else env,
+            env_prefix=env_prefix,
+        )
+        self.memory: dict[str, list[Any]] = {}
+        self.console: list[str] = []
+        self.files: list[FileRecord] = []
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return secret_values(self.runbook, self.values, self._secrets)
+
+    async def run(self) -> RunOutcome:
+        started = time.perf_counter()
+        settings = self.runbook.settings
+        page = await self.context.new_page()
+        page.on("console", lambda m: self._console(m.type, m.text))
+        page.on("pageerror", lambda e: self._console("pageerror", str(e)))
+        start = self.runbook.metadata.start_url or (self.runbook.steps[0].url or "")
+        if start:
+            with contextlib.suppress(Exception):
+                await page.goto(absolute_url(self.runbook, start), timeout=settings.default_timeout)
+        await resolve_late(self.runbook, self._late, self.values, page, self.ai)
+        redaction.register(self.secrets)
+        results: list[StepResult] = []
+        failed = False
+        try:
+            for step in self.runbook.steps:
+                if failed and settings.stop_on_error:
+                    results.append(self._skipped(step))
+                    continue
+                await self.observer.before_step(step)
+                result = await self._run_step(page, step)
+                results.append(result)
+                failed = failed or result.status == "failed"
+                if settings.pause_between_steps and step is not self.runbook.steps[-1]:
+                    await asyncio.sleep(settings.pause_between_steps / 1000)
+        finally:
+            redaction.unregister(self.secrets)
+        return RunOutcome(
+            status="failed" if failed else "completed",
+            results=results,
+            memory=self.memory,
+            files=self.files,
+            duration_ms=int((time.perf_counter() - started) * 1000),
+            reason="a step failed" if failed else None,
+        )
+
+    def describe(self, step: Step) -> str:
+        return interpolate(
+            step.description, public_values(self.runbook, self.values, self._secrets)
+        )
+
+    def _skipped(self, step: Step) -> StepResult:
+        return StepResult(step.ordinal, self.describe(step), action_type(step.action), "skipped")
+
+    def _console(self, kind: str, text: str) -> None:
+        if kind in ("error", "pageerror"):
+            self.console.append(redaction.mask_text(text[:500], self.secrets))
+            del self.console[:-20]
+
+    async def _run_step(self, page: Page, step: Step) -> StepResult:
+        description = self.describe(step)
+        await self.observer.step_started(step, description)
+        result = StepResult(step.ordinal, description, action_type(step.action), "success")
+        timeout = self.runbook.settings.default_timeout
+        began = time.perf_counter()
+        context = ActionContext(
+            page=page,
+            runbook=self.runbook,
+            values=self.values,
+            memory=self.memory,
+            timeout_ms=timeout,
+            files_dir=self.files_dir,
+            ordinal=step.ordinal,
+            ai=self.ai,
+        )
+        try:
+            outcome: Outcome = await asyncio.wait_for(
+                perform(context, step.action), timeout=timeout / 1000 + 10
+            )
+            result.retries, result.strategy = outcome.retries, outcome.strategy
+            result.files += outcome.files
+            if outcome.extracted is not None:
+                self.values["__extracted"] = outcome.extracted
+            await self._captures(page, step, result)
+            self._memory(step, result)
+        except Exception as exc:
+            result.status = "failed"
+            result.retries = max(result.retries, getattr(exc, "retries", 0))
+            result.error, shot = await self._diagnose(page, step, exc)
+            if shot is not None:
+                result.files.append(shot)
+        result.duration_ms = int((time.perf_counter() - began) * 1000)
+        result.captured = redaction.redact(result.captured, self.secrets)
+        self.files += result.files
+        await self.observer.step_finished(step, result)
+        return result
+
+    async def _captures(self, page: Page, step: Step, result: StepResult) -> None:
+        for capture in step.captures:
+            value = await capture_value(page, capture, self.values, self.ai)
+            if capture.required and is_empty(value):
+                raise CaptureFailed(f"required capture `{capture.name}` is empty")
+            result.captured[capture.name] = value
+            self.values[capture.name] = value
+
+    def _memory(self, step: Step, result: StepResult) -> None:
+        for operation in step.memory_operations:
+            output = memory_ops.apply(operation, self.memory, self.values)
+            if output is not None:
+                name, value = output
+                self.values[name] = value
+                result.captured[name] = value
+
+    async def _diagnose(
+        self, page: Page, step: Step, exc: BaseException
+    ) -> tuple[StepError, FileRecord | None]:
+        if isinstance(exc, CaptureFailed | memory_ops.MemoryError_):
+            return StepError(
+                kind="Action failed",
+                message=str(exc),
+                hint=HINTS["Action failed"],
+                diagnostics={"url": page.url},
+            ), None
+        error, shot = await diagnose(
+            page, step.action, exc, self.console, self.files_dir, step.ordinal
+        )
+        masked = redaction.redact(
+            {"message": error.message, "diagnostics": error.diagnostics}, self.secrets
+        )
+        return StepError(
+            kind=error.kind,
+            message=masked["message"],
+            hint=error.hint,
+            diagnostics=masked["diagnostics"],
+        ), shot

@@ -1,0 +1,90 @@
+"""Building and storing the execution report when a job finishes, whatever ended it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID
+
+import asyncpg
+import msgspec
+from runwright_proto.reports import FileRef
+from runwright_runbook.report import (
+    ExecutionReport,
+    ReportFile,
+    ReportStep,
+    build_report,
+    to_markdown,
+)
+
+
+def _error_text(error: dict[str, object] | None) -> str | None:
+    if not error:
+        return None
+    hint = f" — {error['hint']}" if error.get("hint") else ""
+    return f"{error.get('kind', 'Error')}: {error.get('message', '')}{hint}"
+
+
+async def build_job_report(
+    conn: asyncpg.Connection,
+    job_id: UUID,
+    status: str,
+    reason: str | None,
+    memory_collections: dict[str, int],
+    files: list[FileRef],
+) -> ExecutionReport:
+    job = await conn.fetchrow(
+        "SELECT title, runbook -> 'metadata' ->> 'startUrl' AS start_url, started_at "
+        "FROM queue.jobs WHERE id = $1",
+        job_id,
+    )
+    rows = await conn.fetch(
+        "SELECT * FROM queue.job_steps WHERE job_id = $1 ORDER BY ordinal", job_id
+    )
+    steps = [
+        ReportStep(
+            ordinal=r["ordinal"],
+            description=r["description"],
+            status=r["status"],
+            duration_ms=r["duration_ms"],
+            error=_error_text(r["error"]),
+            captured_values=r["captured"] or {},
+            action_type=r["action_type"],
+            retries=r["retries"],
+        )
+        for r in rows
+    ]
+    started = job["started_at"]
+    duration = int((datetime.now(UTC) - started).total_seconds() * 1000) if started else None
+    return build_report(
+        title=job["title"],
+        start_url=job["start_url"] or "",
+        status=status,
+        steps=steps,
+        total_duration_ms=duration,
+        memory_collections=memory_collections,
+        files=[
+            ReportFile(
+                kind=f.kind,
+                name=f.name,
+                size=f.size,
+                sha256=f.sha256,
+                content_type=f.content_type,
+                ordinal=f.ordinal,
+                path=f.path,
+            )
+            for f in files
+        ],
+        reason=reason,
+        job_id=str(job_id),
+    )
+
+
+async def store_report(conn: asyncpg.Connection, job_id: UUID, report: ExecutionReport) -> None:
+    await conn.execute(
+        "INSERT INTO queue.job_reports (job_id, report, markdown) VALUES ($1, $2, $3) "
+        "ON CONFLICT (job_id) DO UPDATE SET report = EXCLUDED.report, "
+        "markdown = EXCLUDED.markdown",
+        job_id,
+        msgspec.to_builtins(report),
+        to_markdown(report),
+    )
