@@ -3,11 +3,15 @@ Chromium) once per test session, and an HTTP client authenticated against its ga
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
+import pytest_asyncio
+from fixture_app.server import running_fixture_app
+from playwright.async_api import Browser, async_playwright
 from runwright_cli.stack import Stack
+from runwright_engine.browser import launch
 from support.stack import running_stack
 
 
@@ -28,3 +32,18 @@ def api(stack: Stack) -> Iterator[httpx.Client]:
 @pytest.fixture(scope="session")
 def demo_url(stack: Stack) -> str:
     return f"http://127.0.0.1:{stack.config.demo_port}"
+
+
+@pytest.fixture(scope="session")
+def fixture_url() -> Iterator[str]:
+    """The fixture web application the engine tests drive."""
+    with running_fixture_app() as base_url:
+        yield base_url
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        chromium = await launch(playwright)
+        yield chromium
+        await chromium.close()
