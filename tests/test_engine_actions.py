@@ -20,38 +20,53 @@ def act(action: dict[str, Any], **step: Any) -> dict[str, Any]:
     return {"action": action, **step}
 
 
-async def test_select_chooses_by_value_or_by_visible_text(browser: Browser, fixture_url: str,
-                                                         tmp_path: Path) -> None:
-    steps = [act({"type": "select", "selector": {"id": "country"}, "value": "fr"}),
-             act({"type": "select", "selector": {"ariaLabel": "Country", "id": "country"},
-                  "optionText": "Japan"})]
+async def test_select_chooses_by_value_or_by_visible_text(
+    browser: Browser, fixture_url: str, tmp_path: Path
+) -> None:
+    steps = [
+        act({"type": "select", "selector": {"id": "country"}, "value": "fr"}),
+        act(
+            {
+                "type": "select",
+                "selector": {"ariaLabel": "Country", "id": "country"},
+                "optionText": "Japan",
+            }
+        ),
+    ]
     run = await run_steps(browser, f"{fixture_url}/forms", steps, tmp_path)
     assert [s.status for s in run.steps] == ["success", "success"]
     assert await run.log() == ["selected: country=fr", "selected: country=jp"]
 
 
-async def test_input_clears_the_field_then_types(browser: Browser, fixture_url: str,
-                                                 tmp_path: Path) -> None:
+async def test_input_clears_the_field_then_types(
+    browser: Browser, fixture_url: str, tmp_path: Path
+) -> None:
     steps = [act({"type": "input", "selector": {"id": "nickname"}, "value": "new"})]
     run = await run_steps(browser, f"{fixture_url}/forms", steps, tmp_path)
     assert await run.page.input_value("#nickname") == "new"
     assert await run.log() == ["input: nickname=new"]
 
 
-async def test_hover_and_wait_for_what_it_reveals(browser: Browser, fixture_url: str,
-                                                  tmp_path: Path) -> None:
-    steps = [act({"type": "hover", "selector": {"id": "hover-target"}}),
-             act({"type": "wait", "selector": {"id": "tooltip"}, "state": "visible"})]
+async def test_hover_and_wait_for_what_it_reveals(
+    browser: Browser, fixture_url: str, tmp_path: Path
+) -> None:
+    steps = [
+        act({"type": "hover", "selector": {"id": "hover-target"}}),
+        act({"type": "wait", "selector": {"id": "tooltip"}, "state": "visible"}),
+    ]
     run = await run_steps(browser, f"{fixture_url}/forms", steps, tmp_path, timeout_ms=2000)
     assert [s.status for s in run.steps] == ["success", "success"]
     assert "hovered: hover-target" in await run.log()
 
 
-async def test_key_presses_a_shortcut_or_a_key_in_a_field(browser: Browser, fixture_url: str,
-                                                          tmp_path: Path) -> None:
-    steps = [act({"type": "key", "key": "Control+K"}),
-             act({"type": "input", "selector": {"id": "enter-input"}, "value": "hello"}),
-             act({"type": "key", "key": "Enter", "selector": {"id": "enter-input"}})]
+async def test_key_presses_a_shortcut_or_a_key_in_a_field(
+    browser: Browser, fixture_url: str, tmp_path: Path
+) -> None:
+    steps = [
+        act({"type": "key", "key": "Control+K"}),
+        act({"type": "input", "selector": {"id": "enter-input"}, "value": "hello"}),
+        act({"type": "key", "key": "Enter", "selector": {"id": "enter-input"}}),
+    ]
     run = await run_steps(browser, f"{fixture_url}/forms", steps, tmp_path)
     assert [s.status for s in run.steps] == ["success"] * 3
     log = await run.log()
@@ -61,70 +76,129 @@ async def test_key_presses_a_shortcut_or_a_key_in_a_field(browser: Browser, fixt
 
 
 async def test_navigate_resolves_relative_urls_against_base_url(
-    browser: Browser, fixture_url: str, tmp_path: Path,
+    browser: Browser,
+    fixture_url: str,
+    tmp_path: Path,
 ) -> None:
-    steps = [act({"type": "navigate", "url": "/navigate-target?from={{origin}}"},
-                 captures=[{"name": "where", "strategy": "url", "pattern": r"from=(\w+)"}])]
-    run = await run_steps(browser, f"{fixture_url}/", steps, tmp_path,
-                          variables={"origin": "runbook"})
+    steps = [
+        act(
+            {"type": "navigate", "url": "/navigate-target?from={{origin}}"},
+            captures=[{"name": "where", "strategy": "url", "pattern": r"from=(\w+)"}],
+        )
+    ]
+    run = await run_steps(
+        browser, f"{fixture_url}/", steps, tmp_path, variables={"origin": "runbook"}
+    )
     assert run.step(0).captured == {"where": "runbook"}
     assert await run.page.text_content("h1") == "Arrived"
 
 
-async def test_scroll_by_delta_and_into_view(browser: Browser, fixture_url: str,
-                                             tmp_path: Path) -> None:
-    steps = [act({"type": "scroll", "deltaY": 900}),
-             act({"type": "scroll", "selector": {"id": "bottom-button"}})]
+async def test_scroll_by_delta_and_into_view(
+    browser: Browser, fixture_url: str, tmp_path: Path
+) -> None:
+    steps = [
+        act({"type": "scroll", "deltaY": 900}),
+        act({"type": "scroll", "selector": {"id": "bottom-button"}}),
+    ]
     run = await run_steps(browser, f"{fixture_url}/long", steps, tmp_path)
     assert [s.status for s in run.steps] == ["success", "success"]
     assert await run.page.evaluate("window.scrollY") > 900
 
 
 async def test_wait_for_duration_load_state_and_an_element_to_hide(
-    browser: Browser, fixture_url: str, tmp_path: Path,
+    browser: Browser,
+    fixture_url: str,
+    tmp_path: Path,
 ) -> None:
-    steps = [act({"type": "wait", "duration": 50}),
-             act({"type": "wait", "loadState": "networkidle"}),
-             act({"type": "wait", "selector": {"id": "spinner"}, "state": "hidden"}),
-             act({"type": "wait", "selector": {"id": "late"}, "state": "attached"})]
+    steps = [
+        act({"type": "wait", "duration": 50}),
+        act({"type": "wait", "loadState": "networkidle"}),
+        act({"type": "wait", "selector": {"id": "spinner"}, "state": "hidden"}),
+        act({"type": "wait", "selector": {"id": "late"}, "state": "attached"}),
+    ]
     run = await run_steps(browser, f"{fixture_url}/delayed", steps, tmp_path)
     assert [s.status for s in run.steps] == ["success"] * 4
     assert await run.page.is_visible("#spinner-done")
 
 
-async def test_extract_capture_append_aggregate_and_export(browser: Browser, fixture_url: str,
-                                                           tmp_path: Path) -> None:
-    rows = ("[...document.querySelectorAll('#products tbody tr')].map(r => "
-            "({name: r.cells[0].innerText, price: Number(r.cells[1].innerText)}))")
+async def test_extract_capture_append_aggregate_and_export(
+    browser: Browser, fixture_url: str, tmp_path: Path
+) -> None:
+    rows = (
+        "[...document.querySelectorAll('#products tbody tr')].map(r => "
+        "({name: r.cells[0].innerText, price: Number(r.cells[1].innerText)}))"
+    )
     steps = [
         act({"type": "wait", "selector": {"id": "products"}}),
-        act({"type": "extract", "script": rows},
-            captures=[{"name": "rows", "strategy": "expression", "expression": "{{__extracted}}"},
-                      {"name": "total", "strategy": "snapshot",
-                       "pattern": r"Total: ([0-9.]+)"}],
-            memoryOperations=[{"type": "append", "collection": "products", "source": "rows"}]),
-        act({"type": "memory"}, memoryOperations=[
-            {"type": "aggregate", "collection": "products", "operation": "sum",
-             "field": "price", "outputVariable": "sum"},
-            {"type": "aggregate", "collection": "products", "operation": "count",
-             "outputVariable": "count"},
-            {"type": "aggregate", "collection": "products", "operation": "min",
-             "field": "price", "outputVariable": "cheapest"},
-            {"type": "aggregate", "collection": "products", "operation": "max",
-             "field": "price", "outputVariable": "dearest"},
-            {"type": "aggregate", "collection": "products", "operation": "avg",
-             "field": "price", "outputVariable": "mean"}]),
+        act(
+            {"type": "extract", "script": rows},
+            captures=[
+                {"name": "rows", "strategy": "expression", "expression": "{{__extracted}}"},
+                {"name": "total", "strategy": "snapshot", "pattern": r"Total: ([0-9.]+)"},
+            ],
+            memoryOperations=[{"type": "append", "collection": "products", "source": "rows"}],
+        ),
+        act(
+            {"type": "memory"},
+            memoryOperations=[
+                {
+                    "type": "aggregate",
+                    "collection": "products",
+                    "operation": "sum",
+                    "field": "price",
+                    "outputVariable": "sum",
+                },
+                {
+                    "type": "aggregate",
+                    "collection": "products",
+                    "operation": "count",
+                    "outputVariable": "count",
+                },
+                {
+                    "type": "aggregate",
+                    "collection": "products",
+                    "operation": "min",
+                    "field": "price",
+                    "outputVariable": "cheapest",
+                },
+                {
+                    "type": "aggregate",
+                    "collection": "products",
+                    "operation": "max",
+                    "field": "price",
+                    "outputVariable": "dearest",
+                },
+                {
+                    "type": "aggregate",
+                    "collection": "products",
+                    "operation": "avg",
+                    "field": "price",
+                    "outputVariable": "mean",
+                },
+            ],
+        ),
         act({"type": "export", "exportCollection": "products"}),
-        act({"type": "export", "exportCollection": "products", "format": "json",
-             "fileName": "products-{{count}}"}),
+        act(
+            {
+                "type": "export",
+                "exportCollection": "products",
+                "format": "json",
+                "fileName": "products-{{count}}",
+            }
+        ),
         act({"type": "navigate", "url": "/navigate-target?sum={{sum}}&n={{count}}"}),
     ]
     run = await run_steps(browser, f"{fixture_url}/table", steps, tmp_path)
     assert [s.status for s in run.steps] == ["success"] * 6, [s.error for s in run.steps]
     assert run.step(1).captured["total"] == "2136.36"
     assert len(run.step(1).captured["rows"]) == 4
-    assert run.step(2).captured == {"sum": 2136.36, "count": 4, "cheapest": 4,
-                                    "dearest": 1962.38, "mean": 534.09}
+    assert run.step(2).captured == {
+        "sum": 2136.36,
+        "count": 4,
+        "cheapest": 4,
+        "dearest": 1962.38,
+        "mean": 534.09,
+    }
     assert await run.page.text_content("#query") == "sum=2136.36&amp;n=4".replace("&amp;", "&")
     exported = [f for f in run.outcome.files if f.kind == "export"]
     assert [f.name for f in exported] == ["products.csv", "products-4.json"]
@@ -136,12 +210,17 @@ async def test_extract_capture_append_aggregate_and_export(browser: Browser, fix
     assert exported[0].sha256 == hashlib.sha256(exported[0].path.read_bytes()).hexdigest()
 
 
-async def test_export_of_plain_values_has_one_value_column(browser: Browser, fixture_url: str,
-                                                           tmp_path: Path) -> None:
-    steps = [act({"type": "extract", "script": "return [1, 2.5, 'x']"},
-                 captures=[{"name": "v", "strategy": "expression", "expression": "{{__extracted}}"}],
-                 memoryOperations=[{"type": "append", "collection": "values", "source": "v"}]),
-             act({"type": "export", "exportCollection": "values", "fileName": "plain"})]
+async def test_export_of_plain_values_has_one_value_column(
+    browser: Browser, fixture_url: str, tmp_path: Path
+) -> None:
+    steps = [
+        act(
+            {"type": "extract", "script": "return [1, 2.5, 'x']"},
+            captures=[{"name": "v", "strategy": "expression", "expression": "{{__extracted}}"}],
+            memoryOperations=[{"type": "append", "collection": "values", "source": "v"}],
+        ),
+        act({"type": "export", "exportCollection": "values", "fileName": "plain"}),
+    ]
     run = await run_steps(browser, f"{fixture_url}/static", steps, tmp_path)
     export = run.outcome.files[0]
     assert export.name == "plain.csv"
@@ -149,25 +228,42 @@ async def test_export_of_plain_values_has_one_value_column(browser: Browser, fix
 
 
 async def test_a_required_capture_that_is_empty_fails_the_step(
-    browser: Browser, fixture_url: str, tmp_path: Path,
+    browser: Browser,
+    fixture_url: str,
+    tmp_path: Path,
 ) -> None:
-    steps = [act({"type": "memory"}, captures=[{"name": "missing", "strategy": "snapshot",
-                                                "pattern": "No such text (\\d+)",
-                                                "required": True}])]
+    steps = [
+        act(
+            {"type": "memory"},
+            captures=[
+                {
+                    "name": "missing",
+                    "strategy": "snapshot",
+                    "pattern": "No such text (\\d+)",
+                    "required": True,
+                }
+            ],
+        )
+    ]
     run = await run_steps(browser, f"{fixture_url}/static", steps, tmp_path)
     assert run.step(0).status == "failed"
     assert "required capture `missing` is empty" in run.step(0).error.message
 
 
 async def test_downloads_by_click_by_button_and_by_the_page_itself(
-    browser: Browser, fixture_url: str, tmp_path: Path,
+    browser: Browser,
+    fixture_url: str,
+    tmp_path: Path,
 ) -> None:
-    steps = [act({"type": "download", "selector": {"id": "csv-link"}}),
-             act({"type": "download", "selector": {"id": "binary-button"}}),
-             act({"type": "download", "selector": {"id": "csv-link"},
-                  "downloadPath": "../../etc/passwd"}),
-             act({"type": "navigate", "url": "/downloads/auto"}),
-             act({"type": "download"})]
+    steps = [
+        act({"type": "download", "selector": {"id": "csv-link"}}),
+        act({"type": "download", "selector": {"id": "binary-button"}}),
+        act(
+            {"type": "download", "selector": {"id": "csv-link"}, "downloadPath": "../../etc/passwd"}
+        ),
+        act({"type": "navigate", "url": "/downloads/auto"}),
+        act({"type": "download"}),
+    ]
     run = await run_steps(browser, f"{fixture_url}/downloads", steps, tmp_path)
     assert [s.status for s in run.steps] == ["success"] * 5, [s.error for s in run.steps]
     files = [f for f in run.outcome.files if f.kind == "download"]
@@ -180,7 +276,9 @@ async def test_downloads_by_click_by_button_and_by_the_page_itself(
 
 
 async def test_variables_come_from_the_documented_sources_in_priority_order(
-    browser: Browser, fixture_url: str, tmp_path: Path,
+    browser: Browser,
+    fixture_url: str,
+    tmp_path: Path,
 ) -> None:
     variables_def = {
         "who": {"source": "prompt"},
@@ -191,26 +289,50 @@ async def test_variables_come_from_the_documented_sources_in_priority_order(
         "stamp": {"source": "expression", "expression": "{{ 6 * 7 }}"},
         "city": {"source": "data"},
     }
-    steps = [act({"type": "navigate", "url": "/navigate-target?q={{who}}-{{both}}-{{plan}}-"
-                  "{{region}}-{{home}}-{{stamp}}-{{city}}"})]
+    steps = [
+        act(
+            {
+                "type": "navigate",
+                "url": "/navigate-target?q={{who}}-{{both}}-{{plan}}-"
+                "{{region}}-{{home}}-{{stamp}}-{{city}}",
+            }
+        )
+    ]
     run = await run_steps(
-        browser, f"{fixture_url}/", steps, tmp_path, runbook_variables=variables_def,
+        browser,
+        f"{fixture_url}/",
+        steps,
+        tmp_path,
+        runbook_variables=variables_def,
         variables={"who": "ada", "both": "from-prompt", "home": "leaked"},
-        secrets={"both": "from-secret"}, data={"City": "Oslo"},
+        secrets={"both": "from-secret"},
+        data={"City": "Oslo"},
         env={"RUNWRIGHT_VAR_REGION": "eu", "HOME": "/root"},
-        extra={"dataSource": {"mapping": {"city": "City"}}})
+        extra={"dataSource": {"mapping": {"city": "City"}}},
+    )
     assert run.step(0).status == "success", run.step(0).error
-    assert await run.page.text_content("#query") == \
-        "q=ada-from-secret-4-eu-leaked-42-Oslo"
+    assert await run.page.text_content("#query") == "q=ada-from-secret-4-eu-leaked-42-Oslo"
 
 
 async def test_captured_values_and_extracted_results_feed_later_steps(
-    browser: Browser, fixture_url: str, tmp_path: Path,
+    browser: Browser,
+    fixture_url: str,
+    tmp_path: Path,
 ) -> None:
-    steps = [act({"type": "extract", "script": "document.title"},
-                 captures=[{"name": "title", "strategy": "expression",
-                            "expression": "{{__extracted}}", "pattern": "Fixture: (.*)"}]),
-             act({"type": "navigate", "url": "/navigate-target?t={{title}}&x={{__extracted}}"})]
+    steps = [
+        act(
+            {"type": "extract", "script": "document.title"},
+            captures=[
+                {
+                    "name": "title",
+                    "strategy": "expression",
+                    "expression": "{{__extracted}}",
+                    "pattern": "Fixture: (.*)",
+                }
+            ],
+        ),
+        act({"type": "navigate", "url": "/navigate-target?t={{title}}&x={{__extracted}}"}),
+    ]
     run = await run_steps(browser, f"{fixture_url}/static", steps, tmp_path)
     title = run.step(0).captured["title"]
     assert title
@@ -220,26 +342,36 @@ async def test_captured_values_and_extracted_results_feed_later_steps(
 
 
 async def test_stop_on_error_skips_the_rest_and_carrying_on_does_not(
-    browser: Browser, fixture_url: str, tmp_path: Path,
+    browser: Browser,
+    fixture_url: str,
+    tmp_path: Path,
 ) -> None:
-    steps = [act({"type": "click", "selector": {"id": "ghost"}}),
-             act({"type": "navigate", "url": "/navigate-target"})]
+    steps = [
+        act({"type": "click", "selector": {"id": "ghost"}}),
+        act({"type": "navigate", "url": "/navigate-target"}),
+    ]
     stopped = await run_steps(browser, f"{fixture_url}/static", steps, tmp_path, timeout_ms=300)
     assert [s.status for s in stopped.steps] == ["failed", "skipped"]
     assert stopped.outcome.status == "failed"
-    carried = await run_steps(browser, f"{fixture_url}/static", steps, tmp_path / "b",
-                              timeout_ms=300, stop_on_error=False)
+    carried = await run_steps(
+        browser, f"{fixture_url}/static", steps, tmp_path / "b", timeout_ms=300, stop_on_error=False
+    )
     assert [s.status for s in carried.steps] == ["failed", "success"]
     assert carried.outcome.status == "failed"
 
 
-async def test_pause_between_steps_is_observed(browser: Browser, fixture_url: str,
-                                               tmp_path: Path) -> None:
-    steps = [act({"type": "extract", "script": "performance.now()"},
-                 captures=[{"name": "t0", "strategy": "expression",
-                            "expression": "{{__extracted}}"}]),
-             act({"type": "extract", "script": "performance.now()"},
-                 captures=[{"name": "t1", "strategy": "expression",
-                            "expression": "{{__extracted}}"}])]
+async def test_pause_between_steps_is_observed(
+    browser: Browser, fixture_url: str, tmp_path: Path
+) -> None:
+    steps = [
+        act(
+            {"type": "extract", "script": "performance.now()"},
+            captures=[{"name": "t0", "strategy": "expression", "expression": "{{__extracted}}"}],
+        ),
+        act(
+            {"type": "extract", "script": "performance.now()"},
+            captures=[{"name": "t1", "strategy": "expression", "expression": "{{__extracted}}"}],
+        ),
+    ]
     run = await run_steps(browser, f"{fixture_url}/static", steps, tmp_path, pause_ms=300)
     assert run.values["t1"] - run.values["t0"] >= 300

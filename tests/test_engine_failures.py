@@ -20,26 +20,54 @@ def act(action: dict[str, Any]) -> dict[str, Any]:
 
 
 CASES = [
-    pytest.param("/forms", act({"type": "input", "selector": {"id": "not-editable"},
-                                "value": "x"}), "Action failed", id="action-failed"),
-    pytest.param("/replaced", act({"type": "click", "selector": {"id": "flicker"}}),
-                 "Element stale", id="element-stale"),
-    pytest.param("/mutating", act({"type": "click", "selector": {"id": "ghost"}}),
-                 "Page structure changed", id="page-structure-changed"),
-    pytest.param("/static", act({"type": "click", "selector": {"id": "ghost"}}),
-                 "Element not found", id="element-not-found"),
-    pytest.param("/static", act({"type": "navigate", "url": "/slow?ms=4000"}),
-                 "Navigation timeout", id="navigation-timeout"),
-    pytest.param("/static", act({"type": "extract", "script": "throw new Error('bad script')"}),
-                 "Unknown", id="unknown"),
+    pytest.param(
+        "/forms",
+        act({"type": "input", "selector": {"id": "not-editable"}, "value": "x"}),
+        "Action failed",
+        id="action-failed",
+    ),
+    pytest.param(
+        "/replaced",
+        act({"type": "click", "selector": {"id": "flicker"}}),
+        "Element stale",
+        id="element-stale",
+    ),
+    pytest.param(
+        "/mutating",
+        act({"type": "click", "selector": {"id": "ghost"}}),
+        "Page structure changed",
+        id="page-structure-changed",
+    ),
+    pytest.param(
+        "/static",
+        act({"type": "click", "selector": {"id": "ghost"}}),
+        "Element not found",
+        id="element-not-found",
+    ),
+    pytest.param(
+        "/static",
+        act({"type": "navigate", "url": "/slow?ms=4000"}),
+        "Navigation timeout",
+        id="navigation-timeout",
+    ),
+    pytest.param(
+        "/static",
+        act({"type": "extract", "script": "throw new Error('bad script')"}),
+        "Unknown",
+        id="unknown",
+    ),
 ]
 
 
 async def test_an_element_replaced_now_and_then_is_clicked_not_reported_stale(
-    browser: Browser, fixture_url: str, tmp_path: Path,
+    browser: Browser,
+    fixture_url: str,
+    tmp_path: Path,
 ) -> None:
-    steps = [act({"type": "wait", "duration": 400}),
-             act({"type": "click", "selector": {"id": "unstable"}})]
+    steps = [
+        act({"type": "wait", "duration": 400}),
+        act({"type": "click", "selector": {"id": "unstable"}}),
+    ]
     run = await run_steps(browser, f"{fixture_url}/replaced", steps, tmp_path)
     assert run.step(1).status == "success"
     assert await run.page.evaluate("window.unstableReplacements") >= 1
@@ -47,7 +75,11 @@ async def test_an_element_replaced_now_and_then_is_clicked_not_reported_stale(
 
 @pytest.mark.parametrize(("page", "step", "kind"), CASES)
 async def test_each_error_class_is_provoked_with_its_hint(
-    browser: Browser, fixture_url: str, tmp_path: Path, page: str, step: dict[str, Any],
+    browser: Browser,
+    fixture_url: str,
+    tmp_path: Path,
+    page: str,
+    step: dict[str, Any],
     kind: str,
 ) -> None:
     run = await run_steps(browser, f"{fixture_url}{page}", [step], tmp_path, timeout_ms=1200)
@@ -60,12 +92,14 @@ async def test_each_error_class_is_provoked_with_its_hint(
 
 
 async def test_a_failed_step_carries_url_title_selectors_console_screenshot_and_dom(
-    browser: Browser, fixture_url: str, tmp_path: Path,
+    browser: Browser,
+    fixture_url: str,
+    tmp_path: Path,
 ) -> None:
-    step = act({"type": "click", "selector": {"id": "ghost", "innerText": "Phantom",
-                                              "tagName": "button"}})
-    run = await run_steps(browser, f"{fixture_url}/console-error", [step], tmp_path,
-                          timeout_ms=600)
+    step = act(
+        {"type": "click", "selector": {"id": "ghost", "innerText": "Phantom", "tagName": "button"}}
+    )
+    run = await run_steps(browser, f"{fixture_url}/console-error", [step], tmp_path, timeout_ms=600)
     error = run.step(0).error
     assert error is not None
     diagnostics = error.diagnostics
@@ -84,14 +118,22 @@ async def test_a_failed_step_carries_url_title_selectors_console_screenshot_and_
 
 
 async def test_secrets_are_masked_in_error_messages_and_captures(
-    browser: Browser, fixture_url: str, tmp_path: Path,
+    browser: Browser,
+    fixture_url: str,
+    tmp_path: Path,
 ) -> None:
-    steps = [{"action": {"type": "extract", "script": "'token=' + '{{token}}'"},
-              "captures": [{"name": "seen", "strategy": "expression",
-                            "expression": "{{__extracted}}"}]},
-             act({"type": "extract", "script": "throw new Error('{{token}} leaked')"})]
-    run = await run_steps(browser, f"{fixture_url}/static", steps, tmp_path,
-                          secrets={"token": "s3cr3t-value"})
+    steps = [
+        {
+            "action": {"type": "extract", "script": "'token=' + '{{token}}'"},
+            "captures": [
+                {"name": "seen", "strategy": "expression", "expression": "{{__extracted}}"}
+            ],
+        },
+        act({"type": "extract", "script": "throw new Error('{{token}} leaked')"}),
+    ]
+    run = await run_steps(
+        browser, f"{fixture_url}/static", steps, tmp_path, secrets={"token": "s3cr3t-value"}
+    )
     assert "s3cr3t-value" not in str(run.step(0).captured)
     assert "s3cr3t-value" not in (run.step(1).error.message if run.step(1).error else "")
 
@@ -101,8 +143,9 @@ class FakeProvider:
 
     name = "fake"
 
-    async def resolve_selector(self, page: Page, selector: Selector,
-                               description: str) -> Locator | None:
+    async def resolve_selector(
+        self, page: Page, selector: Selector, description: str
+    ) -> Locator | None:
         return page.get_by_test_id("save-button") if selector.aria_label == "Save it" else None
 
     async def capture(self, page: Page, capture: Capture, values: Mapping[str, Any]) -> Any:
@@ -113,14 +156,22 @@ class FakeProvider:
 
 
 async def test_ai_stages_are_a_plug_in_that_runs_only_when_configured(
-    browser: Browser, fixture_url: str, tmp_path: Path,
+    browser: Browser,
+    fixture_url: str,
+    tmp_path: Path,
 ) -> None:
-    steps = [{"action": {"type": "click", "selector": {"ariaLabel": "Save it"}},
-              "captures": [{"name": "a", "strategy": "ai", "prompt": "the title"}]}]
-    with_ai = await run_steps(browser, f"{fixture_url}/selectors", steps, tmp_path,
-                              ai=FakeProvider(), timeout_ms=500)
+    steps = [
+        {
+            "action": {"type": "click", "selector": {"ariaLabel": "Save it"}},
+            "captures": [{"name": "a", "strategy": "ai", "prompt": "the title"}],
+        }
+    ]
+    with_ai = await run_steps(
+        browser, f"{fixture_url}/selectors", steps, tmp_path, ai=FakeProvider(), timeout_ms=500
+    )
     assert with_ai.step(0).strategy == "ai (fake)"
     assert with_ai.step(0).captured == {"a": "answer to the title"}
-    without = await run_steps(browser, f"{fixture_url}/selectors", steps, tmp_path / "b",
-                              timeout_ms=500)
+    without = await run_steps(
+        browser, f"{fixture_url}/selectors", steps, tmp_path / "b", timeout_ms=500
+    )
     assert without.step(0).status == "failed"

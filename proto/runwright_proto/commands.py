@@ -35,6 +35,21 @@ class SubmitJob(_Message, tag="job.submit", frozen=True):
     workspace: str = "default"
     submitted_by: str = "admin"
     labels: dict[str, str] = {}
+    batch_id: str | None = None
+    data: dict[str, Any] | None = None
+
+
+class SubmitBatch(_Message, tag="batch.submit", frozen=True):
+    """All jobs of a batch run (one per data row), recorded together or not at all."""
+
+    batch_id: str
+    jobs: list[SubmitJob]
+
+
+class SubmitBatchReply(_Message, tag="batch.submitted", frozen=True):
+    batch_id: str
+    job_ids: list[str]
+    created: bool
 
 
 class SubmitReply(_Message, tag="job.submitted", frozen=True):

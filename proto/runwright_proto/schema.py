@@ -20,6 +20,9 @@ SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
 MESSAGES: dict[str, Any] = {
     "commands": commands.SubmitJob
     | commands.SubmitReply
+    | commands.SubmitBatch
+    | commands.SubmitBatchReply
+    | commands.DispatchJob
     | commands.ClaimJob
     | commands.ClaimReply
     | commands.RenewLease

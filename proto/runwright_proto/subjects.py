@@ -5,6 +5,9 @@ from __future__ import annotations
 SUBMIT = "runwright.queue.submit"
 """Request/reply, gateway to queue: record a new job (``SubmitJob`` → ``SubmitReply``)."""
 
+SUBMIT_BATCH = "runwright.queue.submit_batch"
+"""Request/reply, gateway to queue: record a batch run atomically (``SubmitBatch``)."""
+
 CLAIM = "runwright.queue.claim"
 """Request/reply, executor to queue: take ownership of a dispatched job."""
 

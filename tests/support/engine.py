@@ -34,21 +34,44 @@ class Run:
         return [line for line in (text or "").split("\n") if line]
 
 
-async def run_steps(browser: Browser, start_url: str, steps: list[dict[str, Any]], tmp: Path,
-                    *, variables: Mapping[str, Any] | None = None,
-                    secrets: Mapping[str, str] | None = None,
-                    data: Mapping[str, Any] | None = None, ai: AiProvider | None = None,
-                    env: Mapping[str, str] | None = None, timeout_ms: int = 5000,
-                    stop_on_error: bool = True, pause_ms: int = 0,
-                    runbook_variables: dict[str, Any] | None = None,
-                    extra: dict[str, Any] | None = None) -> Run:
-    document = runbook(steps, start_url=start_url, timeout_ms=timeout_ms,
-                       stop_on_error=stop_on_error, pause_ms=pause_ms,
-                       variables=runbook_variables)
+async def run_steps(
+    browser: Browser,
+    start_url: str,
+    steps: list[dict[str, Any]],
+    tmp: Path,
+    *,
+    variables: Mapping[str, Any] | None = None,
+    secrets: Mapping[str, str] | None = None,
+    data: Mapping[str, Any] | None = None,
+    ai: AiProvider | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout_ms: int = 5000,
+    stop_on_error: bool = True,
+    pause_ms: int = 0,
+    runbook_variables: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Run:
+    document = runbook(
+        steps,
+        start_url=start_url,
+        timeout_ms=timeout_ms,
+        stop_on_error=stop_on_error,
+        pause_ms=pause_ms,
+        variables=runbook_variables,
+    )
     document.update(extra or {})
-    context = await browser.new_context(viewport={"width": 1280, "height": 720},
-                                        accept_downloads=True)
-    engine = Engine(context, parse_runbook(document), variables=variables, secrets=secrets,
-                    data=data, files_dir=tmp, ai=ai, env=env or {})
+    context = await browser.new_context(
+        viewport={"width": 1280, "height": 720}, accept_downloads=True
+    )
+    engine = Engine(
+        context,
+        parse_runbook(document),
+        variables=variables,
+        secrets=secrets,
+        data=data,
+        files_dir=tmp,
+        ai=ai,
+        env=env or {},
+    )
     outcome = await engine.run()
     return Run(outcome, context.pages[0], tmp, engine.values)

@@ -21,7 +21,7 @@ from runwright_common import redaction
 from runwright_proto.jobs import StepStatus
 from runwright_proto.reports import StepError
 from runwright_runbook.model import Runbook, Step, action_type
-from runwright_runbook.variables import interpolate
+from runwright_runbook.variables import ENV_PREFIX, interpolate
 
 from runwright_engine import memory as memory_ops
 from runwright_engine.actions import ActionContext, Outcome, absolute_url, perform
@@ -31,7 +31,6 @@ from runwright_engine.errors import HINTS
 from runwright_engine.files import FileRecord
 from runwright_engine.plugins import AiProvider
 from runwright_engine.values import (
-    ENV_PREFIX,
     public_values,
     resolve_late,
     resolve_values,

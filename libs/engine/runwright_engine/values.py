@@ -13,11 +13,11 @@ from typing import Any
 
 from playwright.async_api import Page
 from runwright_runbook.model import Runbook, VariableDef
+from runwright_runbook.variables import ENV_PREFIX
 
 from runwright_engine.plugins import AiProvider
 from runwright_engine.templates import Unresolved, render
 
-ENV_PREFIX = "RUNWRIGHT_VAR_"
 _LATE = object()
 
 

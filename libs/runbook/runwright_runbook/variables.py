@@ -9,6 +9,9 @@ from typing import Any
 from runwright_runbook.model import Runbook
 from runwright_runbook.parse import FieldError
 
+ENV_PREFIX = "RUNWRIGHT_VAR_"
+"""Only environment variables with this prefix may feed ``env`` variables."""
+
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*\}\}")
 
 
@@ -18,6 +21,7 @@ def submission_errors(
     secrets: Mapping[str, str],
     *,
     ai_provider: bool = False,
+    env_prefix: str = ENV_PREFIX,
 ) -> list[FieldError]:
     """What a job request lacks before it can run: missing prompt values, AI-only features."""
     errors: list[FieldError] = []
@@ -47,6 +51,13 @@ def submission_errors(
         if spec.source == "env" and not spec.env_key:
             errors.append(
                 FieldError(f"runbook.variables.{name}.envKey", "an `env` variable needs `envKey`")
+            )
+        elif spec.source == "env" and spec.env_key and not spec.env_key.startswith(env_prefix):
+            errors.append(
+                FieldError(
+                    f"runbook.variables.{name}.envKey",
+                    f"only environment variables starting with {env_prefix} may be read",
+                )
             )
     if not ai_provider:
         for s_index, step in enumerate(runbook.steps):

@@ -14,6 +14,7 @@ from runwright_common.tracing import configure_tracing, shutdown_tracing
 from runwright_db import create_pool
 
 from runwright_gateway import health
+from runwright_gateway.batches import BatchesController
 from runwright_gateway.events_hub import EventHub
 from runwright_gateway.jobs_api import JobsController
 from runwright_gateway.problems import HANDLERS
@@ -41,7 +42,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
     configure_logging("gateway", fmt=settings.log_format, level=settings.log_level)
     configure_tracing("gateway")
     return Litestar(
-        route_handlers=[JobsController, health.healthz, health.readyz],
+        route_handlers=[JobsController, BatchesController, health.healthz, health.readyz],
         lifespan=[lifespan],
         exception_handlers=HANDLERS,
         state=State({"settings": settings}),

@@ -10,14 +10,14 @@ from litestar.params import Parameter
 from litestar.response import ServerSentEvent
 from runwright_bus import request as nats_request
 from runwright_proto import subjects
-from runwright_proto.commands import SubmitReply
+from runwright_proto.commands import SubmitBatchReply, SubmitReply
 from runwright_proto.jobs import JOB_STATUSES
 from runwright_runbook.parse import FieldError
 
-from runwright_gateway import sse, views
+from runwright_gateway import batches, sse, views
 from runwright_gateway.auth import require_token
 from runwright_gateway.problems import invalid, not_found
-from runwright_gateway.submissions import build_submission, decode_request
+from runwright_gateway.submissions import build_batch, build_submission, decode_request
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
@@ -27,6 +27,13 @@ def parse_job_id(job_id: str) -> UUID:
         return UUID(job_id)
     except ValueError as exc:
         raise not_found(f"job {job_id!r}") from exc
+
+
+def parse_uuid(value: str, field: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError as exc:
+        raise invalid([FieldError(field, f"not an id: {value!r}")]) from exc
 
 
 def last_event_id(request: Request[Any, Any, Any], after: int | None) -> int:
@@ -47,15 +54,23 @@ class JobsController(Controller):
     guards = [require_token]
 
     @post("/", status_code=201)
-    async def submit(self, request: Request[Any, Any, Any]) -> Response[views.JobView]:
+    async def submit(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        """Submit a job, or a batch run when the request has ``data`` rows."""
         state = request.app.state
-        command = build_submission(decode_request(await request.body()), submitted_by="admin")
+        body = decode_request(await request.body())
+        timeout = state.settings.request_timeout_s
+        if body.data is not None:
+            batch = build_batch(body, submitted_by="admin")
+            done: SubmitBatchReply = await nats_request(
+                state.nc, subjects.SUBMIT_BATCH, batch, SubmitBatchReply, timeout=timeout * 4
+            )
+            view = await batches.get_batch(state.pool, UUID(done.batch_id))
+            return Response(
+                view, status_code=201, headers={"Location": f"/api/v1/batches/{done.batch_id}"}
+            )
+        command = build_submission(body, submitted_by="admin")
         reply: SubmitReply = await nats_request(
-            state.nc,
-            subjects.SUBMIT,
-            command,
-            SubmitReply,
-            timeout=state.settings.request_timeout_s,
+            state.nc, subjects.SUBMIT, command, SubmitReply, timeout=timeout
         )
         job = await views.get_job(state.pool, UUID(reply.job_id))
         assert job is not None
@@ -68,6 +83,7 @@ class JobsController(Controller):
         status: str | None = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
         cursor: str | None = None,
+        batch_id: str | None = None,
     ) -> views.JobPage:
         if status is not None and status not in JOB_STATUSES:
             raise invalid(
@@ -77,8 +93,9 @@ class JobsController(Controller):
                     )
                 ]
             )
+        batch = parse_uuid(batch_id, "batch_id") if batch_id else None
         return await views.list_jobs(
-            request.app.state.pool, status=status, limit=limit, cursor=cursor
+            request.app.state.pool, status=status, limit=limit, cursor=cursor, batch_id=batch
         )
 
     @get("/{job_id:str}")

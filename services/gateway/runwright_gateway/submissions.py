@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from typing import Annotated, Any
 
 import msgspec
 from msgspec import Meta, Struct
-from runwright_proto.commands import StepSpec, SubmitJob
+from runwright_proto.commands import StepSpec, SubmitBatch, SubmitJob
 from runwright_runbook.model import Runbook, action_type
 from runwright_runbook.parse import (
     FieldError,
@@ -29,6 +31,7 @@ class JobRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     priority: int | None = None
     title: Annotated[str, Meta(min_length=1, max_length=300)] | None = None
     labels: dict[str, str] = {}
+    data: list[Any] | str | None = None
 
 
 _request_decoder = msgspec.json.Decoder(JobRequest)
@@ -89,17 +92,27 @@ def map_errors(request: JobRequest) -> list[FieldError]:
     return errors
 
 
-def build_submission(request: JobRequest, *, submitted_by: str) -> SubmitJob:
+def _runbook(request: JobRequest) -> Runbook:
     if errors := map_errors(request):
         raise invalid(errors)
     try:
-        runbook = parse_runbook(request.runbook)
+        return parse_runbook(request.runbook)
     except RunbookInvalid as exc:
         raise invalid([_prefixed(e) for e in exc.errors]) from exc
-    errors = submission_errors(runbook, request.variables, request.secrets)
-    if errors:
-        raise invalid(errors)
-    shown = public_values(runbook, request.variables)
+
+
+def _job(
+    request: JobRequest,
+    runbook: Runbook,
+    *,
+    submitted_by: str,
+    row: dict[str, Any] | None = None,
+    title: str | None = None,
+    batch_id: str | None = None,
+) -> SubmitJob:
+    mapping = runbook.data_source.mapping if runbook.data_source and row is not None else {}
+    supplied = {**request.variables, **{v: row[c] for v, c in mapping.items() if row and c in row}}
+    shown = public_values(runbook, supplied)
     options = runbook.option()
     steps = [
         StepSpec(
@@ -109,18 +122,100 @@ def build_submission(request: JobRequest, *, submitted_by: str) -> SubmitJob:
         )
         for s in runbook.steps
     ]
-    labels = {**options.labels, **request.labels}
     return SubmitJob(
         job_id=str(uuid.uuid4()),
-        title=request.title or interpolate(runbook.title, shown),
+        title=title or request.title or interpolate(runbook.title, shown),
         runbook=runbook,
         steps=steps,
         variables=dict(request.variables),
         secrets=dict(request.secrets),
         priority=request.priority if request.priority is not None else options.priority,
         submitted_by=submitted_by,
-        labels=labels,
+        labels={**options.labels, **request.labels},
+        trigger="batch" if batch_id else "api",
+        batch_id=batch_id,
+        data=row,
     )
+
+
+def build_submission(request: JobRequest, *, submitted_by: str) -> SubmitJob:
+    runbook = _runbook(request)
+    errors = submission_errors(runbook, request.variables, request.secrets)
+    if errors:
+        raise invalid(errors)
+    return _job(request, runbook, submitted_by=submitted_by)
+
+
+def build_batch(request: JobRequest, *, submitted_by: str) -> SubmitBatch:
+    """One child job per data row; the runbook's ``dataSource.mapping`` names the columns."""
+    runbook = _runbook(request)
+    if runbook.data_source is None or not runbook.data_source.mapping:
+        raise invalid(
+            [
+                FieldError(
+                    "runbook.dataSource.mapping",
+                    "a request with `data` needs the runbook's dataSource.mapping "
+                    "(variable name → column name)",
+                )
+            ]
+        )
+    mapping = runbook.data_source.mapping
+    rows = batch_rows(request.data)
+    errors = [
+        FieldError(
+            f"data[{i}].{column}",
+            f"column `{column}` (for variable `{name}`) is missing from this row",
+        )
+        for i, row in enumerate(rows)
+        for name, column in mapping.items()
+        if column not in row
+    ]
+    from_data = dict.fromkeys(mapping, "")
+    errors += submission_errors(runbook, {**from_data, **request.variables}, request.secrets)
+    if errors:
+        raise invalid(errors[:50])
+    batch_id = str(uuid.uuid4())
+    title = request.title or runbook.title
+    return SubmitBatch(
+        batch_id=batch_id,
+        jobs=[
+            _job(
+                request,
+                runbook,
+                submitted_by=submitted_by,
+                row=row,
+                batch_id=batch_id,
+                title=f"{title} · row {index + 1}",
+            )
+            for index, row in enumerate(rows)
+        ],
+    )
+
+
+MAX_ROWS = 10_000
+
+
+def batch_rows(data: list[Any] | str | None) -> list[dict[str, Any]]:
+    """Rows from a list of objects or from CSV text with a header line."""
+    if isinstance(data, str):
+        reader = csv.DictReader(io.StringIO(data.strip()))
+        if not reader.fieldnames:
+            raise invalid([FieldError("data", "CSV text needs a header line")])
+        rows: list[Any] = list(reader)
+    else:
+        rows = list(data or [])
+    if not rows:
+        raise invalid([FieldError("data", "a batch needs at least one row")])
+    if len(rows) > MAX_ROWS:
+        raise invalid([FieldError("data", f"at most {MAX_ROWS} rows per batch; got {len(rows)}")])
+    bad = [
+        FieldError(f"data[{i}]", f"expected an object, got {type(row).__name__}")
+        for i, row in enumerate(rows)
+        if not isinstance(row, dict)
+    ]
+    if bad:
+        raise invalid(bad[:50])
+    return rows
 
 
 def _prefixed(error: FieldError) -> FieldError:

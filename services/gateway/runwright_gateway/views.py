@@ -38,6 +38,7 @@ class Metrics(Struct, kw_only=True):
 
 class JobSummary(Struct, kw_only=True):
     id: str
+    batch_id: str | None
     title: str
     status: str
     trigger: str
@@ -73,9 +74,9 @@ def duration_ms(row: asyncpg.Record) -> int | None:
     return int((finished - started).total_seconds() * 1000)
 
 
-_SUMMARY_COLUMNS = """
+SUMMARY_COLUMNS = """
     j.id, j.title, j.status, j.trigger, j.priority, j.labels, j.created_at, j.started_at,
-    j.finished_at, j.steps_total, j.reason, j.event_seq,
+    j.finished_at, j.steps_total, j.reason, j.event_seq, j.batch_id,
     (SELECT count(*) FROM queue.job_steps s
       WHERE s.job_id = j.id AND s.status IN ('success', 'failed', 'skipped')) AS steps_done
 """
@@ -84,6 +85,7 @@ _SUMMARY_COLUMNS = """
 def summary(row: asyncpg.Record) -> JobSummary:
     return JobSummary(
         id=str(row["id"]),
+        batch_id=str(row["batch_id"]) if row["batch_id"] else None,
         title=row["title"],
         status=row["status"],
         trigger=row["trigger"],
@@ -114,10 +116,18 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
 
 
 async def list_jobs(
-    pool: asyncpg.Pool, *, status: str | None, limit: int, cursor: str | None
+    pool: asyncpg.Pool,
+    *,
+    status: str | None,
+    limit: int,
+    cursor: str | None,
+    batch_id: UUID | None = None,
 ) -> JobPage:
     where: list[str] = ["true"]
     args: list[Any] = []
+    if batch_id:
+        args.append(batch_id)
+        where.append(f"j.batch_id = ${len(args)}")
     if status:
         args.append(status)
         where.append(f"j.status = ${len(args)}")
@@ -127,7 +137,7 @@ async def list_jobs(
         where.append(f"(j.created_at, j.id) < (${len(args) - 1}, ${len(args)})")
     args.append(limit + 1)
     rows = await pool.fetch(
-        f"SELECT {_SUMMARY_COLUMNS} FROM queue.jobs j WHERE {' AND '.join(where)} "
+        f"SELECT {SUMMARY_COLUMNS} FROM queue.jobs j WHERE {' AND '.join(where)} "
         f"ORDER BY j.created_at DESC, j.id DESC LIMIT ${len(args)}",
         *args,
     )
@@ -142,7 +152,7 @@ async def list_jobs(
 async def get_job(pool: asyncpg.Pool, job_id: UUID) -> JobView | None:
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         row = await conn.fetchrow(
-            f"SELECT {_SUMMARY_COLUMNS} FROM queue.jobs j WHERE j.id = $1", job_id
+            f"SELECT {SUMMARY_COLUMNS} FROM queue.jobs j WHERE j.id = $1", job_id
         )
         if row is None:
             return None

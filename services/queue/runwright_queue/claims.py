@@ -51,6 +51,7 @@ async def claim(pool: asyncpg.Pool, cmd: ClaimJob) -> ClaimReply:
         runbook=msgspec.convert(row["runbook"], Runbook),
         variables=row["variables"],
         secrets=secrets,
+        data=row["data"],
     )
 
 

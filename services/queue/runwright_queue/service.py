@@ -9,7 +9,7 @@ from runwright_bus.service import service
 from runwright_common.settings import load
 from runwright_db import OutboxRelay, create_pool, migrate
 from runwright_proto import streams, subjects
-from runwright_proto.commands import ClaimJob, RenewLease, SubmitJob
+from runwright_proto.commands import ClaimJob, RenewLease, SubmitBatch, SubmitJob
 from runwright_proto.reports import Report
 
 from runwright_queue import claims, reaper, reports, submission
@@ -41,6 +41,7 @@ async def main() -> None:
             return wrapped
 
         await serve(ctx.nc, subjects.SUBMIT, SubmitJob, kicking(submission.submit))
+        await serve(ctx.nc, subjects.SUBMIT_BATCH, SubmitBatch, kicking(submission.submit_batch))
         await serve(ctx.nc, subjects.CLAIM, ClaimJob, kicking(claims.claim))
         await serve(ctx.nc, subjects.RENEW, RenewLease, kicking(claims.renew))
         ctx.spawn(relay.run(ctx.stop), "outbox-relay")
