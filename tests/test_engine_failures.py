@@ -99,7 +99,9 @@ async def test_a_failed_step_carries_url_title_selectors_console_screenshot_and_
     step = act(
         {"type": "click", "selector": {"id": "ghost", "innerText": "Phantom", "tagName": "button"}}
     )
-    run = await run_steps(browser, f"{fixture_url}/console-error", [step], tmp_path, timeout_ms=600)
+    run = await run_steps(
+        browser, f"{fixture_url}/console-error", [step], tmp_path, timeout_ms=2500
+    )
     error = run.step(0).error
     assert error is not None
     diagnostics = error.diagnostics

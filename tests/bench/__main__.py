@@ -1,18 +1,66 @@
-"""``make bench``: start the real stack once, run each benchmark, print the figures."""
+"""``make bench``: run each benchmark and print its figures beside its baseline.
+
+``make bench BENCH_ARGS="engine"`` runs one. Benchmarks that need the whole system share one stack,
+started once.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import platform
+import subprocess
+import sys
 import time
+from collections.abc import Callable, Iterator
 
-from runwright_cli.ports import free_port
+from runwright_cli.ports import free_port, wait_for_port
 from runwright_cli.stack import Stack, StackConfig
 
-from tests.bench import submit_latency
+from tests.bench import engine_overhead, submit_latency
 from tests.support.stack import new_data_dir
 
-BENCHMARKS = {"submit": submit_latency.run}
+
+def _engine(_: Stack | None) -> str:
+    with fixture_app_process() as base:
+        return engine_overhead.run_with(base)
+
+
+@contextlib.contextmanager
+def fixture_app_process() -> Iterator[str]:
+    """The fixture app in its own process, so it does not share the benchmark's interpreter."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "tests.fixture_app.app:create_app",
+            "--factory",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, 30)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _submit(stack: Stack | None) -> str:
+    assert stack is not None
+    return submit_latency.run(stack)
+
+
+BENCHMARKS: dict[str, tuple[bool, Callable[[Stack | None], str]]] = {
+    "engine": (False, _engine),
+    "submit": (True, _submit),
+}
 
 
 def main() -> None:
@@ -27,24 +75,32 @@ def main() -> None:
     unknown = set(args.names) - set(BENCHMARKS)
     if unknown:
         parser.error(f"unknown benchmark {', '.join(sorted(unknown))}")
-    args.names = args.names or list(BENCHMARKS)
+    names = args.names or list(BENCHMARKS)
     print(
         f"Runwright benchmarks on {platform.node()} ({platform.machine()}, "
-        f"Python {platform.python_version()}), {time.strftime('%Y-%m-%d %H:%M')}"
+        f"Python {platform.python_version()}), {time.strftime('%Y-%m-%d %H:%M')}\n"
     )
-    stack = Stack(
-        StackConfig(
-            data_dir=new_data_dir(), gateway_port=free_port(), admin_token="bench", durable=True
-        )
-    )
-    started = time.monotonic()
-    stack.start(lambda _, text: print(f"  ✓ {text}", flush=True))
-    print(f"stack ready in {time.monotonic() - started:.1f} s\n")
+    stack: Stack | None = None
     try:
-        for name in args.names:
-            print(BENCHMARKS[name](stack), "\n", flush=True)
+        for name in names:
+            needs_stack, bench = BENCHMARKS[name]
+            if needs_stack and stack is None:
+                stack = Stack(
+                    StackConfig(
+                        data_dir=new_data_dir(),
+                        gateway_port=free_port(),
+                        admin_token="bench",
+                        durable=True,
+                    )
+                )
+                started = time.monotonic()
+                stack.start(lambda _, text: print(f"  ✓ {text}", flush=True))
+                print(f"stack ready in {time.monotonic() - started:.1f} s\n")
+            print(f"[{name}]", flush=True)
+            print(bench(stack), "\n", flush=True)
     finally:
-        stack.stop()
+        if stack is not None:
+            stack.stop()
 
 
 if __name__ == "__main__":

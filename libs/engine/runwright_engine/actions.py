@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
+from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Locator, Page
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 from runwright_runbook.model import (
     Action,
     ClickAction,
@@ -43,6 +46,28 @@ class Outcome:
     files: list[FileRecord] = field(default_factory=list)
 
 
+FAST_PATH_MS = 1000
+FAST_PATH_MAX_MISSES = 3
+
+
+@dataclass
+class FastPath:
+    """Act at once on the top-priority strategy's element when it is the unique match.
+
+    Playwright's strict mode refuses an ambiguous match and its actions wait for visibility, so
+    this is the documented resolution order without a separate look-up round trip. A miss (no
+    unique match within ``FAST_PATH_MS`` or half the step timeout) falls back to the full
+    pipeline with the time left;
+    after ``FAST_PATH_MAX_MISSES`` misses the run stops trying (its selectors are stale).
+    """
+
+    misses: int = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.misses < FAST_PATH_MAX_MISSES
+
+
 @dataclass
 class ActionContext:
     page: Page
@@ -53,12 +78,34 @@ class ActionContext:
     files_dir: Path
     ordinal: int
     ai: AiProvider | None = None
+    fast: FastPath = field(default_factory=FastPath)
 
     def text(self, value: str) -> str:
         return interpolate(value, self.values)
 
     async def locate(self, selector: Selector) -> Resolution:
         return await resolve(self.page, selector, self.values, self.timeout_ms, ai=self.ai)
+
+    async def act_fast(self, selector: Selector, action: Action) -> Outcome | None:
+        """The fast path: an Outcome when it acted, None to resolve fully (time is deducted)."""
+        options = candidates(selector, self.values)
+        if not self.fast.enabled or not options:
+            return None
+        strategy, _, factory = options[0]
+        locator = apply_filters(self.page, factory(self.page), selector)
+        budget = min(FAST_PATH_MS, max(1, self.timeout_ms // 2))
+        started = time.monotonic()
+        try:
+            await _element_action(self, locator, action, budget)
+        except PlaywrightTimeoutError:
+            self.fast.misses += 1
+        except PlaywrightError as exc:
+            if "strict mode violation" not in str(exc):
+                raise ActionFailed(exc) from exc
+        else:
+            return Outcome(0, strategy)
+        self.timeout_ms = max(1, self.timeout_ms - int((time.monotonic() - started) * 1000))
+        return None
 
 
 def absolute_url(runbook: Runbook, url: str) -> str:
@@ -82,15 +129,21 @@ async def perform(ctx: ActionContext, action: Action) -> Outcome:
             await page.goto(absolute_url(ctx.runbook, ctx.text(action.url)), timeout=timeout)
             return Outcome()
         case ClickAction() | HoverAction() | InputAction() | SelectAction():
+            fast = await ctx.act_fast(action.selector, action)
+            if fast is not None:
+                return fast
             found = await ctx.locate(action.selector)
-            await _act(_element_action(ctx, found.locator, action))
+            await _act(_element_action(ctx, found.locator, action, ctx.timeout_ms))
             return Outcome(found.retries, found.strategy)
         case WaitAction():
             return await _wait(ctx, action)
         case KeyAction():
             if action.selector is not None:
+                fast = await ctx.act_fast(action.selector, action)
+                if fast is not None:
+                    return fast
                 found = await ctx.locate(action.selector)
-                await _act(found.locator.press(ctx.text(action.key), timeout=timeout))
+                await _act(_element_action(ctx, found.locator, action, ctx.timeout_ms))
                 return Outcome(found.retries, found.strategy)
             await _act(page.keyboard.press(ctx.text(action.key)))
             return Outcome()
@@ -113,8 +166,7 @@ async def perform(ctx: ActionContext, action: Action) -> Outcome:
     raise ActionFailed(TypeError(f"unsupported action {action!r}"))
 
 
-def _element_action(ctx: ActionContext, locator: Locator, action: Action) -> Any:
-    timeout = ctx.timeout_ms
+def _element_action(ctx: ActionContext, locator: Locator, action: Action, timeout: int) -> Any:
     match action:
         case ClickAction():
             return locator.click(timeout=timeout)
@@ -122,6 +174,8 @@ def _element_action(ctx: ActionContext, locator: Locator, action: Action) -> Any
             return locator.hover(timeout=timeout)
         case InputAction():
             return locator.fill(ctx.text(action.value), timeout=timeout)
+        case KeyAction():
+            return locator.press(ctx.text(action.key), timeout=timeout)
         case SelectAction():
             if action.value is not None:
                 return locator.select_option(value=ctx.text(action.value), timeout=timeout)

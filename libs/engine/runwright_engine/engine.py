@@ -24,7 +24,7 @@ from runwright_runbook.model import Runbook, Step, action_type
 from runwright_runbook.variables import ENV_PREFIX, interpolate
 
 from runwright_engine import memory as memory_ops
-from runwright_engine.actions import ActionContext, Outcome, absolute_url, perform
+from runwright_engine.actions import ActionContext, FastPath, Outcome, absolute_url, perform
 from runwright_engine.captures import CaptureFailed, capture_value, is_empty
 from runwright_engine.diagnostics import diagnose
 from runwright_engine.errors import HINTS
@@ -105,6 +105,7 @@ class Engine:
         self.memory: dict[str, list[Any]] = {}
         self.console: list[str] = []
         self.files: list[FileRecord] = []
+        self.fast_path = FastPath()
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -174,6 +175,7 @@ class Engine:
             files_dir=self.files_dir,
             ordinal=step.ordinal,
             ai=self.ai,
+            fast=self.fast_path,
         )
         try:
             outcome: Outcome = await asyncio.wait_for(

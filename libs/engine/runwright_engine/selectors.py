@@ -134,11 +134,13 @@ def apply_filters(page: Page, locator: Locator, selector: Selector) -> Locator:
     return locator
 
 
-VISIBILITY = """els => els.map(e => {
-    const r = e.getBoundingClientRect();
-    const style = getComputedStyle(e);
-    return r.width > 0 && r.height > 0 && style.visibility !== 'hidden' && style.display !== 'none';
-})"""
+async def _visibility(locator: Locator, limit: int = 5) -> list[bool]:
+    """Whether each match (the first ``limit``) is visible. Runs in Playwright's own isolated
+    world, which its actions use anyway, so no script is injected into the page."""
+    count = await locator.count()
+    return [await locator.nth(i).is_visible() for i in range(min(count, limit))] + [False] * max(
+        0, count - limit
+    )
 
 
 async def _rect_locator(page: Page, selector: Selector) -> Locator | None:
@@ -156,13 +158,13 @@ async def _rect_locator(page: Page, selector: Selector) -> Locator | None:
 async def resolve_once(
     page: Page, selector: Selector, values: Mapping[str, Any], tried: list[Attempt]
 ) -> tuple[Locator, str] | None:
-    """One pass over the strategies: one round trip each (matches and their visibility)."""
+    """One pass over the strategies: how many elements each matches, and which are visible."""
     ambiguous: tuple[Locator, str] | None = None
     hidden: tuple[Locator, str] | None = None
     for strategy, query, factory in candidates(selector, values):
         try:
             locator = apply_filters(page, factory(page), selector)
-            flags: list[bool] = await locator.evaluate_all(VISIBILITY)
+            flags = await _visibility(locator)
         except Exception as exc:  # an invalid CSS or XPath expression
             tried.append(Attempt(strategy, f"{query} ({type(exc).__name__})", 0, 0))
             continue

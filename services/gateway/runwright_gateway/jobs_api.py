@@ -60,7 +60,7 @@ class JobsController(Controller):
         body = decode_request(await request.body())
         timeout = state.settings.request_timeout_s
         if body.data is not None:
-            batch = build_batch(body, submitted_by="admin")
+            batch = build_batch(body, submitted_by="admin", env_prefix=state.settings.env_prefix)
             done: SubmitBatchReply = await nats_request(
                 state.nc, subjects.SUBMIT_BATCH, batch, SubmitBatchReply, timeout=timeout * 4
             )
@@ -68,7 +68,7 @@ class JobsController(Controller):
             return Response(
                 view, status_code=201, headers={"Location": f"/api/v1/batches/{done.batch_id}"}
             )
-        command = build_submission(body, submitted_by="admin")
+        command = build_submission(body, submitted_by="admin", env_prefix=state.settings.env_prefix)
         reply: SubmitReply = await nats_request(
             state.nc, subjects.SUBMIT, command, SubmitReply, timeout=timeout
         )

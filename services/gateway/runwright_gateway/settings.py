@@ -11,3 +11,4 @@ class GatewaySettings(CommonSettings, frozen=True, kw_only=True):
     request_timeout_s: float = 5.0
     sse_keepalive_s: float = 15.0
     sse_client_buffer: int = 512
+    env_prefix: str = "RUNWRIGHT_VAR_"

@@ -17,7 +17,7 @@ from runwright_runbook.parse import (
     field_error_from_msgspec,
     parse_runbook,
 )
-from runwright_runbook.variables import interpolate, submission_errors
+from runwright_runbook.variables import ENV_PREFIX, interpolate, submission_errors
 
 from runwright_gateway.problems import Problem, invalid
 
@@ -138,15 +138,19 @@ def _job(
     )
 
 
-def build_submission(request: JobRequest, *, submitted_by: str) -> SubmitJob:
+def build_submission(
+    request: JobRequest, *, submitted_by: str, env_prefix: str = ENV_PREFIX
+) -> SubmitJob:
     runbook = _runbook(request)
-    errors = submission_errors(runbook, request.variables, request.secrets)
+    errors = submission_errors(runbook, request.variables, request.secrets, env_prefix=env_prefix)
     if errors:
         raise invalid(errors)
     return _job(request, runbook, submitted_by=submitted_by)
 
 
-def build_batch(request: JobRequest, *, submitted_by: str) -> SubmitBatch:
+def build_batch(
+    request: JobRequest, *, submitted_by: str, env_prefix: str = ENV_PREFIX
+) -> SubmitBatch:
     """One child job per data row; the runbook's ``dataSource.mapping`` names the columns."""
     runbook = _runbook(request)
     if runbook.data_source is None or not runbook.data_source.mapping:
@@ -171,7 +175,9 @@ def build_batch(request: JobRequest, *, submitted_by: str) -> SubmitBatch:
         if column not in row
     ]
     from_data = dict.fromkeys(mapping, "")
-    errors += submission_errors(runbook, {**from_data, **request.variables}, request.secrets)
+    errors += submission_errors(
+        runbook, {**from_data, **request.variables}, request.secrets, env_prefix=env_prefix
+    )
     if errors:
         raise invalid(errors[:50])
     batch_id = str(uuid.uuid4())

@@ -27,8 +27,9 @@ async def _record(conn: asyncpg.Connection, cmd: SubmitJob) -> bool:
     inserted = await conn.fetchval(
         """
         INSERT INTO queue.jobs (id, workspace, title, status, priority, trigger, submitted_by,
-                                labels, runbook, variables, steps_total, batch_id, data)
-        VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                                labels, runbook, variables, steps_total, batch_id, data,
+                                created_at)
+        VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $11, $12, clock_timestamp())
         ON CONFLICT (id) DO NOTHING RETURNING true
         """,
         job_id,
