@@ -23,6 +23,13 @@ class StepSpec(Struct, frozen=True, kw_only=True):
     action_type: str
 
 
+class JobOptions(Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """How a job runs, from the request and the runbook's ``x-runwright`` (request wins)."""
+
+    screenshots: bool = False
+    video: bool = False
+
+
 class SubmitJob(_Message, tag="job.submit", frozen=True):
     job_id: str
     title: str
@@ -37,6 +44,7 @@ class SubmitJob(_Message, tag="job.submit", frozen=True):
     labels: dict[str, str] = {}
     batch_id: str | None = None
     data: dict[str, Any] | None = None
+    options: JobOptions = JobOptions()
 
 
 class SubmitBatch(_Message, tag="batch.submit", frozen=True):
@@ -80,6 +88,7 @@ class ClaimReply(_Message, tag="job.claimed", frozen=True):
     variables: dict[str, Any] = {}
     secrets: dict[str, str] = {}
     data: dict[str, Any] | None = None
+    options: JobOptions = JobOptions()
 
 
 class RenewLease(_Message, tag="lease.renew", frozen=True):

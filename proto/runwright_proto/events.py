@@ -42,4 +42,15 @@ class ReportEvent(_Event, tag="report", frozen=True):
     report: ExecutionReport
 
 
-JobEvent = StatusEvent | StepEvent | ReportEvent
+class ArtifactEvent(_Event, tag="artifact", frozen=True):
+    """A stored artifact; download it from ``/api/v1/artifacts/<artifact_id>``."""
+
+    artifact_id: str
+    kind: str
+    name: str
+    size: int
+    content_type: str
+    ordinal: int | None = None
+
+
+JobEvent = StatusEvent | StepEvent | ReportEvent | ArtifactEvent

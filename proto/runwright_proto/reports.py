@@ -29,6 +29,7 @@ class FileRef(Struct, frozen=True, kw_only=True):
     content_type: str
     ordinal: int | None = None
     path: str | None = None
+    artifact_id: str | None = None
 
 
 class _Report(Struct, frozen=True, kw_only=True, tag_field="type"):
@@ -55,6 +56,8 @@ class JobFinished(_Report, tag="job.finished", frozen=True):
     reason: str | None = None
     memory_collections: dict[str, int] = {}
     files: list[FileRef] = []
+    artifact_ids: list[str] = []
+    """Artifacts this attempt staged; the job finishes once they are stored (or a deadline)."""
 
 
 Report = StepStarted | StepFinished | JobFinished

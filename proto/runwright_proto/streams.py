@@ -51,7 +51,15 @@ EVENTS = StreamSpec(
     description="Job events after Postgres recorded them; for internal subscribers.",
 )
 
-ALL_STREAMS = (DISPATCH, REPORTS, EVENTS)
+ARTIFACTS = StreamSpec(
+    name="ARTIFACTS",
+    subjects=["runwright.artifacts.>"],
+    retention="workqueue",
+    description="Files handed over by executors (staged) and recorded by the artifact service "
+    "(stored).",
+)
+
+ALL_STREAMS = (DISPATCH, REPORTS, EVENTS, ARTIFACTS)
 
 EXECUTORS = ConsumerSpec(
     stream="DISPATCH",
@@ -73,4 +81,24 @@ QUEUE_REPORTS = ConsumerSpec(
     description="The queue service applies executor reports to Postgres.",
 )
 
-ALL_CONSUMERS = (EXECUTORS, QUEUE_REPORTS)
+ARTIFACT_STAGED = ConsumerSpec(
+    stream="ARTIFACTS",
+    durable="artifact-staged",
+    filter_subject=subjects.ARTIFACTS_STAGED,
+    ack_wait_s=120,
+    max_deliver=20,
+    max_ack_pending=64,
+    description="The artifact service moves staged files into the store and records them.",
+)
+
+QUEUE_ARTIFACTS = ConsumerSpec(
+    stream="ARTIFACTS",
+    durable="queue-artifacts",
+    filter_subject=subjects.ARTIFACTS_STORED,
+    ack_wait_s=30,
+    max_deliver=20,
+    max_ack_pending=10_000,
+    description="The queue service adds an `artifact` event to the job's stream.",
+)
+
+ALL_CONSUMERS = (EXECUTORS, QUEUE_REPORTS, ARTIFACT_STAGED, QUEUE_ARTIFACTS)

@@ -26,7 +26,41 @@ EVENTS = "runwright.events.>"
 HEALTH = "runwright.health.*"
 """Request/reply: every service answers its readiness on ``runwright.health.<service>``."""
 
+ARTIFACTS_STAGED = "runwright.artifacts.staged.>"
+"""JetStream (stream ARTIFACTS): an executor put a file in the staging object store."""
+
+ARTIFACTS_STORED = "runwright.artifacts.stored.>"
+"""JetStream (stream ARTIFACTS): the artifact service stored a file and recorded it."""
+
+ARTIFACT_PRESIGN = "runwright.artifact.presign"
+"""Request/reply, gateway to artifact: a short-lived download URL (``PresignArtifact``)."""
+
+STAGING_BUCKET = "runwright-staging"
+"""JetStream object store where executors hand files over; the artifact service empties it."""
+
+LIVE_FRAMES = "runwright.live.frames.>"
+"""Core NATS, executor to gateway: live view frames (raw JPEG; see ``runwright_proto.live``)."""
+
+LIVE_WATCH = "runwright.live.watch.>"
+"""Core NATS, gateway to executors: someone watches this job (sent every few seconds)."""
+
 QUEUE_GROUP = "runwright"
+
+
+def artifact_staged(job_id: str) -> str:
+    return f"runwright.artifacts.staged.{job_id}"
+
+
+def artifact_stored(job_id: str) -> str:
+    return f"runwright.artifacts.stored.{job_id}"
+
+
+def live_frames(job_id: str) -> str:
+    return f"runwright.live.frames.{job_id}"
+
+
+def live_watch(job_id: str) -> str:
+    return f"runwright.live.watch.{job_id}"
 
 
 def report(job_id: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ class Event:
     id: int
     event: str
     data: dict[str, Any]
+    received_at: float = 0.0
 
 
 def read_events(
@@ -23,8 +25,12 @@ def read_events(
     last_event_id: int | None = None,
     limit: int | None = None,
     timeout: float = 60,
+    frames: bool = False,
 ) -> tuple[int, list[Event]]:
-    """Read events until the server ends the stream (or ``limit`` events); returns the status."""
+    """Read events until the server ends the stream (or ``limit`` events); returns the status.
+
+    Live ``screenshot`` frames carry no id; they are kept (with id 0) only when ``frames``.
+    """
     headers = {"Last-Event-ID": str(last_event_id)} if last_event_id is not None else {}
     events: list[Event] = []
     with client.stream("GET", path, headers=headers, timeout=timeout) as response:
@@ -34,12 +40,13 @@ def read_events(
         fields: dict[str, str] = {}
         for line in response.iter_lines():
             if line == "":
-                if "data" in fields and "id" in fields:
+                if "data" in fields and ("id" in fields or frames):
                     events.append(
                         Event(
-                            int(fields["id"]),
+                            int(fields.get("id", 0)),
                             fields.get("event", "message"),
                             json.loads(fields["data"]),
+                            time.time(),
                         )
                     )
                     if limit is not None and len(events) >= limit:

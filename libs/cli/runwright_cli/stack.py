@@ -141,6 +141,8 @@ class Stack:
         else:
             env.pop("RUNWRIGHT_DATABASE_URL", None)
             env.pop("DATABASE_URL", None)
+        if name in ("gateway", "artifact"):
+            env.setdefault("RUNWRIGHT_ARTIFACT_DIR", str(self.data_dir / "artifacts"))
         if name == "gateway":
             env.update(
                 {

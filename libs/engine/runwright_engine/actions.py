@@ -79,6 +79,7 @@ class ActionContext:
     ordinal: int
     ai: AiProvider | None = None
     fast: FastPath = field(default_factory=FastPath)
+    max_download_bytes: int | None = None
 
     def text(self, value: str) -> str:
         return interpolate(value, self.values)
@@ -222,6 +223,16 @@ async def _download(ctx: ActionContext, action: DownloadAction) -> Outcome:
     failure = await download.failure()
     if failure:
         raise ActionFailed(RuntimeError(f"download failed: {failure}"))
+    limit = ctx.max_download_bytes
+    if limit is not None and path.stat().st_size > limit:
+        size = path.stat().st_size
+        path.unlink()
+        raise ActionFailed(
+            RuntimeError(
+                f"the download {safe_name(suggested, 'download')!r} is {size} bytes, over the "
+                f"{limit // (1 << 20)} MB cap (RUNWRIGHT_MAX_DOWNLOAD_MB)"
+            )
+        )
     return Outcome(retries, strategy, files=[record("download", path, ctx.ordinal, suggested)])
 
 

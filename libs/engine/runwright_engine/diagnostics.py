@@ -47,6 +47,16 @@ def dom_excerpt(html: str, selector: Selector | None) -> str:
     return html[start : start + EXCERPT_CHARS]
 
 
+async def step_screenshot(page: Page, files_dir: Path, ordinal: int) -> FileRecord | None:
+    """The page after a step (taken when the job asks for screenshots)."""
+    try:
+        path = unique_path(files_dir / "screenshots", f"step-{ordinal}.png")
+        await page.screenshot(path=str(path), timeout=5000)
+    except Exception:
+        return None
+    return record("screenshot", path, ordinal)
+
+
 async def diagnose(
     page: Page,
     action: Action,

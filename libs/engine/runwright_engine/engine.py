@@ -26,16 +26,18 @@ from runwright_runbook.variables import ENV_PREFIX, interpolate
 from runwright_engine import memory as memory_ops
 from runwright_engine.actions import ActionContext, FastPath, Outcome, absolute_url, perform
 from runwright_engine.captures import CaptureFailed, capture_value, is_empty
-from runwright_engine.diagnostics import diagnose
+from runwright_engine.diagnostics import diagnose, step_screenshot
 from runwright_engine.errors import HINTS
-from runwright_engine.files import FileRecord
+from runwright_engine.files import FileRecord, record, unique_path
 from runwright_engine.plugins import AiProvider
+from runwright_engine.screencast import Screencast
 from runwright_engine.values import (
     public_values,
     resolve_late,
     resolve_values,
     secret_values,
 )
+from runwright_engine.video import VideoRecorder
 
 
 @dataclass
@@ -74,6 +76,12 @@ class Observer:
     async def step_finished(self, step: Step, result: StepResult) -> None:
         pass
 
+    async def file_ready(self, record: FileRecord) -> None:
+        """A file the run produced is complete on disk (hand it over while the run goes on)."""
+
+    async def page_opened(self, page: Page, screencast: Screencast) -> None:
+        """The run's page exists; ``screencast`` streams it when someone acquires it."""
+
 
 class Engine:
     def __init__(
@@ -89,8 +97,15 @@ class Engine:
         ai: AiProvider | None = None,
         env: Mapping[str, str] | None = None,
         env_prefix: str = ENV_PREFIX,
+        screenshots: bool = False,
+        max_download_bytes: int | None = None,
+        video: bool = False,
     ) -> None:
+        self.video = video
+        self.screencast: Screencast | None = None
         self.context, self.runbook, self.files_dir = context, runbook, files_dir
+        self.screenshots = screenshots
+        self.max_download_bytes = max_download_bytes
         self.observer = observer or Observer()
         self.ai = ai
         self._secrets = dict(secrets or {})
@@ -117,6 +132,11 @@ class Engine:
         page = await self.context.new_page()
         page.on("console", lambda m: self._console(m.type, m.text))
         page.on("pageerror", lambda e: self._console("pageerror", str(e)))
+        self.screencast = Screencast(page)
+        await self.observer.page_opened(page, self.screencast)
+        recorder = VideoRecorder(self.screencast) if self.video else None
+        if recorder is not None:
+            await recorder.start()
         start = self.runbook.metadata.start_url or (self.runbook.steps[0].url or "")
         if start:
             with contextlib.suppress(Exception):
@@ -136,8 +156,14 @@ class Engine:
                 failed = failed or result.status == "failed"
                 if settings.pause_between_steps and step is not self.runbook.steps[-1]:
                     await asyncio.sleep(settings.pause_between_steps / 1000)
+            if recorder is not None:
+                await self._finish_video(recorder)
+                recorder = None
         finally:
             redaction.unregister(self.secrets)
+            if recorder is not None:
+                await recorder.discard()
+            await self.screencast.close()
         return RunOutcome(
             status="failed" if failed else "completed",
             results=results,
@@ -146,6 +172,14 @@ class Engine:
             duration_ms=int((time.perf_counter() - started) * 1000),
             reason="a step failed" if failed else None,
         )
+
+    async def _finish_video(self, recorder: VideoRecorder) -> None:
+        path = unique_path(self.files_dir / "videos", "run.webm")
+        info = await recorder.finish(path)
+        if info is not None:
+            video = record("video", path, None)
+            self.files.append(video)
+            await self.observer.file_ready(video)
 
     def describe(self, step: Step) -> str:
         return interpolate(
@@ -176,6 +210,7 @@ class Engine:
             ordinal=step.ordinal,
             ai=self.ai,
             fast=self.fast_path,
+            max_download_bytes=self.max_download_bytes,
         )
         try:
             outcome: Outcome = await asyncio.wait_for(
@@ -194,8 +229,14 @@ class Engine:
             if shot is not None:
                 result.files.append(shot)
         result.duration_ms = int((time.perf_counter() - began) * 1000)
+        if self.screenshots and result.status == "success":
+            shot = await step_screenshot(page, self.files_dir, step.ordinal)
+            if shot is not None:
+                result.files.append(shot)
         result.captured = redaction.redact(result.captured, self.secrets)
         self.files += result.files
+        for produced in result.files:
+            await self.observer.file_ready(produced)
         await self.observer.step_finished(step, result)
         return result
 

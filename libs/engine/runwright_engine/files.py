@@ -28,6 +28,7 @@ class FileRecord:
     content_type: str
     ordinal: int | None
     original_name: str | None = None
+    artifact_id: str | None = None
 
 
 def safe_name(name: str | None, default: str) -> str:

@@ -28,6 +28,7 @@ class ReportFile(Struct, kw_only=True, rename="camel"):
     content_type: str
     ordinal: int | None = None
     path: str | None = None
+    artifact_id: str | None = None
 
 
 class ExecutionReport(Struct, kw_only=True, rename="camel"):

@@ -12,17 +12,20 @@ from pathlib import Path
 from typing import Any
 
 from nats.aio.client import Client
-from playwright.async_api import Browser
+from playwright.async_api import Browser, Page
 from runwright_bus import request
 from runwright_common.logging import get_logger
 from runwright_engine.engine import Engine, Observer, RunOutcome, StepResult
 from runwright_engine.files import FileRecord
+from runwright_engine.screencast import Screencast
 from runwright_proto import subjects
 from runwright_proto.commands import ClaimReply, RenewLease, RenewReply
 from runwright_proto.reports import FileRef, JobFinished, StepFinished, StepStarted
 from runwright_runbook.model import Step
 
 from runwright_executor import reporter
+from runwright_executor.live import LiveView
+from runwright_executor.stager import Stager
 
 log = get_logger("runwright.executor.runner")
 
@@ -43,6 +46,8 @@ class JobContext:
     lease_ms: int
     files_dir: Path
     env_prefix: str
+    max_download_bytes: int | None = None
+    live_max_fps: float = 5.0
 
 
 def file_ref(record: FileRecord) -> FileRef:
@@ -54,6 +59,7 @@ def file_ref(record: FileRecord) -> FileRef:
         content_type=record.content_type,
         ordinal=record.ordinal,
         path=str(record.path),
+        artifact_id=record.artifact_id,
     )
 
 
@@ -72,6 +78,12 @@ class NatsObserver(Observer):
                 ordinal=step.ordinal,
             )
         )
+
+    async def file_ready(self, record: FileRecord) -> None:
+        await self.runner.stager.stage(record)
+
+    async def page_opened(self, page: Page, screencast: Screencast) -> None:
+        await self.runner.live.attach(screencast)
 
     async def step_finished(self, step: Step, result: StepResult) -> None:
         await self.runner.report(
@@ -95,6 +107,8 @@ class JobRunner:
         self.ctx, self.job_id, self.attempt = ctx, claim.job_id, claim.attempt
         self.claim = claim
         self.secrets: tuple[str, ...] = tuple(claim.secrets.values())
+        self.stager = Stager(ctx.nc.jetstream(), claim.job_id, claim.attempt)
+        self.live = LiveView(ctx.nc, claim.job_id, ctx.live_max_fps)
 
     async def report(self, message: Any) -> None:
         await reporter.send(self.ctx.nc.jetstream(), message, self.secrets)
@@ -156,10 +170,14 @@ class JobRunner:
                 files_dir=self.ctx.files_dir / self.job_id,
                 observer=NatsObserver(self),
                 env_prefix=self.ctx.env_prefix,
+                screenshots=claim.options.screenshots,
+                video=claim.options.video,
+                max_download_bytes=self.ctx.max_download_bytes,
             )
             self.secrets = engine.secrets
             outcome: RunOutcome = await engine.run()
         finally:
+            await self.live.close()
             with contextlib.suppress(Exception):
                 await context.close()
         await self.report(
@@ -171,5 +189,6 @@ class JobRunner:
                 reason=outcome.reason,
                 memory_collections={k: len(v) for k, v in outcome.memory.items()},
                 files=[file_ref(f) for f in outcome.files],
+                artifact_ids=list(self.stager.staged),
             )
         )

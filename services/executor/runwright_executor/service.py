@@ -46,6 +46,8 @@ async def main() -> None:
             lease_ms=settings.lease_ms,
             files_dir=Path(settings.files_dir or Path(tempfile.gettempdir()) / "runwright-files"),
             env_prefix=settings.env_prefix,
+            max_download_bytes=settings.max_download_mb * (1 << 20),
+            live_max_fps=settings.live_max_fps,
         )
         ctx.spawn(pull_loop(ctx, job_ctx, settings), "pull-loop")
         await ctx.serve_until_stopped()

@@ -11,3 +11,5 @@ class ExecutorSettings(CommonSettings, frozen=True, kw_only=True):
     drain_grace_s: float = 60.0
     files_dir: str = ""  # default: runwright-files in the system's temporary directory
     env_prefix: str = "RUNWRIGHT_VAR_"
+    max_download_mb: int = 100
+    live_max_fps: float = 5.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from litestar import Litestar
 from litestar.datastructures import State
@@ -12,8 +13,10 @@ from runwright_bus import connect
 from runwright_common.logging import configure_logging, get_logger
 from runwright_common.tracing import configure_tracing, shutdown_tracing
 from runwright_db import create_pool
+from runwright_storage import FilesystemStore
 
 from runwright_gateway import health
+from runwright_gateway.artifacts_api import ArtifactsController
 from runwright_gateway.batches import BatchesController
 from runwright_gateway.events_hub import EventHub
 from runwright_gateway.jobs_api import JobsController
@@ -30,6 +33,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
         hub = EventHub(settings.sse_client_buffer)
         await hub.start(nc)
         app.state.nc, app.state.pool, app.state.hub = nc, pool, hub
+        app.state.files = FilesystemStore(Path(settings.artifact_dir))
         log.info("ready", port=settings.gateway_port)
         try:
             yield
@@ -42,7 +46,13 @@ def create_app(settings: GatewaySettings) -> Litestar:
     configure_logging("gateway", fmt=settings.log_format, level=settings.log_level)
     configure_tracing("gateway")
     return Litestar(
-        route_handlers=[JobsController, BatchesController, health.healthz, health.readyz],
+        route_handlers=[
+            JobsController,
+            BatchesController,
+            ArtifactsController,
+            health.healthz,
+            health.readyz,
+        ],
         lifespan=[lifespan],
         exception_handlers=HANDLERS,
         state=State({"settings": settings}),

@@ -1,19 +1,37 @@
-"""Fan-out of job events to SSE clients: one NATS subscription per gateway, a bounded queue each.
+"""Fan-out of job events and live frames to SSE clients: one NATS subscription each per gateway.
 
-A client that cannot keep up is dropped (it reconnects with ``Last-Event-ID`` and replays from
-Postgres), never buffered without bound.
+Job events go into a bounded queue per client; a client that cannot keep up is dropped (it
+reconnects with ``Last-Event-ID`` and replays from Postgres), never buffered without bound.
+Live frames go into a one-frame slot per client: a slow client gets the newest frame, never a
+backlog. While any client follows a job, the hub announces it on ``runwright.live.watch.<job>``
+so the executor streams frames only when someone watches.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from collections import defaultdict
+from dataclasses import dataclass
 
 import msgspec
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
-from runwright_proto import subjects
+from runwright_proto import live, subjects
+
+LATEST_KEEP_S = 60.0
+
+
+@dataclass(frozen=True)
+class Frame:
+    job_id: str
+    number: int
+    jpeg: bytes
+    captured_at: float
+    width: int
+    height: int
 
 
 class Listener:
@@ -21,6 +39,8 @@ class Listener:
         self.job_id = job_id
         self.queue: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue(capacity)
         self.overflowed = False
+        self.frame: Frame | None = None
+        self.wake = asyncio.Event()
 
     def offer(self, seq: int, body: bytes) -> None:
         if self.overflowed:
@@ -29,24 +49,48 @@ class Listener:
             self.queue.put_nowait((seq, body))
         except asyncio.QueueFull:
             self.overflowed = True
+        self.wake.set()
+
+    def offer_frame(self, frame: Frame) -> None:
+        self.frame = frame
+        self.wake.set()
 
 
 class EventHub:
     def __init__(self, capacity: int = 512) -> None:
         self._capacity = capacity
         self._listeners: dict[str, set[Listener]] = defaultdict(set)
-        self._sub: Subscription | None = None
+        self._latest: dict[str, tuple[Frame, float]] = {}
+        self._subs: list[Subscription] = []
+        self._nc: Client | None = None
+        self._announcer: asyncio.Task[None] | None = None
 
     async def start(self, nc: Client) -> None:
-        self._sub = await nc.subscribe(subjects.EVENTS, cb=self._on_event)
+        self._nc = nc
+        self._subs = [
+            await nc.subscribe(subjects.EVENTS, cb=self._on_event),
+            await nc.subscribe(subjects.LIVE_FRAMES, cb=self._on_frame),
+        ]
+        self._announcer = asyncio.create_task(self._announce_watchers())
 
     async def stop(self) -> None:
-        if self._sub is not None:
-            await self._sub.unsubscribe()
+        if self._announcer is not None:
+            self._announcer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._announcer
+        for sub in self._subs:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
 
     def listen(self, job_id: str) -> Listener:
         listener = Listener(job_id, self._capacity)
+        first = not self._listeners.get(job_id)
         self._listeners[job_id].add(listener)
+        latest = self._latest.get(job_id)
+        if latest is not None:
+            listener.offer_frame(latest[0])
+        if first and self._nc is not None:
+            asyncio.get_running_loop().create_task(self._announce(job_id))
         return listener
 
     def forget(self, listener: Listener) -> None:
@@ -61,6 +105,20 @@ class EventHub:
             return len(self._listeners.get(job_id, ()))
         return sum(len(v) for v in self._listeners.values())
 
+    async def _announce(self, job_id: str) -> None:
+        if self._nc is not None and self._nc.is_connected:
+            with contextlib.suppress(Exception):
+                await self._nc.publish(subjects.live_watch(job_id), b"")
+
+    async def _announce_watchers(self) -> None:
+        while True:
+            await asyncio.sleep(live.WATCH_INTERVAL_S)
+            for job_id in list(self._listeners):
+                await self._announce(job_id)
+            cutoff = time.monotonic() - LATEST_KEEP_S
+            for job_id in [j for j, (_, seen) in self._latest.items() if seen < cutoff]:
+                del self._latest[job_id]
+
     async def _on_event(self, msg: Msg) -> None:
         job_id = msg.subject.rsplit(".", 1)[-1]
         listeners = self._listeners.get(job_id)
@@ -71,6 +129,24 @@ class EventHub:
             return
         for listener in tuple(listeners):
             listener.offer(seq, msg.data)
+
+    async def _on_frame(self, msg: Msg) -> None:
+        job_id = msg.subject.rsplit(".", 1)[-1]
+        headers = msg.headers or {}
+        try:
+            frame = Frame(
+                job_id=job_id,
+                number=int(headers.get(live.FRAME, "0")),
+                jpeg=msg.data,
+                captured_at=float(headers.get(live.CAPTURED_AT, "0")),
+                width=int(headers.get(live.WIDTH, "0")),
+                height=int(headers.get(live.HEIGHT, "0")),
+            )
+        except ValueError:
+            return
+        self._latest[job_id] = (frame, time.monotonic())
+        for listener in tuple(self._listeners.get(job_id, ())):
+            listener.offer_frame(frame)
 
 
 class _Head(msgspec.Struct):

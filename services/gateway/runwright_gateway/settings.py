@@ -12,3 +12,5 @@ class GatewaySettings(CommonSettings, frozen=True, kw_only=True):
     sse_keepalive_s: float = 15.0
     sse_client_buffer: int = 512
     env_prefix: str = "RUNWRIGHT_VAR_"
+    artifact_dir: str = "artifacts"
+    s3_endpoint: str = ""

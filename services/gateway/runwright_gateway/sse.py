@@ -7,6 +7,8 @@ the last sent ``seq`` are dropped, and a gap (a missed live event) is filled fro
 from __future__ import annotations
 
 import asyncio
+import base64
+import time
 from collections.abc import AsyncGenerator
 from uuid import UUID
 
@@ -15,7 +17,7 @@ import msgspec
 from litestar.response import ServerSentEventMessage
 from runwright_proto.jobs import TERMINAL
 
-from runwright_gateway.events_hub import EventHub
+from runwright_gateway.events_hub import EventHub, Frame
 
 RETRY_MS = 1000
 
@@ -26,6 +28,7 @@ class _Kind(msgspec.Struct):
 
 
 _kind = msgspec.json.Decoder(_Kind)
+_json = msgspec.json.Encoder().encode
 
 
 def ends_stream(body: bytes | str) -> bool:
@@ -45,6 +48,20 @@ async def _replay(pool: asyncpg.Pool, job_id: UUID, after: int) -> list[asyncpg.
         after,
     )
     return rows
+
+
+def screenshot(frame: Frame) -> ServerSentEventMessage:
+    """A live frame: no ``id`` (frames are not job events), so resuming is unaffected."""
+    body = {
+        "job_id": frame.job_id,
+        "frame": frame.number,
+        "captured_at": frame.captured_at,
+        "sent_at": time.time(),
+        "width": frame.width,
+        "height": frame.height,
+        "jpeg": base64.b64encode(frame.jpeg).decode(),
+    }
+    return ServerSentEventMessage(data=_json(body), event="screenshot")
 
 
 async def job_events(
@@ -67,11 +84,20 @@ async def job_events(
             while True:
                 if listener.overflowed:
                     return
+                if listener.frame is not None:
+                    frame, listener.frame = listener.frame, None
+                    yield screenshot(frame)
+                    continue
                 try:
-                    seq, body = await asyncio.wait_for(listener.queue.get(), keepalive_s)
-                except TimeoutError:
-                    yield ServerSentEventMessage(data=None, comment="keep-alive")
-                    break
+                    seq, body = listener.queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    listener.wake.clear()
+                    try:
+                        await asyncio.wait_for(listener.wake.wait(), keepalive_s)
+                    except TimeoutError:
+                        yield ServerSentEventMessage(data=None, comment="keep-alive")
+                        break
+                    continue
                 if seq <= last:
                     continue
                 if seq > last + 1:

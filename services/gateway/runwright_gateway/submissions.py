@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import msgspec
 from msgspec import Meta, Struct
-from runwright_proto.commands import StepSpec, SubmitBatch, SubmitJob
+from runwright_proto.commands import JobOptions, StepSpec, SubmitBatch, SubmitJob
 from runwright_runbook.model import Runbook, action_type
 from runwright_runbook.parse import (
     FieldError,
@@ -32,6 +32,8 @@ class JobRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     title: Annotated[str, Meta(min_length=1, max_length=300)] | None = None
     labels: dict[str, str] = {}
     data: list[Any] | str | None = None
+    screenshots: bool | None = None
+    video: bool | None = None
 
 
 _request_decoder = msgspec.json.Decoder(JobRequest)
@@ -135,6 +137,10 @@ def _job(
         trigger="batch" if batch_id else "api",
         batch_id=batch_id,
         data=row,
+        options=JobOptions(
+            screenshots=options.screenshots if request.screenshots is None else request.screenshots,
+            video=options.video if request.video is None else request.video,
+        ),
     )
 
 

@@ -10,7 +10,7 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
-from runwright_proto.commands import ClaimJob, ClaimReply, RenewLease, RenewReply
+from runwright_proto.commands import ClaimJob, ClaimReply, JobOptions, RenewLease, RenewReply
 from runwright_runbook.model import Runbook
 
 from runwright_queue.journal import TransitionRejected, now, transition
@@ -52,6 +52,7 @@ async def claim(pool: asyncpg.Pool, cmd: ClaimJob) -> ClaimReply:
         variables=row["variables"],
         secrets=secrets,
         data=row["data"],
+        options=msgspec.convert(row["options"], JobOptions),
     )
 
 

@@ -15,7 +15,8 @@ import msgspec
 from runwright_common.redaction import redact
 from runwright_db.outbox import enqueue
 from runwright_proto import subjects
-from runwright_proto.events import ReportEvent, StatusEvent, StepEvent
+from runwright_proto.artifacts import ArtifactStored
+from runwright_proto.events import ArtifactEvent, ReportEvent, StatusEvent, StepEvent
 from runwright_proto.jobs import TERMINAL, JobStatus
 from runwright_proto.reports import FileRef, StepError
 from runwright_runbook.report import ExecutionReport
@@ -145,6 +146,22 @@ async def skip_unfinished_steps(conn: asyncpg.Connection, job_id: UUID) -> None:
     )
     for row in sorted(rows, key=lambda r: r["ordinal"]):
         await step_event(conn, job_id, row)
+
+
+async def artifact_event(conn: asyncpg.Connection, job_id: UUID, stored: ArtifactStored) -> None:
+    seq = await _next_seq(conn, job_id)
+    event = ArtifactEvent(
+        job_id=str(job_id),
+        seq=seq,
+        at=now(),
+        artifact_id=stored.artifact_id,
+        kind=stored.kind,
+        name=stored.name,
+        size=stored.size,
+        content_type=stored.content_type,
+        ordinal=stored.ordinal,
+    )
+    await _record(conn, job_id, seq, "artifact", _encode(event))
 
 
 async def report_event(conn: asyncpg.Connection, job_id: UUID, report: ExecutionReport) -> None:

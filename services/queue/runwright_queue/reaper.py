@@ -8,6 +8,7 @@ import contextlib
 import asyncpg
 from runwright_common.logging import get_logger
 
+from runwright_queue.artifacts import finish_from, missing_artifacts, pending_finish
 from runwright_queue.claims import ACTIVE
 from runwright_queue.journal import TransitionRejected, finish
 
@@ -26,11 +27,27 @@ async def reap_expired(pool: asyncpg.Pool) -> int:
         )
         for row in rows:
             with contextlib.suppress(TransitionRejected):
-                await finish(
-                    conn, row["id"], "failed", ACTIVE, reason=EXECUTOR_LOST, actor="reaper"
-                )
+                done = await pending_finish(conn, row["id"])
+                if done is not None:
+                    missing = await missing_artifacts(conn, row["id"], done.artifact_ids)
+                    note = f"{len(missing)} artifact(s) not stored in time" if missing else None
+                    await finish_from(
+                        conn,
+                        row["id"],
+                        done,
+                        reason="; ".join(filter(None, [done.reason, note])) or None,
+                    )
+                    log.warning(
+                        "finished without waiting longer for artifacts",
+                        job_id=str(row["id"]),
+                        missing=len(missing),
+                    )
+                else:
+                    await finish(
+                        conn, row["id"], "failed", ACTIVE, reason=EXECUTOR_LOST, actor="reaper"
+                    )
+                    log.warning("executor lost; job failed", job_id=str(row["id"]))
                 reaped += 1
-                log.warning("executor lost; job failed", job_id=str(row["id"]))
     return reaped
 
 

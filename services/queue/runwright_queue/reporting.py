@@ -71,6 +71,7 @@ async def build_job_report(
                 content_type=f.content_type,
                 ordinal=f.ordinal,
                 path=f.path,
+                artifact_id=f.artifact_id,
             )
             for f in files
         ],

@@ -12,8 +12,8 @@ from runwright_db.idempotency import first_delivery
 from runwright_proto.jobs import TERMINAL
 from runwright_proto.reports import JobFinished, Report, StepFinished, StepStarted, message_id
 
-from runwright_queue.claims import ACTIVE
-from runwright_queue.journal import finish, step_event
+from runwright_queue.artifacts import finish_from, hold_finish, missing_artifacts
+from runwright_queue.journal import step_event
 
 log = get_logger("runwright.queue.reports")
 CONSUMER = "queue-reports"
@@ -74,15 +74,10 @@ async def apply_report(pool: asyncpg.Pool, report: Report, _msg: Msg | None = No
                     msgspec.to_builtins(report.error) if report.error else None,
                 )
             case JobFinished():
-                await finish(
-                    conn,
-                    job_id,
-                    report.status,
-                    ACTIVE,
-                    reason=report.reason,
-                    memory_collections=report.memory_collections,
-                    files=report.files,
-                )
+                if await missing_artifacts(conn, job_id, report.artifact_ids):
+                    await hold_finish(conn, job_id, report)
+                else:
+                    await finish_from(conn, job_id, report)
                 return True
         if row is None:
             return False

@@ -9,10 +9,11 @@ from runwright_bus.service import service
 from runwright_common.settings import load
 from runwright_db import OutboxRelay, create_pool, migrate
 from runwright_proto import streams, subjects
+from runwright_proto.artifacts import ArtifactStored
 from runwright_proto.commands import ClaimJob, RenewLease, SubmitBatch, SubmitJob
 from runwright_proto.reports import Report
 
-from runwright_queue import claims, reaper, reports, submission
+from runwright_queue import artifacts, claims, reaper, reports, submission
 from runwright_queue.settings import QueueSettings
 
 
@@ -22,7 +23,9 @@ async def main() -> None:
         pool = await create_pool(settings.database_url, max_size=10)
         ctx.stack.push_async_callback(pool.close)
         await migrate(pool, "queue", "runwright_queue.migrations")
-        await ensure_topology(ctx.js, streams.ALL_STREAMS, [streams.QUEUE_REPORTS])
+        await ensure_topology(
+            ctx.js, streams.ALL_STREAMS, [streams.QUEUE_REPORTS, streams.QUEUE_ARTIFACTS]
+        )
         relay = OutboxRelay(pool, ctx.js, "queue.outbox")
 
         async def database() -> str:
@@ -50,6 +53,16 @@ async def main() -> None:
                 ctx.js, streams.QUEUE_REPORTS, Report, kicking(reports.apply_report), ctx.stop
             ),
             "reports",
+        )
+        ctx.spawn(
+            consume_keyed(
+                ctx.js,
+                streams.QUEUE_ARTIFACTS,
+                ArtifactStored,
+                kicking(artifacts.record_artifact),
+                ctx.stop,
+            ),
+            "artifacts",
         )
         ctx.spawn(
             reaper.run_reaper(pool, ctx.stop, settings.reaper_interval_s, relay.kick), "reaper"

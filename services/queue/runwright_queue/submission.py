@@ -28,8 +28,9 @@ async def _record(conn: asyncpg.Connection, cmd: SubmitJob) -> bool:
         """
         INSERT INTO queue.jobs (id, workspace, title, status, priority, trigger, submitted_by,
                                 labels, runbook, variables, steps_total, batch_id, data,
-                                created_at)
-        VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $11, $12, clock_timestamp())
+                                options, created_at)
+        VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
+                clock_timestamp())
         ON CONFLICT (id) DO NOTHING RETURNING true
         """,
         job_id,
@@ -44,6 +45,7 @@ async def _record(conn: asyncpg.Connection, cmd: SubmitJob) -> bool:
         len(cmd.steps),
         UUID(cmd.batch_id) if cmd.batch_id else None,
         cmd.data,
+        msgspec.to_builtins(cmd.options),
     )
     if not inserted:
         return False
