@@ -375,3 +375,18 @@ async def test_pause_between_steps_is_observed(
     ]
     run = await run_steps(browser, f"{fixture_url}/static", steps, tmp_path, pause_ms=300)
     assert run.values["t1"] - run.values["t0"] >= 300
+
+
+async def test_a_download_over_the_cap_fails_the_step_and_leaves_no_file(
+    browser: Browser,
+    fixture_url: str,
+    tmp_path: Path,
+) -> None:
+    steps = [act({"type": "download", "selector": {"id": "big-link"}})]
+    run = await run_steps(
+        browser, f"{fixture_url}/downloads", steps, tmp_path, max_download_bytes=1 << 20
+    )
+    assert run.step(0).status == "failed"
+    assert run.step(0).error is not None
+    assert "over the 1 MB cap" in run.step(0).error.message
+    assert list((tmp_path / "downloads").iterdir()) == []

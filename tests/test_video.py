@@ -60,16 +60,29 @@ async def recording(browser: Browser, tmp_path_factory: pytest.TempPathFactory) 
     page = await context.new_page()
     await page.set_content(ANIMATION)
     screencast = Screencast(page)
+    first = first_frame(screencast)
     recorder = VideoRecorder(screencast)
-    started = time.time()
     await recorder.start()
     await page.wait_for_function("window.n >= 40", timeout=10_000)  # 40 x 50 ms
-    wall_s = time.time() - started
+    wall_s = time.time() - (await first).timestamp
     info = await recorder.finish(tmp_path_factory.mktemp("video") / "run.webm")
     await screencast.close()
     await context.close()
     assert info is not None
     return Recording(info, wall_s)
+
+
+def first_frame(screencast: Screencast) -> asyncio.Future[Frame]:
+    """The first frame the screencast delivers from now on: its timestamp (Chromium's, on the
+    epoch clock) is the recording's time zero, even when delivery lags under load."""
+    future: asyncio.Future[Frame] = asyncio.get_running_loop().create_future()
+
+    def seen(frame: Frame) -> None:
+        if not future.done():
+            future.set_result(frame)
+
+    screencast.subscribe(seen)
+    return future
 
 
 async def advance_counter(page: Page, by: int) -> None:
@@ -132,10 +145,10 @@ async def test_a_recorder_keeps_receiving_frames_while_a_live_view_comes_and_goe
     await recorder.start()
     for _ in range(2):
         await screencast.start()
-        await advance_counter(page, 4)
+        await advance_counter(page, 6)
         await screencast.stop()
         kept = recorder.frames
-        await advance_counter(page, 4)
+        await advance_counter(page, 6)
         assert recorder.frames > kept
     info = await recorder.finish(tmp_path / "run.webm")
     assert not screencast.running
@@ -152,7 +165,7 @@ async def test_the_recording_is_a_webm_that_decodes_to_its_frames_and_wall_time(
     assert info.size_bytes == info.path.stat().st_size
     assert (info.width, info.height) == (1280, 720)
     # The page paints at about 60 fps; the recorder keeps at most 10 a second, plus the end frame.
-    assert 10 <= info.frames <= 10 * recording.wall_s + 2
+    assert 5 <= info.frames <= 10 * recording.wall_s + 2
     assert info.duration_s == pytest.approx(recording.wall_s, rel=0.2)
 
     with av.open(str(info.path), mode="r") as container:
@@ -197,12 +210,12 @@ async def test_a_static_page_gives_few_frames_but_a_video_as_long_as_the_run(
     page = await context.new_page()
     await page.set_content(STATIC)
     screencast = Screencast(page)
+    first = first_frame(screencast)
     recorder = VideoRecorder(screencast)
-    started = time.time()
     await recorder.start()
     await page.wait_for_selector("text=done")
     await page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
-    wall_s = time.time() - started
+    wall_s = time.time() - (await first).timestamp
     info = await recorder.finish(tmp_path / "static.webm")
     await context.close()
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from runwright_cli.ports import free_port, wait_for_port
 from runwright_cli.stack import Stack, StackConfig
 
-from tests.bench import engine_overhead, submit_latency
+from tests.bench import engine_overhead, live_and_artifacts, submit_latency
 from tests.support.stack import new_data_dir
 
 
@@ -52,6 +52,12 @@ def fixture_app_process() -> Iterator[str]:
         proc.wait(10)
 
 
+def _live(stack: Stack | None) -> str:
+    assert stack is not None
+    with fixture_app_process() as base:
+        return live_and_artifacts.run(stack, base)
+
+
 def _submit(stack: Stack | None) -> str:
     assert stack is not None
     return submit_latency.run(stack)
@@ -60,6 +66,7 @@ def _submit(stack: Stack | None) -> str:
 BENCHMARKS: dict[str, tuple[bool, Callable[[Stack | None], str]]] = {
     "engine": (False, _engine),
     "submit": (True, _submit),
+    "live": (True, _live),
 }
 
 

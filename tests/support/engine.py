@@ -50,6 +50,7 @@ async def run_steps(
     pause_ms: int = 0,
     runbook_variables: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
+    **options: Any,
 ) -> Run:
     document = runbook(
         steps,
@@ -72,6 +73,7 @@ async def run_steps(
         files_dir=tmp,
         ai=ai,
         env=env or {},
+        **options,
     )
     outcome = await engine.run()
     return Run(outcome, context.pages[0], tmp, engine.values)

@@ -37,6 +37,9 @@ MS = Fraction(1, 1000)
 
 @dataclass(frozen=True, slots=True)
 class VideoInfo:
+    """A written video. `duration_s` is the last frame's presentation time (players add one
+    frame, 1/30 s); `truncated` says the recording hit `max_duration_s` or `max_bytes`."""
+
     path: Path
     frames: int
     duration_s: float
@@ -56,8 +59,10 @@ class _Kept:
 class VideoRecorder:
     """Keeps a screencast's frames from `start` to `finish`, then encodes them into a WebM.
 
-    If no frame arrived (the page never painted while recording), `finish` takes one screenshot
-    and shows it for the whole recording; if the page is already closed too, `finish` returns None.
+    Joining a screencast that already runs, it starts from the screencast's latest frame. If no
+    frame arrived at all, `finish` takes one screenshot and shows it for the whole recording; if
+    the page is already closed too, `finish` returns None. Frames are spooled on the event loop
+    (one small write per kept frame); decoding and encoding run in a worker thread.
     """
 
     def __init__(
@@ -82,7 +87,7 @@ class VideoRecorder:
         self._size = (0, 0)
         self._last_ts = 0.0
         self._pending: Frame | None = None
-        self._newest: Frame | None = None
+        self._lag = 0.0  # our clock minus Chromium's, at the fastest delivery seen
         self._cut_at: float | None = None
         self._started_at = 0.0
 
@@ -125,9 +130,7 @@ class VideoRecorder:
             if not self._kept:
                 spool.close()
                 return None
-            end = time.time()
-            if self._newest is not None:  # the end of the run on Chromium's clock
-                end = self._newest.timestamp + (end - self._newest.captured_at)
+            end = time.time() - self._lag  # the end of the run on Chromium's clock
             if self._cut_at is not None:
                 end = min(end, self._cut_at)
             plan = _schedule(self._kept, end)
@@ -157,7 +160,8 @@ class VideoRecorder:
     def _offer(self, frame: Frame) -> None:
         if self._cut_at is not None:
             return
-        self._newest = frame
+        lag = frame.captured_at - frame.timestamp
+        self._lag = lag if not self._kept else min(self._lag, lag)
         if self._kept and frame.timestamp < self._last_ts + self._interval:
             self._pending = frame
             return

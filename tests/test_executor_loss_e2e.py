@@ -1,0 +1,69 @@
+"""Executor loss: a file handed over before the executor died is still stored, and the job does
+not hang: it fails as `executor lost` once the lease runs out."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from runwright_cli.stack import Stack
+from support.runbooks import runbook
+from support.stack import running_stack
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def short_lease_stack() -> Iterator[Stack]:
+    with running_stack(
+        env={"RUNWRIGHT_LEASE_MS": "3000", "RUNWRIGHT_REAPER_INTERVAL_S": "0.5"}
+    ) as stack:
+        yield stack
+
+
+def test_an_artifact_handed_over_before_the_executor_dies_is_still_stored(
+    short_lease_stack: Stack,
+    fixture_url: str,
+) -> None:
+    stack = short_lease_stack
+    api = httpx.Client(
+        base_url=stack.gateway_url, timeout=30, headers={"Authorization": f"Bearer {stack.token}"}
+    )
+    document = runbook(
+        [
+            {"action": {"type": "download", "selector": {"id": "csv-link"}}},
+            {"action": {"type": "wait", "duration": 60000}},
+        ],
+        start_url=f"{fixture_url}/downloads",
+        timeout_ms=70000,
+    )
+    job_id = api.post("/api/v1/jobs", json={"runbook": document}).json()["id"]
+    path = f"/api/v1/jobs/{job_id}/events"
+    deadline = time.time() + 60
+    with api.stream("GET", path) as events:
+        for line in events.iter_lines():
+            if '"ordinal":1' in line and '"status":"running"' in line:
+                break
+            assert time.time() < deadline
+    executor = stack.service("executor-0").proc
+    assert executor is not None
+    os.kill(executor.pid, signal.SIGKILL)
+    killed = time.time()
+    while True:
+        job = api.get(f"/api/v1/jobs/{job_id}").json()
+        if job["status"] == "failed":
+            break
+        assert time.time() - killed < 45, "the job left running within 45 s"
+        time.sleep(0.2)
+    assert job["reason"] == "executor lost"
+    assert [s["status"] for s in job["steps"]] == ["success", "skipped"]
+    while not (items := api.get(f"/api/v1/jobs/{job_id}/artifacts").json()["items"]):
+        assert time.time() - killed < 45
+        time.sleep(0.2)
+    (download,) = items
+    assert download["name"] == "report.csv"
+    assert api.get(download["url"]).text.startswith("name,price,stock")
