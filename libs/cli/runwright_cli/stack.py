@@ -23,6 +23,8 @@ from runwright_cli.processes import spawn, tail, terminate
 
 SERVICES = ("queue", "scheduler", "approval", "artifact", "executor", "gateway")
 NO_DATABASE = frozenset({"executor"})
+STORE_CREDENTIALS = ("RUNWRIGHT_S3_ACCESS_KEY", "RUNWRIGHT_S3_SECRET_KEY")
+"""Only the artifact service holds object-store credentials."""
 Progress = Callable[[str, str], None]
 
 
@@ -155,6 +157,12 @@ class Stack:
             env.setdefault("RUNWRIGHT_DRAIN_GRACE_S", "10")
             env.setdefault("RUNWRIGHT_FILES_DIR", str(self.data_dir / "files"))
         env.update(self.config.env)
+        if name != "artifact":
+            for variable in STORE_CREDENTIALS:
+                env.pop(variable, None)
+        if name in NO_DATABASE:
+            env.pop("RUNWRIGHT_DATABASE_URL", None)
+            env.pop("DATABASE_URL", None)
         key = f"{name}-{index}" if name == "executor" else name
         self._add_child(key, [sys.executable, "-m", f"runwright_{name}"], env)
 
