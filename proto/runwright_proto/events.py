@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from msgspec import Struct
 from runwright_runbook.report import ExecutionReport
@@ -53,4 +53,19 @@ class ArtifactEvent(_Event, tag="artifact", frozen=True):
     ordinal: int | None = None
 
 
-JobEvent = StatusEvent | StepEvent | ReportEvent | ArtifactEvent
+class ApprovalEvent(_Event, tag="approval", frozen=True):
+    """An approval was requested before a step (``state: requested``) or decided."""
+
+    approval_id: str
+    ordinal: int
+    state: Literal["requested", "approved", "rejected", "skipped", "timed_out", "cancelled"]
+    description: str = ""
+    risk_level: str = "low"
+    captured: dict[str, Any] = {}
+    screenshot_artifact_id: str | None = None
+    deadline: AwareDatetime | None = None
+    actor: str | None = None
+    reason: str | None = None
+
+
+JobEvent = StatusEvent | StepEvent | ReportEvent | ArtifactEvent | ApprovalEvent

@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 from runwright_runbook.model import Runbook
 
-from runwright_proto import artifacts, commands, events, reports, streams
+from runwright_proto import artifacts, commands, control, events, reports, streams
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
 
@@ -31,6 +31,13 @@ MESSAGES: dict[str, Any] = {
     | commands.ErrorReply,
     "reports": reports.Report,
     "events": events.JobEvent,
+    "control": control.JobAction
+    | control.ActionReply
+    | control.RequestApproval
+    | control.ApprovalReply
+    | control.Control
+    | control.JobState
+    | control.JobStateReply,
     "artifacts": artifacts.ArtifactStaged
     | artifacts.ArtifactStored
     | artifacts.PresignArtifact

@@ -44,7 +44,23 @@ LIVE_FRAMES = "runwright.live.frames.>"
 LIVE_WATCH = "runwright.live.watch.>"
 """Core NATS, gateway to executors: someone watches this job (sent every few seconds)."""
 
+ACTION = "runwright.queue.action"
+"""Request/reply, gateway to queue: a person's action on a job (``JobAction``)."""
+
+APPROVAL = "runwright.queue.approval"
+"""Request/reply, executor to queue: hold the job for a person's decision (``RequestApproval``)."""
+
+STATE = "runwright.queue.state"
+"""Request/reply, executor to queue: the job's status and any decision (``JobState``)."""
+
+CONTROL = "runwright.control.>"
+"""Core NATS, queue to executors: steer the running job (``Control``)."""
+
 QUEUE_GROUP = "runwright"
+
+
+def control(job_id: str) -> str:
+    return f"runwright.control.{job_id}"
 
 
 def artifact_staged(job_id: str) -> str:

@@ -1,0 +1,88 @@
+"""Steering jobs: the actions people take, and what reaches the executor running the job."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from msgspec import Struct
+
+from runwright_proto.commands import AwareDatetime
+
+Action = Literal["approve", "reject", "skip", "pause", "resume", "cancel"]
+ACTIONS: tuple[str, ...] = ("approve", "reject", "skip", "pause", "resume", "cancel")
+
+# Which statuses allow which action (the Jobs page's table, plus cancel while scheduled/queued).
+AVAILABLE: dict[str, tuple[str, ...]] = {
+    "approve": ("waiting_for_approval",),
+    "reject": ("waiting_for_approval",),
+    "skip": ("waiting_for_approval",),
+    "pause": ("running",),
+    "resume": ("paused",),
+    "cancel": ("scheduled", "queued", "running", "paused", "waiting_for_approval"),
+}
+
+
+class _Message(Struct, frozen=True, kw_only=True, tag_field="type"):
+    pass
+
+
+class JobAction(_Message, tag="job.action", frozen=True):
+    """Gateway to queue (``runwright.queue.action``): a person's action on a job."""
+
+    job_id: str
+    action: Action
+    actor: str
+    reason: str | None = None
+    request_id: str | None = None
+
+
+class ActionReply(_Message, tag="job.acted", frozen=True):
+    """``applied`` is False when the job's status did not allow the action (a 409)."""
+
+    applied: bool
+    status: str
+    previous: str | None = None
+    detail: str | None = None
+
+
+class RequestApproval(_Message, tag="approval.request", frozen=True):
+    """Executor to queue (``runwright.queue.approval``): hold the job before step ``ordinal``."""
+
+    job_id: str
+    attempt: int
+    ordinal: int
+    description: str
+    risk_level: str
+    captured: dict[str, Any] = {}
+    screenshot_artifact_id: str | None = None
+    timeout_s: float = 300
+
+
+class ApprovalReply(_Message, tag="approval.requested", frozen=True):
+    approval_id: str
+    deadline: AwareDatetime
+
+
+class Control(_Message, tag="job.control", frozen=True):
+    """Queue to the executor running the job (core NATS ``runwright.control.<job_id>``)."""
+
+    job_id: str
+    attempt: int
+    command: Literal["pause", "resume", "cancel", "approve", "reject", "skip"]
+    actor: str | None = None
+    reason: str | None = None
+
+
+class JobState(_Message, tag="job.state", frozen=True):
+    """Executor to queue (``runwright.queue.state``), polled while waiting: what to do now."""
+
+    job_id: str
+    attempt: int
+
+
+class JobStateReply(_Message, tag="job.state.reply", frozen=True):
+    status: str
+    attempt: int
+    decision: Literal["approve", "reject", "skip"] | None = None
+    actor: str | None = None
+    reason: str | None = None
