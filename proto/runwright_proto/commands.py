@@ -28,6 +28,7 @@ class JobOptions(Struct, frozen=True, kw_only=True, omit_defaults=True):
 
     screenshots: bool = False
     video: bool = False
+    approval_timeout_s: float | None = None
 
 
 class SubmitJob(_Message, tag="job.submit", frozen=True):

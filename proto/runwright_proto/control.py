@@ -34,6 +34,8 @@ class JobAction(_Message, tag="job.action", frozen=True):
     actor: str
     reason: str | None = None
     request_id: str | None = None
+    version: int | None = None
+    """The job version the person saw (``If-Match``); a different one is refused."""
 
 
 class ActionReply(_Message, tag="job.acted", frozen=True):

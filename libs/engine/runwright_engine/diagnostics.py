@@ -47,10 +47,13 @@ def dom_excerpt(html: str, selector: Selector | None) -> str:
     return html[start : start + EXCERPT_CHARS]
 
 
-async def step_screenshot(page: Page, files_dir: Path, ordinal: int) -> FileRecord | None:
-    """The page after a step (taken when the job asks for screenshots)."""
+async def step_screenshot(
+    page: Page, files_dir: Path, ordinal: int, label: str = ""
+) -> FileRecord | None:
+    """The page after a step (when the job asks for screenshots), or before it (an approval)."""
     try:
-        path = unique_path(files_dir / "screenshots", f"step-{ordinal}.png")
+        suffix = f"-{label}" if label else ""
+        path = unique_path(files_dir / "screenshots", f"step-{ordinal}{suffix}.png")
         await page.screenshot(path=str(path), timeout=5000)
     except Exception:
         return None

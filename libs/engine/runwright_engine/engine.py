@@ -40,6 +40,14 @@ from runwright_engine.values import (
 from runwright_engine.video import VideoRecorder
 
 
+class StepSkipped(Exception):
+    """Raised by ``before_step``: a person chose to skip this step; the run goes on."""
+
+
+class StepRejected(Exception):
+    """Raised by ``before_step``: a person rejected this step; it fails."""
+
+
 @dataclass
 class StepResult:
     ordinal: int
@@ -150,8 +158,12 @@ class Engine:
                 if failed and settings.stop_on_error:
                     results.append(self._skipped(step))
                     continue
-                await self.observer.before_step(step)
-                result = await self._run_step(page, step)
+                try:
+                    await self.observer.before_step(step)
+                except (StepSkipped, StepRejected) as decision:
+                    result = await self._decided(step, decision)
+                else:
+                    result = await self._run_step(page, step)
                 results.append(result)
                 failed = failed or result.status == "failed"
                 if settings.pause_between_steps and step is not self.runbook.steps[-1]:
@@ -180,6 +192,18 @@ class Engine:
             video = record("video", path, None)
             self.files.append(video)
             await self.observer.file_ready(video)
+
+    async def _decided(self, step: Step, decision: Exception) -> StepResult:
+        result = self._skipped(step)
+        if isinstance(decision, StepRejected):
+            result.status = "failed"
+            result.error = StepError(
+                kind="Rejected",
+                message=str(decision),
+                hint="A person rejected this step at its approval.",
+            )
+        await self.observer.step_finished(step, result)
+        return result
 
     def describe(self, step: Step) -> str:
         return interpolate(

@@ -26,6 +26,7 @@ from runwright_runbook.model import Step
 from runwright_executor import reporter
 from runwright_executor.live import LiveView
 from runwright_executor.stager import Stager
+from runwright_executor.steering import JobStopped, Steering
 
 log = get_logger("runwright.executor.runner")
 
@@ -64,10 +65,19 @@ def file_ref(record: FileRecord) -> FileRef:
 
 
 class NatsObserver(Observer):
-    """Reports each step to the REPORTS stream, tagged with the attempt that holds the job."""
+    """Reports each step to the REPORTS stream, tagged with the attempt that holds the job, and
+    lets people steer the run at each step boundary."""
 
-    def __init__(self, runner: JobRunner) -> None:
+    def __init__(self, runner: JobRunner, files_dir: Path) -> None:
         self.runner = runner
+        self.files_dir = files_dir
+
+    async def before_step(self, step: Step) -> None:
+        steering = self.runner.steering
+        await steering.wait_while_paused()
+        if step.requires_confirmation:
+            await steering.approve(step, self.runner.stager.stage, self.files_dir)
+            await steering.wait_while_paused()
 
     async def step_started(self, step: Step, description: str) -> None:
         await self.runner.report(
@@ -83,9 +93,11 @@ class NatsObserver(Observer):
         await self.runner.stager.stage(record)
 
     async def page_opened(self, page: Page, screencast: Screencast) -> None:
+        self.runner.steering.page = page
         await self.runner.live.attach(screencast)
 
     async def step_finished(self, step: Step, result: StepResult) -> None:
+        self.runner.steering.captured.update(result.captured)
         await self.runner.report(
             StepFinished(
                 job_id=self.runner.job_id,
@@ -109,21 +121,36 @@ class JobRunner:
         self.secrets: tuple[str, ...] = tuple(claim.secrets.values())
         self.stager = Stager(ctx.nc.jetstream(), claim.job_id, claim.attempt)
         self.live = LiveView(ctx.nc, claim.job_id, ctx.live_max_fps)
+        self.steering = Steering(
+            ctx.nc,
+            claim.job_id,
+            claim.attempt,
+            on_cancel=self.cancel,
+            approval_timeout_s=claim.options.approval_timeout_s,
+        )
+        self._work: asyncio.Task[None] | None = None
+
+    def cancel(self) -> None:
+        """A person cancelled the job: abort the running step now; the context closes."""
+        if self._work is not None and not self._work.done():
+            self._work.cancel()
 
     async def report(self, message: Any) -> None:
         await reporter.send(self.ctx.nc.jetstream(), message, self.secrets)
 
     async def run(self) -> None:
         lease = asyncio.create_task(self._keep_lease(), name=f"lease-{self.job_id}")
-        work = asyncio.create_task(self._run(), name=f"job-{self.job_id}")
+        await self.steering.start()
+        work = self._work = asyncio.create_task(self._run(), name=f"job-{self.job_id}")
         try:
             done, _ = await asyncio.wait({lease, work}, return_when=asyncio.FIRST_COMPLETED)
             if lease in done and not work.done():
                 work.cancel()
                 log.warning("lease lost; job abandoned", job_id=self.job_id)
-            with contextlib.suppress(asyncio.CancelledError, LeaseLost):
+            with contextlib.suppress(asyncio.CancelledError, LeaseLost, JobStopped):
                 await work
         finally:
+            await self.steering.stop()
             lease.cancel()
             with contextlib.suppress(asyncio.CancelledError, LeaseLost):
                 await lease
@@ -168,7 +195,7 @@ class JobRunner:
                 secrets=claim.secrets,
                 data=claim.data,
                 files_dir=self.ctx.files_dir / self.job_id,
-                observer=NatsObserver(self),
+                observer=NatsObserver(self, self.ctx.files_dir / self.job_id),
                 env_prefix=self.ctx.env_prefix,
                 screenshots=claim.options.screenshots,
                 video=claim.options.video,

@@ -5,19 +5,26 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 from litestar.response import ServerSentEvent
 from runwright_bus import request as nats_request
 from runwright_proto import subjects
 from runwright_proto.commands import SubmitBatchReply, SubmitReply
+from runwright_proto.control import ACTIONS, ActionReply, JobAction
 from runwright_proto.jobs import JOB_STATUSES
-from runwright_runbook.parse import FieldError
+from runwright_runbook.parse import FieldError, field_error_from_msgspec
 
 from runwright_gateway import batches, sse, views
 from runwright_gateway.auth import require_token
-from runwright_gateway.problems import invalid, not_found
+from runwright_gateway.problems import Problem, invalid, not_found
 from runwright_gateway.submissions import build_batch, build_submission, decode_request
+
+
+class ActionBody(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
@@ -34,6 +41,17 @@ def parse_uuid(value: str, field: str) -> UUID:
         return UUID(value)
     except ValueError as exc:
         raise invalid([FieldError(field, f"not an id: {value!r}")]) from exc
+
+
+def if_match(request: Request[Any, Any, Any]) -> int | None:
+    """``If-Match: "<version>"``: act only on the job as the person saw it."""
+    header = request.headers.get("if-match")
+    if not header:
+        return None
+    try:
+        return int(header.strip().removeprefix("W/").strip('"'))
+    except ValueError as exc:
+        raise invalid([FieldError("If-Match", 'expected the job version, e.g. "7"')]) from exc
 
 
 def last_event_id(request: Request[Any, Any, Any], after: int | None) -> int:
@@ -104,6 +122,50 @@ class JobsController(Controller):
         if job is None:
             raise not_found(f"job {job_id}")
         return job
+
+    @post("/{job_id:str}/{action:str}", status_code=200)
+    async def act(self, request: Request[Any, Any, Any], job_id: str, action: str) -> Response[Any]:
+        """approve, reject, skip, pause, resume or cancel; 409 when the status forbids it."""
+        if action not in ACTIONS:
+            raise not_found(f"action {action!r} (one of {', '.join(ACTIONS)})")
+        uid = parse_job_id(job_id)
+        state = request.app.state
+        body = await request.body()
+        reason = None
+        if body.strip():
+            try:
+                reason = msgspec.json.decode(body, type=ActionBody).reason
+            except msgspec.ValidationError as exc:
+                raise invalid([field_error_from_msgspec(exc)]) from exc
+            except msgspec.DecodeError as exc:
+                raise invalid([FieldError("reason", f"the body is not valid JSON: {exc}")]) from exc
+        reply: ActionReply = await nats_request(
+            state.nc,
+            subjects.ACTION,
+            JobAction(
+                job_id=str(uid),
+                action=action,  # type: ignore[arg-type]
+                actor="admin",
+                reason=reason,
+                request_id=request.headers.get("x-request-id"),
+                version=if_match(request),
+            ),
+            ActionReply,
+            timeout=state.settings.request_timeout_s,
+        )
+        if reply.status == "unknown":
+            raise not_found(f"job {job_id}")
+        if not reply.applied:
+            raise Problem(
+                409,
+                "Conflict",
+                reply.detail or f"the job is {reply.status}",
+                code="conflict",
+                job_status=reply.status,
+            )
+        job = await views.get_job(state.pool, uid)
+        assert job is not None
+        return Response(job, headers={"ETag": f'"{job.version}"'})
 
     @get("/{job_id:str}/report")
     async def report(self, request: Request[Any, Any, Any], job_id: str) -> Response[Any]:

@@ -34,6 +34,7 @@ class JobRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     data: list[Any] | str | None = None
     screenshots: bool | None = None
     video: bool | None = None
+    approval_timeout_s: Annotated[float, Meta(gt=0, le=7 * 24 * 3600)] | None = None
 
 
 _request_decoder = msgspec.json.Decoder(JobRequest)
@@ -140,6 +141,7 @@ def _job(
         options=JobOptions(
             screenshots=options.screenshots if request.screenshots is None else request.screenshots,
             video=options.video if request.video is None else request.video,
+            approval_timeout_s=request.approval_timeout_s or options.approval_timeout_s,
         ),
     )
 

@@ -54,6 +54,7 @@ class JobSummary(Struct, kw_only=True):
 
 
 class JobView(JobSummary, kw_only=True):
+    version: int
     last_event_seq: int
     steps: list[StepView]
     metrics: Metrics
@@ -76,7 +77,7 @@ def duration_ms(row: asyncpg.Record) -> int | None:
 
 SUMMARY_COLUMNS = """
     j.id, j.title, j.status, j.trigger, j.priority, j.labels, j.created_at, j.started_at,
-    j.finished_at, j.steps_total, j.reason, j.event_seq, j.batch_id,
+    j.finished_at, j.steps_total, j.reason, j.event_seq, j.batch_id, j.version,
     (SELECT count(*) FROM queue.job_steps s
       WHERE s.job_id = j.id AND s.status IN ('success', 'failed', 'skipped')) AS steps_done
 """
@@ -186,6 +187,7 @@ async def get_job(pool: asyncpg.Pool, job_id: UUID) -> JobView | None:
     )
     return JobView(
         **{f: getattr(base, f) for f in base.__struct_fields__},
+        version=row["version"],
         last_event_seq=row["event_seq"],
         steps=views,
         metrics=metrics,

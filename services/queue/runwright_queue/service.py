@@ -2,19 +2,38 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
-from runwright_bus import consume_keyed, ensure_topology, serve
+from runwright_bus import consume_keyed, encode, ensure_topology, serve
 from runwright_bus.service import service
 from runwright_common.settings import load
 from runwright_db import OutboxRelay, create_pool, migrate
 from runwright_proto import streams, subjects
 from runwright_proto.artifacts import ArtifactStored
 from runwright_proto.commands import ClaimJob, RenewLease, SubmitBatch, SubmitJob
+from runwright_proto.control import Control, JobAction, JobState, RequestApproval
 from runwright_proto.reports import Report
 
-from runwright_queue import artifacts, claims, reaper, reports, submission
+from runwright_queue import artifacts, claims, control, reaper, reports, submission
 from runwright_queue.settings import QueueSettings
+
+
+def partial_notify(handler: Any, notify: Any) -> Any:
+    async def bound(pool: Any, command: Any) -> Any:
+        return await handler(pool, notify, command)
+
+    return bound
+
+
+async def expire_approvals_loop(pool: Any, notify: Any, stop: asyncio.Event, kick: Any) -> None:
+    while not stop.is_set():
+        with contextlib.suppress(Exception):
+            if await control.expire_approvals(pool, notify):
+                kick()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 1.0)
 
 
 async def main() -> None:
@@ -47,6 +66,17 @@ async def main() -> None:
         await serve(ctx.nc, subjects.SUBMIT_BATCH, SubmitBatch, kicking(submission.submit_batch))
         await serve(ctx.nc, subjects.CLAIM, ClaimJob, kicking(claims.claim))
         await serve(ctx.nc, subjects.RENEW, RenewLease, kicking(claims.renew))
+
+        async def notify(message: Control) -> None:
+            with contextlib.suppress(Exception):
+                await ctx.nc.publish(subjects.control(message.job_id), encode(message))
+
+        await serve(
+            ctx.nc, subjects.ACTION, JobAction, kicking(partial_notify(control.act, notify))
+        )
+        await serve(ctx.nc, subjects.APPROVAL, RequestApproval, kicking(control.request_approval))
+        await serve(ctx.nc, subjects.STATE, JobState, kicking(control.job_state))
+        ctx.spawn(expire_approvals_loop(pool, notify, ctx.stop, relay.kick), "approval-timeouts")
         ctx.spawn(relay.run(ctx.stop), "outbox-relay")
         ctx.spawn(
             consume_keyed(

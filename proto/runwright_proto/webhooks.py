@@ -1,0 +1,124 @@
+"""Outbound webhooks: subscriptions (gateway to approval), the consumer that feeds them, and the
+bodies receivers get.
+
+Receivers verify ``X-Runwright-Signature: sha256=<hex>``, the HMAC-SHA256 of
+``<X-Runwright-Timestamp>.<raw body>`` keyed with the webhook's secret, and deduplicate on
+``X-Runwright-Delivery`` (a delivery may arrive more than once; it never changes).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from msgspec import Struct
+
+from runwright_proto import subjects
+from runwright_proto.commands import AwareDatetime
+from runwright_proto.jobs import JobStatus
+from runwright_proto.streams import ConsumerSpec
+
+WebhookEvent = Literal["approval.requested", "job.finished"]
+WEBHOOK_EVENTS: tuple[str, ...] = ("approval.requested", "job.finished")
+WebhookFormat = Literal["json", "slack"]
+WEBHOOK_FORMATS: tuple[str, ...] = ("json", "slack")
+DeliveryStatus = Literal["pending", "delivered", "failed", "gave_up"]
+
+CREATE = "runwright.approval.webhooks.create"
+"""Request/reply, gateway to approval: add a subscription (``CreateWebhook``)."""
+
+DELETE = "runwright.approval.webhooks.delete"
+"""Request/reply, gateway to approval: remove a subscription and its deliveries."""
+
+SIGNATURE_HEADER = "X-Runwright-Signature"
+TIMESTAMP_HEADER = "X-Runwright-Timestamp"
+DELIVERY_HEADER = "X-Runwright-Delivery"
+EVENT_HEADER = "X-Runwright-Event"
+
+APPROVAL_NOTIFY = ConsumerSpec(
+    stream="EVENTS",
+    durable="approval-notify",
+    filter_subject=subjects.EVENTS,
+    ack_wait_s=30,
+    max_deliver=20,
+    backoff_s=[1, 2, 5, 10, 30],
+    max_ack_pending=1000,
+    description="The approval service turns job events into webhook deliveries (created with "
+    "deliver policy `new`: only events after its creation).",
+)
+
+
+class _Message(Struct, frozen=True, kw_only=True, tag_field="type"):
+    pass
+
+
+class CreateWebhook(_Message, tag="webhook.create", frozen=True):
+    """``secret`` None: the approval service generates one (it is shown once, in the reply)."""
+
+    url: str
+    events: list[WebhookEvent]
+    format: WebhookFormat = "json"
+    secret: str | None = None
+    created_by: str = "admin"
+
+
+class WebhookCreated(_Message, tag="webhook.created", frozen=True):
+    id: str
+    url: str
+    events: list[WebhookEvent]
+    format: WebhookFormat
+    secret: str
+    active: bool
+    created_at: AwareDatetime
+
+
+class WebhookRejected(_Message, tag="webhook.rejected", frozen=True):
+    """The subscription was not recorded; ``field`` names the request field at fault."""
+
+    field: str
+    message: str
+
+
+class DeleteWebhook(_Message, tag="webhook.delete", frozen=True):
+    webhook_id: str
+
+
+class WebhookDeleted(_Message, tag="webhook.deleted", frozen=True):
+    """``deleted`` is False when no such webhook existed (a 404)."""
+
+    deleted: bool
+
+
+class _Notice(Struct, frozen=True, kw_only=True, tag_field="event"):
+    delivery_id: str
+    job_id: str
+    title: str | None = None
+    at: AwareDatetime
+    link: str
+    """The job's page, ``/jobs/<id>``, absolute when the approval service knows the public URL."""
+
+
+class JobFinishedNotice(_Notice, tag="job.finished", frozen=True):
+    status: JobStatus
+    previous: JobStatus | None = None
+    reason: str | None = None
+
+
+class ApprovalNotice(Struct, frozen=True, kw_only=True):
+    approval_id: str
+    ordinal: int
+    description: str = ""
+    risk_level: str = "low"
+    deadline: AwareDatetime | None = None
+
+
+class ApprovalRequestedNotice(_Notice, tag="approval.requested", frozen=True):
+    approval: ApprovalNotice
+
+
+Notice = JobFinishedNotice | ApprovalRequestedNotice
+
+
+class SlackMessage(Struct, frozen=True):
+    """The body of a Slack incoming-webhook call."""
+
+    text: str

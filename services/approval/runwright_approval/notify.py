@@ -1,0 +1,105 @@
+"""Job events to webhook deliveries: one row per subscribed webhook, recorded once per event.
+
+The consumer only records; a :class:`~runwright_approval.delivery.Dispatcher` sends. So a slow
+receiver never holds up the event stream, and a recorded delivery survives a restart.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+import asyncpg
+import msgspec
+from nats.aio.msg import Msg
+from runwright_common.errors import RetryableError
+from runwright_common.logging import get_logger
+from runwright_proto.events import ApprovalEvent, StatusEvent
+
+from runwright_approval import payloads
+from runwright_approval.payloads import Notifiable
+
+log = get_logger("runwright.approval.notify")
+
+
+class _Head(msgspec.Struct):
+    type: str
+
+
+_head = msgspec.json.Decoder(_Head)
+_notifiable = msgspec.json.Decoder(StatusEvent | ApprovalEvent)
+_TITLE_MISSING = (
+    asyncpg.UndefinedTableError,
+    asyncpg.InvalidSchemaNameError,
+    asyncpg.InsufficientPrivilegeError,
+)
+
+
+class Notifier:
+    """The handler of the ``approval-notify`` consumer."""
+
+    def __init__(self, pool: asyncpg.Pool, public_url: str, on_recorded: Callable[[], None]):
+        self._pool, self._public_url, self._on_recorded = pool, public_url, on_recorded
+
+    async def handle(self, raw: msgspec.Raw, _: Msg) -> None:
+        # Decode only the two kinds that notify: reports are large, new kinds are not errors.
+        if _head.decode(raw).type not in ("status", "approval"):
+            return
+        event: Notifiable = _notifiable.decode(raw)
+        try:
+            recorded = await record(self._pool, event, self._public_url)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise RetryableError(f"could not record deliveries: {exc}", delay_s=2.0) from exc
+        if recorded:
+            self._on_recorded()
+
+
+async def record(pool: asyncpg.Pool, event: Notifiable, public_url: str = "") -> int:
+    """Record a delivery of ``event`` for every active webhook subscribed to it.
+
+    Returns how many were new; an event seen before (``<job_id>:<seq>``) records nothing.
+    """
+    name = payloads.event_name(event)
+    if name is None:
+        return 0
+    hooks = await pool.fetch(
+        "SELECT id, format FROM approval.webhooks WHERE active AND $1 = ANY(events)", name
+    )
+    if not hooks:
+        return 0
+    job_id = uuid.UUID(event.job_id)
+    title = await _job_title(pool, job_id)
+    link = payloads.job_link(public_url, event.job_id)
+    key = f"{event.job_id}:{event.seq}"
+    recorded = 0
+    async with pool.acquire() as conn, conn.transaction():
+        for hook in hooks:
+            delivery_id = uuid.uuid4()
+            body = payloads.body(
+                hook["format"], payloads.notice(event, str(delivery_id), title, link)
+            )
+            inserted = await conn.fetchval(
+                "INSERT INTO approval.deliveries (id, webhook_id, event_key, event, job_id, body) "
+                "VALUES ($1, $2, $3, $4, $5, $6) "
+                "ON CONFLICT (webhook_id, event_key) DO NOTHING RETURNING 1",
+                delivery_id,
+                hook["id"],
+                key,
+                name,
+                job_id,
+                body.decode(),
+            )
+            recorded += inserted or 0
+    log.info("deliveries recorded", job_id=event.job_id, event=name, new=recorded)
+    return recorded
+
+
+async def _job_title(pool: asyncpg.Pool, job_id: uuid.UUID) -> str | None:
+    """The job's title from the queue's table (read-only); None where it cannot be read."""
+    try:
+        title: str | None = await pool.fetchval(
+            "SELECT title FROM queue.jobs WHERE id = $1", job_id
+        )
+    except _TITLE_MISSING:
+        return None
+    return title

@@ -1,0 +1,157 @@
+"""What the executor does when people steer a job: pause at the next step boundary, wait for an
+approval (with a screenshot and the captured values as evidence), cancel at once.
+
+Control messages arrive on core NATS; while waiting, the executor also asks the queue every second,
+so a lost message delays a decision by a second at most.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from playwright.async_api import Page
+from runwright_bus import decode, request
+from runwright_common.logging import get_logger
+from runwright_engine.diagnostics import step_screenshot
+from runwright_engine.engine import StepRejected, StepSkipped
+from runwright_engine.files import FileRecord
+from runwright_proto import subjects
+from runwright_proto.control import (
+    ApprovalReply,
+    Control,
+    JobState,
+    JobStateReply,
+    RequestApproval,
+)
+from runwright_proto.jobs import TERMINAL
+from runwright_runbook.model import Step
+
+log = get_logger("runwright.executor.steering")
+POLL_S = 1.0
+DEFAULT_APPROVAL_TIMEOUT_S = 300.0
+
+
+class JobStopped(Exception):
+    pass
+
+
+class Steering:
+    def __init__(
+        self,
+        nc: Client,
+        job_id: str,
+        attempt: int,
+        *,
+        on_cancel: Callable[[], None],
+        approval_timeout_s: float | None,
+    ) -> None:
+        self.nc, self.job_id, self.attempt = nc, job_id, attempt
+        self.on_cancel = on_cancel
+        self.approval_timeout_s = approval_timeout_s or DEFAULT_APPROVAL_TIMEOUT_S
+        self.running = asyncio.Event()
+        self.running.set()
+        self.decision: asyncio.Future[Control] | None = None
+        self.page: Page | None = None
+        self.captured: dict[str, Any] = {}
+        self._sub: Subscription | None = None
+
+    async def start(self) -> None:
+        self._sub = await self.nc.subscribe(subjects.control(self.job_id), cb=self._on_control)
+
+    async def stop(self) -> None:
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+
+    async def _on_control(self, msg: Msg) -> None:
+        try:
+            command: Control = decode(msg.data, Control)
+        except Exception:
+            return
+        if command.attempt != self.attempt:
+            return
+        log.info("control", job_id=self.job_id, command=command.command, actor=command.actor)
+        match command.command:
+            case "pause":
+                self.running.clear()
+            case "resume":
+                self.running.set()
+            case "cancel":
+                self.on_cancel()
+            case _:
+                if self.decision is not None and not self.decision.done():
+                    self.decision.set_result(command)
+
+    async def _state(self) -> JobStateReply | None:
+        try:
+            reply: JobStateReply = await request(
+                self.nc,
+                subjects.STATE,
+                JobState(job_id=self.job_id, attempt=self.attempt),
+                JobStateReply,
+                timeout=POLL_S,
+            )
+        except Exception:
+            return None
+        return reply
+
+    async def wait_while_paused(self) -> None:
+        while not self.running.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.running.wait(), POLL_S)
+                return
+            state = await self._state()
+            if state is not None and state.status in TERMINAL:
+                raise JobStopped(state.status)
+            if state is not None and state.status == "running":
+                self.running.set()
+
+    async def approve(self, step: Step, stage: Callable[[FileRecord], Any], files_dir: Any) -> None:
+        """Ask for approval before ``step``; return to run it, or raise skip/reject/stop."""
+        shot_id = None
+        if self.page is not None:
+            shot = await step_screenshot(self.page, files_dir, step.ordinal, "approval")
+            if shot is not None:
+                shot_id = await stage(shot)
+        self.decision = asyncio.get_running_loop().create_future()
+        await request(
+            self.nc,
+            subjects.APPROVAL,
+            RequestApproval(
+                job_id=self.job_id,
+                attempt=self.attempt,
+                ordinal=step.ordinal,
+                description=step.description,
+                risk_level=step.risk_level,
+                captured=dict(self.captured),
+                screenshot_artifact_id=shot_id,
+                timeout_s=self.approval_timeout_s,
+            ),
+            ApprovalReply,
+        )
+        verdict, actor, reason = await self._verdict()
+        self.decision = None
+        if verdict == "skip":
+            raise StepSkipped(f"skipped by {actor}")
+        if verdict == "reject":
+            raise StepRejected(f"rejected by {actor}" + (f": {reason}" if reason else ""))
+
+    async def _verdict(self) -> tuple[str, str | None, str | None]:
+        assert self.decision is not None
+        while True:
+            with contextlib.suppress(TimeoutError):
+                command = await asyncio.wait_for(asyncio.shield(self.decision), POLL_S)
+                return command.command, command.actor, command.reason
+            state = await self._state()
+            if state is None:
+                continue
+            if state.status in TERMINAL:
+                raise JobStopped(state.status)
+            if state.decision is not None and state.status == "running":
+                return state.decision, state.actor, state.reason

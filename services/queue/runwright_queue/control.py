@@ -1,0 +1,245 @@
+"""People steering jobs: versioned actions with an audit row each, approvals decided in the same
+transaction as the job's status, and what the executor is told."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import asyncpg
+from runwright_proto.control import (
+    AVAILABLE,
+    ActionReply,
+    ApprovalReply,
+    Control,
+    JobAction,
+    JobState,
+    JobStateReply,
+    RequestApproval,
+)
+from runwright_proto.events import ApprovalEvent
+
+from runwright_queue.journal import (
+    TransitionRejected,
+    _encode,
+    _next_seq,
+    _record,
+    finish,
+    now,
+    transition,
+)
+
+Notify = Callable[[Control], Awaitable[None]]
+ACTIVE = ("running", "paused", "waiting_for_approval")
+DECIDED = {"approve": "approved", "reject": "rejected", "skip": "skipped"}
+
+
+async def _audit(
+    conn: asyncpg.Connection, cmd: JobAction, before: str | None, after: str | None, applied: bool
+) -> None:
+    await conn.execute(
+        "INSERT INTO queue.job_actions (job_id, action, actor, reason, request_id, from_status, "
+        "to_status, applied) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        UUID(cmd.job_id),
+        cmd.action,
+        cmd.actor,
+        cmd.reason,
+        cmd.request_id,
+        before,
+        after,
+        applied,
+    )
+
+
+async def approval_event(conn: asyncpg.Connection, row: asyncpg.Record) -> None:
+    seq = await _next_seq(conn, row["job_id"])
+    event = ApprovalEvent(
+        job_id=str(row["job_id"]),
+        seq=seq,
+        at=now(),
+        approval_id=str(row["id"]),
+        ordinal=row["ordinal"],
+        state=row["state"],
+        description=row["description"],
+        risk_level=row["risk_level"],
+        captured=row["captured"],
+        screenshot_artifact_id=str(row["screenshot_artifact_id"])
+        if row["screenshot_artifact_id"]
+        else None,
+        deadline=row["deadline"],
+        actor=row["actor"],
+        reason=row["reason"],
+    )
+    await _record(conn, row["job_id"], seq, "approval", _encode(event))
+
+
+async def _decide(
+    conn: asyncpg.Connection, job_id: UUID, state: str, actor: str, reason: str | None
+) -> None:
+    row = await conn.fetchrow(
+        "UPDATE queue.job_approvals SET state = $2, decided_at = now(), actor = $3, reason = $4 "
+        "WHERE job_id = $1 AND state = 'requested' RETURNING *",
+        job_id,
+        state,
+        actor,
+        reason,
+    )
+    if row is not None:
+        await approval_event(conn, row)
+
+
+async def act(pool: asyncpg.Pool, notify: Notify, cmd: JobAction) -> ActionReply:
+    """Apply ``cmd`` if the job's status allows it; exactly one of racing actions wins."""
+    job_id = UUID(cmd.job_id)
+    allowed = AVAILABLE[cmd.action]
+    async with pool.acquire() as conn, conn.transaction():
+        job = await conn.fetchrow(
+            "SELECT status, attempt, version FROM queue.jobs WHERE id = $1 FOR UPDATE", job_id
+        )
+        if job is None:
+            return ActionReply(applied=False, status="unknown", detail="unknown job")
+        before = job["status"]
+        if cmd.version is not None and cmd.version != job["version"]:
+            await _audit(conn, cmd, before, None, applied=False)
+            return ActionReply(
+                applied=False,
+                status=before,
+                detail=f"the job changed since version {cmd.version} "
+                f"(now {job['version']}, {before}); reload and retry",
+            )
+        if before not in allowed:
+            await _audit(conn, cmd, before, None, applied=False)
+            return ActionReply(
+                applied=False,
+                status=before,
+                detail=f"{cmd.action} is available while the job is "
+                f"{' or '.join(allowed)}; it is {before}",
+            )
+        reason = cmd.reason or f"{cmd.action} by {cmd.actor}"
+        try:
+            if cmd.action == "cancel":
+                if before == "waiting_for_approval":
+                    await _decide(conn, job_id, "cancelled", cmd.actor, reason)
+                await finish(conn, job_id, "cancelled", allowed, reason=reason, actor=cmd.actor)
+                after = "cancelled"
+            elif cmd.action in DECIDED:
+                await _decide(conn, job_id, DECIDED[cmd.action], cmd.actor, cmd.reason)
+                await transition(conn, job_id, "running", allowed, reason=reason, actor=cmd.actor)
+                after = "running"
+            else:
+                after = "paused" if cmd.action == "pause" else "running"
+                await transition(conn, job_id, after, allowed, reason=reason, actor=cmd.actor)  # type: ignore[arg-type]
+        except TransitionRejected as exc:
+            return ActionReply(applied=False, status=exc.current or "unknown", detail=str(exc))
+        await _audit(conn, cmd, before, after, applied=True)
+    if before in ACTIVE:
+        await notify(
+            Control(
+                job_id=cmd.job_id,
+                attempt=job["attempt"],
+                command=cmd.action,
+                actor=cmd.actor,
+                reason=cmd.reason,
+            )
+        )
+    return ActionReply(applied=True, status=after, previous=before)
+
+
+async def request_approval(pool: asyncpg.Pool, cmd: RequestApproval) -> ApprovalReply:
+    """Hold a running job before a step that needs a person's decision."""
+    job_id = UUID(cmd.job_id)
+    deadline = datetime.now(UTC) + timedelta(seconds=cmd.timeout_s)
+    async with pool.acquire() as conn, conn.transaction():
+        existing = await conn.fetchrow(
+            "SELECT id, deadline FROM queue.job_approvals WHERE job_id = $1 AND attempt = $2 "
+            "AND ordinal = $3",
+            job_id,
+            cmd.attempt,
+            cmd.ordinal,
+        )
+        if existing is not None:
+            return ApprovalReply(approval_id=str(existing["id"]), deadline=existing["deadline"])
+        await transition(
+            conn,
+            job_id,
+            "waiting_for_approval",
+            ("running",),
+            reason=f"step {cmd.ordinal} needs approval",
+            actor="executor",
+        )
+        row = await conn.fetchrow(
+            "INSERT INTO queue.job_approvals (id, job_id, attempt, ordinal, description, "
+            "risk_level, captured, screenshot_artifact_id, deadline) VALUES ($1, $2, $3, $4, "
+            "$5, $6, $7, $8, $9) RETURNING *",
+            uuid.uuid4(),
+            job_id,
+            cmd.attempt,
+            cmd.ordinal,
+            cmd.description,
+            cmd.risk_level,
+            cmd.captured,
+            UUID(cmd.screenshot_artifact_id) if cmd.screenshot_artifact_id else None,
+            deadline,
+        )
+        await approval_event(conn, row)
+    return ApprovalReply(approval_id=str(row["id"]), deadline=deadline)
+
+
+async def job_state(pool: asyncpg.Pool, cmd: JobState) -> JobStateReply:
+    """What a waiting executor should do: the job's status and the latest decision."""
+    job_id = UUID(cmd.job_id)
+    async with pool.acquire() as conn:
+        job = await conn.fetchrow("SELECT status, attempt FROM queue.jobs WHERE id = $1", job_id)
+        if job is None:
+            return JobStateReply(status="unknown", attempt=0)
+        decision = await conn.fetchrow(
+            "SELECT state, actor, reason FROM queue.job_approvals WHERE job_id = $1 AND "
+            "attempt = $2 ORDER BY requested_at DESC LIMIT 1",
+            job_id,
+            cmd.attempt,
+        )
+    verdict = {"approved": "approve", "rejected": "reject", "skipped": "skip"}
+    if decision is None or decision["state"] not in verdict:
+        return JobStateReply(status=job["status"], attempt=job["attempt"])
+    return JobStateReply(
+        status=job["status"],
+        attempt=job["attempt"],
+        decision=verdict[decision["state"]],  # type: ignore[arg-type]
+        actor=decision["actor"],
+        reason=decision["reason"],
+    )
+
+
+async def expire_approvals(pool: asyncpg.Pool, notify: Notify) -> int:
+    """No decision in time: the job fails with the reason "approval timed out"."""
+    expired = 0
+    async with pool.acquire() as conn, conn.transaction():
+        rows = await conn.fetch(
+            "SELECT a.job_id, j.attempt FROM queue.job_approvals a JOIN queue.jobs j "
+            "ON j.id = a.job_id WHERE a.state = 'requested' AND a.deadline < now() "
+            "AND j.status = 'waiting_for_approval' FOR UPDATE OF j SKIP LOCKED"
+        )
+        for row in rows:
+            await _decide(conn, row["job_id"], "timed_out", "system", "approval timed out")
+            await finish(
+                conn,
+                row["job_id"],
+                "failed",
+                ("waiting_for_approval",),
+                reason="approval timed out",
+                actor="system",
+            )
+            expired += 1
+    for row in rows:
+        await notify(
+            Control(
+                job_id=str(row["job_id"]),
+                attempt=row["attempt"],
+                command="cancel",
+                actor="system",
+                reason="approval timed out",
+            )
+        )
+    return expired
