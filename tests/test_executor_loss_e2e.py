@@ -12,6 +12,7 @@ import httpx
 import pytest
 from runwright_cli.stack import Stack
 from support.runbooks import runbook
+from support.sse import read_events
 from support.stack import running_stack
 
 pytestmark = pytest.mark.e2e
@@ -20,7 +21,11 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def short_lease_stack() -> Iterator[Stack]:
     with running_stack(
-        env={"RUNWRIGHT_LEASE_MS": "3000", "RUNWRIGHT_REAPER_INTERVAL_S": "0.5"}
+        env={
+            "RUNWRIGHT_LEASE_MS": "3000",
+            "RUNWRIGHT_REAPER_INTERVAL_S": "0.5",
+            "RUNWRIGHT_MAX_QUEUED": "2",
+        }
     ) as stack:
         yield stack
 
@@ -67,3 +72,79 @@ def test_an_artifact_handed_over_before_the_executor_dies_is_still_stored(
     (download,) = items
     assert download["name"] == "report.csv"
     assert api.get(download["url"]).text.startswith("name,price,stock")
+
+
+def client(stack: Stack) -> httpx.Client:
+    return httpx.Client(
+        base_url=stack.gateway_url, timeout=30, headers={"Authorization": f"Bearer {stack.token}"}
+    )
+
+
+def kill_executor(stack: Stack) -> None:
+    executor = stack.service("executor-0").proc
+    assert executor is not None
+    os.kill(executor.pid, signal.SIGKILL)
+    executor.wait()
+
+
+def test_a_job_that_asked_for_it_is_requeued_from_the_first_step_when_its_executor_dies(
+    short_lease_stack: Stack,
+    fixture_url: str,
+) -> None:
+    stack = short_lease_stack
+    stack.supervise_once()  # brings back an executor a previous test killed
+    api = client(stack)
+    document = runbook(
+        [
+            {"action": {"type": "navigate", "url": "/static"}},
+            {"action": {"type": "wait", "duration": 3000}},
+        ],
+        start_url=f"{fixture_url}/static",
+    )
+    job_id = api.post(
+        "/api/v1/jobs", json={"runbook": document, "on_executor_loss": "requeue"}
+    ).json()["id"]
+    deadline = time.time() + 60
+    with api.stream("GET", f"/api/v1/jobs/{job_id}/events") as events:
+        for line in events.iter_lines():
+            if '"ordinal":1' in line and '"status":"running"' in line:
+                break
+            assert time.time() < deadline
+    kill_executor(stack)
+    stack.supervise_once()
+    while (job := api.get(f"/api/v1/jobs/{job_id}").json())["status"] != "completed":
+        assert job["status"] != "failed", job["reason"]
+        assert time.time() < deadline + 60
+        time.sleep(0.3)
+    statuses = [
+        e for e in read_events(api, f"/api/v1/jobs/{job_id}/events")[1] if e.event == "status"
+    ]
+    assert [e.data["status"] for e in statuses] == [
+        "queued",
+        "running",
+        "queued",
+        "running",
+        "completed",
+    ]
+    assert "requeued from the first step" in statuses[2].data["reason"]
+    assert [s["status"] for s in job["steps"]] == ["success", "success"]
+
+
+def test_a_full_queue_answers_429_and_queued_jobs_can_be_cancelled(
+    short_lease_stack: Stack,
+    fixture_url: str,
+) -> None:
+    stack = short_lease_stack
+    kill_executor(stack)  # nothing takes work: jobs stay queued
+    api = client(stack)
+    document = runbook([{"action": {"type": "wait", "duration": 1}}], start_url=fixture_url)
+    queued = [api.post("/api/v1/jobs", json={"runbook": document}).json() for _ in range(2)]
+    assert [job["status"] for job in queued] == ["queued", "queued"]
+    refused = api.post("/api/v1/jobs", json={"runbook": document})
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"] == "5"
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    for job in queued:
+        assert api.post(f"/api/v1/jobs/{job['id']}/cancel").json()["status"] == "cancelled"
+    assert api.post("/api/v1/jobs", json={"runbook": document}).status_code == 201
+    stack.supervise_once()

@@ -209,3 +209,33 @@ def test_actions_answer_409_with_the_status_404_for_unknown_jobs(
     assert api.post("/api/v1/jobs/0b8b8f5e-4b5a-4a43-9a5e-000000000000/cancel").status_code == 404
     stale = api.post(f"/api/v1/jobs/{job_id}/cancel", headers={"If-Match": '"1"'})
     assert stale.status_code == 409
+
+
+def test_a_job_with_run_at_waits_as_scheduled_and_can_be_cancelled_before(
+    api: httpx.Client,
+    demo_url: str,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    soon = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()
+    later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    job_id = submit(api, [{"action": {"type": "wait", "duration": 1}}], demo_url, run_at=soon)
+    assert api.get(f"/api/v1/jobs/{job_id}").json()["status"] == "scheduled"
+    _, events = read_events(api, f"/api/v1/jobs/{job_id}/events")
+    assert [e.data["status"] for e in events if e.event == "status"] == [
+        "scheduled",
+        "queued",
+        "running",
+        "completed",
+    ]
+    waiting = submit(api, [{"action": {"type": "wait", "duration": 1}}], demo_url, run_at=later)
+    assert api.post(f"/api/v1/jobs/{waiting}/cancel").json()["status"] == "cancelled"
+    bad = api.post(
+        "/api/v1/jobs",
+        json={
+            "runbook": runbook([{"action": {"type": "wait", "duration": 1}}], start_url=demo_url),
+            "run_at": "tomorrow",
+        },
+    )
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "run_at"

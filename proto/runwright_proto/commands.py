@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from msgspec import Meta, Struct
 from runwright_runbook.model import Runbook
@@ -29,6 +29,7 @@ class JobOptions(Struct, frozen=True, kw_only=True, omit_defaults=True):
     screenshots: bool = False
     video: bool = False
     approval_timeout_s: float | None = None
+    on_executor_loss: Literal["fail", "requeue"] = "fail"
 
 
 class SubmitJob(_Message, tag="job.submit", frozen=True):
@@ -46,6 +47,8 @@ class SubmitJob(_Message, tag="job.submit", frozen=True):
     batch_id: str | None = None
     data: dict[str, Any] | None = None
     options: JobOptions = JobOptions()
+    run_at: AwareDatetime | None = None
+    """Stay ``scheduled`` until then; the queue service releases the job when it is due."""
 
 
 class SubmitBatch(_Message, tag="batch.submit", frozen=True):
@@ -59,12 +62,16 @@ class SubmitBatchReply(_Message, tag="batch.submitted", frozen=True):
     batch_id: str
     job_ids: list[str]
     created: bool
+    rejected: str | None = None
+    retry_after_s: int | None = None
 
 
 class SubmitReply(_Message, tag="job.submitted", frozen=True):
     job_id: str
-    status: JobStatus
+    status: JobStatus | Literal["rejected"]
     created: bool
+    reason: str | None = None
+    retry_after_s: int | None = None
 
 
 class DispatchJob(_Message, tag="job.dispatch", frozen=True):

@@ -65,6 +65,15 @@ class ApprovalReply(_Message, tag="approval.requested", frozen=True):
     deadline: AwareDatetime
 
 
+class ReleaseJob(_Message, tag="job.release", frozen=True):
+    """Executor to queue (``runwright.queue.release``): a stopping executor hands a job back."""
+
+    job_id: str
+    attempt: int
+    executor_id: str
+    reason: str = "executor stopped"
+
+
 class Control(_Message, tag="job.control", frozen=True):
     """Queue to the executor running the job (core NATS ``runwright.control.<job_id>``)."""
 

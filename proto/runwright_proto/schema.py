@@ -35,6 +35,7 @@ MESSAGES: dict[str, Any] = {
     | control.ActionReply
     | control.RequestApproval
     | control.ApprovalReply
+    | control.ReleaseJob
     | control.Control
     | control.JobState
     | control.JobStateReply,

@@ -53,6 +53,9 @@ APPROVAL = "runwright.queue.approval"
 STATE = "runwright.queue.state"
 """Request/reply, executor to queue: the job's status and any decision (``JobState``)."""
 
+RELEASE = "runwright.queue.release"
+"""Request/reply, executor to queue: hand a job back when stopping (``ReleaseJob``)."""
+
 CONTROL = "runwright.control.>"
 """Core NATS, queue to executors: steer the running job (``Control``)."""
 

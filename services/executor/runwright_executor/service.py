@@ -18,11 +18,15 @@ from runwright_common.settings import load
 from runwright_engine.browser import launch
 from runwright_proto import streams, subjects
 from runwright_proto.commands import ClaimJob, ClaimReply, DispatchJob
+from runwright_proto.control import ActionReply, ReleaseJob
 
 from runwright_executor.runner import JobContext, JobRunner
 from runwright_executor.settings import ExecutorSettings
 
 log = get_logger("runwright.executor")
+CONCURRENCY_LIMIT = "the workspace is at its concurrency limit"
+RUNNING: dict[str, JobRunner] = {}
+"""Jobs this executor runs now, by job id (handed back if still running after the grace)."""
 
 
 async def main() -> None:
@@ -73,8 +77,24 @@ async def pull_loop(ctx: ServiceContext, job_ctx: JobContext, settings: Executor
     if running:
         log.info("draining running jobs", jobs=len(running))
         _, pending = await asyncio.wait(running, timeout=settings.drain_grace_s)
+        for runner in list(RUNNING.values()):
+            await hand_back(ctx, job_ctx, runner)
         for task in pending:
             task.cancel()
+
+
+async def hand_back(ctx: ServiceContext, job_ctx: JobContext, runner: JobRunner) -> None:
+    """The grace period is over: give the job back (its loss policy applies now)."""
+    with contextlib.suppress(Exception):
+        reply: ActionReply = await request(
+            ctx.nc,
+            subjects.RELEASE,
+            ReleaseJob(
+                job_id=runner.job_id, attempt=runner.attempt, executor_id=job_ctx.executor_id
+            ),
+            ActionReply,
+        )
+        log.warning("handed a job back", job_id=runner.job_id, now=reply.status)
 
 
 async def _take(
@@ -97,12 +117,19 @@ async def _take(
             log.warning("claim failed; dispatch will be redelivered", error=str(exc))
             await msg.nak(delay=1.0)
             return
+        if not claim.granted and claim.reason == CONCURRENCY_LIMIT:
+            await msg.nak(delay=2.0)  # a job waits for its workspace: try again shortly
+            return
         await msg.ack()
         if not claim.granted:
             log.info("dispatch not claimed", job_id=dispatch.job_id, reason=claim.reason)
             return
         log.info("running job", job_id=claim.job_id, attempt=claim.attempt)
-        await JobRunner(job_ctx, claim).run()
+        runner = RUNNING[claim.job_id] = JobRunner(job_ctx, claim)
+        try:
+            await runner.run()
+        finally:
+            RUNNING.pop(claim.job_id, None)
     except Exception:
         log.exception("job run crashed")
     finally:

@@ -21,7 +21,9 @@ from runwright_gateway.batches import BatchesController
 from runwright_gateway.events_hub import EventHub
 from runwright_gateway.jobs_api import JobsController
 from runwright_gateway.problems import HANDLERS
+from runwright_gateway.schedules_api import SchedulesController  # TEMP-SCHEDULES
 from runwright_gateway.settings import GatewaySettings
+from runwright_gateway.webhooks_api import WebhooksController  # TEMP-WEBHOOKS
 
 
 def create_app(settings: GatewaySettings) -> Litestar:
@@ -50,6 +52,8 @@ def create_app(settings: GatewaySettings) -> Litestar:
             JobsController,
             BatchesController,
             ArtifactsController,
+            SchedulesController,  # TEMP-SCHEDULES
+            WebhooksController,  # TEMP-WEBHOOKS
             health.healthz,
             health.readyz,
         ],

@@ -36,6 +36,16 @@ def parse_job_id(job_id: str) -> UUID:
         raise not_found(f"job {job_id!r}") from exc
 
 
+def queue_full(reason: str, retry_after_s: int | None) -> Problem:
+    return Problem(
+        429,
+        "Too many waiting jobs",
+        f"{reason}; try again later",
+        code="queue_full",
+        headers={"Retry-After": str(retry_after_s or 5)},
+    )
+
+
 def parse_uuid(value: str, field: str) -> UUID:
     try:
         return UUID(value)
@@ -82,6 +92,8 @@ class JobsController(Controller):
             done: SubmitBatchReply = await nats_request(
                 state.nc, subjects.SUBMIT_BATCH, batch, SubmitBatchReply, timeout=timeout * 4
             )
+            if done.rejected:
+                raise queue_full(done.rejected, done.retry_after_s)
             view = await batches.get_batch(state.pool, UUID(done.batch_id))
             return Response(
                 view, status_code=201, headers={"Location": f"/api/v1/batches/{done.batch_id}"}
@@ -90,6 +102,8 @@ class JobsController(Controller):
         reply: SubmitReply = await nats_request(
             state.nc, subjects.SUBMIT, command, SubmitReply, timeout=timeout
         )
+        if reply.status == "rejected":
+            raise queue_full(reply.reason or "the queue is full", reply.retry_after_s)
         job = await views.get_job(state.pool, UUID(reply.job_id))
         assert job is not None
         return Response(job, status_code=201, headers={"Location": f"/api/v1/jobs/{reply.job_id}"})

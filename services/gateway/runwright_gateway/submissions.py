@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta, Struct
@@ -35,6 +36,8 @@ class JobRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     screenshots: bool | None = None
     video: bool | None = None
     approval_timeout_s: Annotated[float, Meta(gt=0, le=7 * 24 * 3600)] | None = None
+    run_at: Annotated[datetime, Meta(tz=True)] | None = None
+    on_executor_loss: Literal["fail", "requeue"] | None = None
 
 
 _request_decoder = msgspec.json.Decoder(JobRequest)
@@ -142,7 +145,9 @@ def _job(
             screenshots=options.screenshots if request.screenshots is None else request.screenshots,
             video=options.video if request.video is None else request.video,
             approval_timeout_s=request.approval_timeout_s or options.approval_timeout_s,
+            on_executor_loss=request.on_executor_loss or options.on_executor_loss,
         ),
+        run_at=request.run_at,
     )
 
 

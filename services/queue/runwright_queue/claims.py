@@ -16,11 +16,42 @@ from runwright_runbook.model import Runbook
 from runwright_queue.journal import TransitionRejected, now, transition
 
 ACTIVE = ("running", "paused", "waiting_for_approval")
+NOTHING_QUEUED = "nothing queued"
+CONCURRENCY_LIMIT = "the workspace is at its concurrency limit"
 
 
-async def claim(pool: asyncpg.Pool, cmd: ClaimJob) -> ClaimReply:
-    job_id = UUID(cmd.job_id)
+BEST = """
+SELECT j.id, j.workspace FROM queue.jobs j
+WHERE j.status = 'queued'
+  AND (SELECT count(*) FROM queue.jobs a WHERE a.workspace = j.workspace
+       AND a.status = ANY($1)) < $2
+ORDER BY j.priority DESC, j.created_at, j.id
+LIMIT 1 FOR UPDATE SKIP LOCKED
+"""
+
+
+async def claim(pool: asyncpg.Pool, cmd: ClaimJob, workspace_concurrency: int = 50) -> ClaimReply:
+    """Claim the best eligible job: highest priority, oldest first, in a workspace below its
+    concurrency limit. A dispatch message only wakes the executor; Postgres picks the job."""
     async with pool.acquire() as conn, conn.transaction():
+        best = await conn.fetchrow(BEST, list(ACTIVE), workspace_concurrency)
+        if best is None:
+            # Queued jobs nobody else is claiming right now: if any, their workspace is full.
+            waiting = await conn.fetchval(
+                "SELECT count(*) FROM (SELECT 1 FROM queue.jobs WHERE status = 'queued' "
+                "FOR UPDATE SKIP LOCKED) AS unclaimed"
+            )
+            reason = CONCURRENCY_LIMIT if waiting else NOTHING_QUEUED
+            return ClaimReply(granted=False, job_id=cmd.job_id, reason=reason)
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", best["workspace"])
+        active = await conn.fetchval(
+            "SELECT count(*) FROM queue.jobs WHERE workspace = $1 AND status = ANY($2)",
+            best["workspace"],
+            list(ACTIVE),
+        )
+        if active >= workspace_concurrency:
+            return ClaimReply(granted=False, job_id=cmd.job_id, reason=CONCURRENCY_LIMIT)
+        job_id = best["id"]
         try:
             row = await transition(
                 conn,
@@ -46,7 +77,7 @@ async def claim(pool: asyncpg.Pool, cmd: ClaimJob) -> ClaimReply:
         )
     return ClaimReply(
         granted=True,
-        job_id=cmd.job_id,
+        job_id=str(job_id),
         attempt=row["attempt"],
         runbook=msgspec.convert(row["runbook"], Runbook),
         variables=row["variables"],

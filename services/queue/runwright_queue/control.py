@@ -17,6 +17,7 @@ from runwright_proto.control import (
     JobAction,
     JobState,
     JobStateReply,
+    ReleaseJob,
     RequestApproval,
 )
 from runwright_proto.events import ApprovalEvent
@@ -30,6 +31,7 @@ from runwright_queue.journal import (
     now,
     transition,
 )
+from runwright_queue.timers import lose_executor
 
 Notify = Callable[[Control], Awaitable[None]]
 ACTIVE = ("running", "paused", "waiting_for_approval")
@@ -243,3 +245,17 @@ async def expire_approvals(pool: asyncpg.Pool, notify: Notify) -> int:
             )
         )
     return expired
+
+
+async def release(pool: asyncpg.Pool, max_requeues: int, cmd: ReleaseJob) -> ActionReply:
+    """An executor that is stopping hands back a job it cannot finish: the loss policy applies at
+    once instead of after the lease (fail, or requeue from the first step)."""
+    job_id = UUID(cmd.job_id)
+    async with pool.acquire() as conn, conn.transaction():
+        job = await conn.fetchrow(
+            "SELECT status, attempt FROM queue.jobs WHERE id = $1 FOR UPDATE", job_id
+        )
+        if job is None or job["attempt"] != cmd.attempt or job["status"] not in ACTIVE:
+            return ActionReply(applied=False, status=job["status"] if job else "unknown")
+        now_status = await lose_executor(conn, job_id, reason=cmd.reason, max_requeues=max_requeues)
+    return ActionReply(applied=True, status=now_status, previous=job["status"])

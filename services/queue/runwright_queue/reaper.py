@@ -10,13 +10,14 @@ from runwright_common.logging import get_logger
 
 from runwright_queue.artifacts import finish_from, missing_artifacts, pending_finish
 from runwright_queue.claims import ACTIVE
-from runwright_queue.journal import TransitionRejected, finish
+from runwright_queue.journal import TransitionRejected
+from runwright_queue.timers import lose_executor
 
 log = get_logger("runwright.queue.reaper")
 EXECUTOR_LOST = "executor lost"
 
 
-async def reap_expired(pool: asyncpg.Pool) -> int:
+async def reap_expired(pool: asyncpg.Pool, max_requeues: int = 3) -> int:
     """Fail every active job whose lease expired. Returns how many were reaped."""
     reaped = 0
     async with pool.acquire() as conn, conn.transaction():
@@ -43,20 +44,24 @@ async def reap_expired(pool: asyncpg.Pool) -> int:
                         missing=len(missing),
                     )
                 else:
-                    await finish(
-                        conn, row["id"], "failed", ACTIVE, reason=EXECUTOR_LOST, actor="reaper"
+                    now = await lose_executor(
+                        conn, row["id"], reason=EXECUTOR_LOST, max_requeues=max_requeues
                     )
-                    log.warning("executor lost; job failed", job_id=str(row["id"]))
+                    log.warning("executor lost", job_id=str(row["id"]), now=now)
                 reaped += 1
     return reaped
 
 
 async def run_reaper(
-    pool: asyncpg.Pool, stop: asyncio.Event, interval_s: float, on_change: object
+    pool: asyncpg.Pool,
+    stop: asyncio.Event,
+    interval_s: float,
+    on_change: object,
+    max_requeues: int = 3,
 ) -> None:
     while not stop.is_set():
         try:
-            if await reap_expired(pool) and callable(on_change):
+            if await reap_expired(pool, max_requeues) and callable(on_change):
                 on_change()
         except (asyncpg.PostgresError, OSError) as exc:
             log.warning("reaper pass failed", error=str(exc))

@@ -13,10 +13,10 @@ from runwright_db import OutboxRelay, create_pool, migrate
 from runwright_proto import streams, subjects
 from runwright_proto.artifacts import ArtifactStored
 from runwright_proto.commands import ClaimJob, RenewLease, SubmitBatch, SubmitJob
-from runwright_proto.control import Control, JobAction, JobState, RequestApproval
+from runwright_proto.control import Control, JobAction, JobState, ReleaseJob, RequestApproval
 from runwright_proto.reports import Report
 
-from runwright_queue import artifacts, claims, control, reaper, reports, submission
+from runwright_queue import artifacts, claims, control, reaper, reports, submission, timers
 from runwright_queue.settings import QueueSettings
 
 
@@ -62,9 +62,31 @@ async def main() -> None:
 
             return wrapped
 
-        await serve(ctx.nc, subjects.SUBMIT, SubmitJob, kicking(submission.submit))
-        await serve(ctx.nc, subjects.SUBMIT_BATCH, SubmitBatch, kicking(submission.submit_batch))
-        await serve(ctx.nc, subjects.CLAIM, ClaimJob, kicking(claims.claim))
+        limits = settings
+        await serve(
+            ctx.nc,
+            subjects.SUBMIT,
+            SubmitJob,
+            kicking(lambda pool, cmd: submission.submit(pool, cmd, limits.max_queued)),
+        )
+        await serve(
+            ctx.nc,
+            subjects.SUBMIT_BATCH,
+            SubmitBatch,
+            kicking(lambda pool, cmd: submission.submit_batch(pool, cmd, limits.max_queued)),
+        )
+        await serve(
+            ctx.nc,
+            subjects.CLAIM,
+            ClaimJob,
+            kicking(lambda pool, cmd: claims.claim(pool, cmd, limits.workspace_concurrency)),
+        )
+        await serve(
+            ctx.nc,
+            subjects.RELEASE,
+            ReleaseJob,
+            kicking(lambda pool, cmd: control.release(pool, limits.max_requeues, cmd)),
+        )
         await serve(ctx.nc, subjects.RENEW, RenewLease, kicking(claims.renew))
 
         async def notify(message: Control) -> None:
@@ -95,6 +117,12 @@ async def main() -> None:
             "artifacts",
         )
         ctx.spawn(
-            reaper.run_reaper(pool, ctx.stop, settings.reaper_interval_s, relay.kick), "reaper"
+            reaper.run_reaper(
+                pool, ctx.stop, settings.reaper_interval_s, relay.kick, settings.max_requeues
+            ),
+            "reaper",
+        )
+        ctx.spawn(
+            timers.run_timers(pool, ctx.stop, relay.kick, settings.redispatch_after_s), "timers"
         )
         await ctx.serve_until_stopped()

@@ -1,0 +1,295 @@
+"""``/api/v1/schedules``: recurring jobs on a cron line in a time zone.
+
+The runbook is validated like a job request and the job each occurrence submits is built here;
+the scheduler service, the only writer of its tables, records and fires it. Reads go straight to
+its tables.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import msgspec
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.params import Parameter
+from msgspec import Meta, Struct
+from runwright_bus import request as nats_request
+from runwright_proto import schedules
+from runwright_proto.schedules import (
+    CreateSchedule,
+    DeleteSchedule,
+    JobTemplate,
+    Overlap,
+    Requested,
+    ScheduleReply,
+    ScheduleSpec,
+    UpdateSchedule,
+    fire_times,
+    schedule_errors,
+)
+from runwright_runbook.parse import FieldError, field_error_from_msgspec
+
+from runwright_gateway.auth import require_token
+from runwright_gateway.problems import Problem, invalid, not_found
+from runwright_gateway.submissions import JobRequest, build_submission
+from runwright_gateway.views import decode_cursor, encode_cursor
+
+NEXT_FIRE_TIMES = 5
+_LAST = uuid.UUID(int=(1 << 128) - 1)
+Limit = Annotated[int, Parameter(ge=1, le=200)]
+NO_SECRETS = (
+    "schedules cannot hold secrets yet; pass non-secret values in `variables`, or submit "
+    "the job with its secrets through POST /api/v1/jobs"
+)
+
+
+class ScheduleRequest(Struct, forbid_unknown_fields=True, kw_only=True):
+    cron: str
+    runbook: str | dict[str, Any]
+    timezone: str = "UTC"
+    name: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+    variables: dict[str, Any] = {}
+    secrets: dict[str, Any] = {}
+    priority: int | None = None
+    labels: dict[str, str] = {}
+    overlap: Overlap = "skip"
+    paused: bool = False
+    screenshots: bool | None = None
+    video: bool | None = None
+
+
+class ScheduleView(Struct, kw_only=True):
+    id: str
+    name: str
+    cron: str
+    timezone: str
+    overlap: str
+    paused: bool
+    version: int
+    runbook: dict[str, Any]
+    variables: dict[str, Any]
+    priority: int
+    labels: dict[str, str]
+    screenshots: bool
+    video: bool
+    created_at: datetime
+    updated_at: datetime
+    next_fire_at: datetime | None
+    last_fired_at: datetime | None
+    last_job_id: str | None
+    next_fire_times: list[datetime]
+
+
+class SchedulePage(Struct, kw_only=True):
+    items: list[ScheduleView]
+    next_cursor: str | None
+
+
+class OccurrenceView(Struct, kw_only=True):
+    fire_at: datetime
+    outcome: str
+    job_id: str | None
+    detail: str | None
+    created_at: datetime
+
+
+def decode_body(body: bytes) -> dict[str, Any]:
+    try:
+        data = msgspec.json.decode(body) if body.strip() else None
+    except msgspec.DecodeError as exc:
+        detail = f"the request body is not valid JSON: {exc}"
+        raise Problem(400, "Malformed JSON", detail, code="malformed_json") from exc
+    if not isinstance(data, dict):
+        raise invalid([FieldError("body", "expected a JSON object")])
+    return data
+
+
+def build_spec(data: dict[str, Any], env_prefix: str) -> ScheduleSpec:
+    """Validate a schedule's definition; every problem, by field, in one 422."""
+    try:
+        body = msgspec.convert(data, ScheduleRequest)
+    except msgspec.ValidationError as exc:
+        raise invalid([field_error_from_msgspec(exc)]) from exc
+    errors = schedule_errors(body.cron, body.timezone)
+    if body.secrets:
+        errors.append(FieldError("secrets", NO_SECRETS))
+    requested = Requested(**{f: getattr(body, f) for f in Requested.__struct_fields__})
+    request = JobRequest(
+        runbook=body.runbook,
+        variables=body.variables,
+        title=body.name,
+        **msgspec.structs.asdict(requested),
+    )
+    try:
+        job = build_submission(request, submitted_by="admin", env_prefix=env_prefix)
+    except Problem as exc:
+        if exc.status != 422:
+            raise
+        errors += exc.errors
+    if errors:
+        raise invalid(errors)
+    return ScheduleSpec(
+        name=body.name or job.title,
+        cron=body.cron,
+        timezone=body.timezone,
+        job=JobTemplate(**{f: getattr(job, f) for f in JobTemplate.__struct_fields__}),
+        requested=requested,
+        overlap=body.overlap,
+        paused=body.paused,
+    )
+
+
+_DEFINED = ("name", "cron", "timezone", "runbook", "variables", "overlap", "paused")
+_SHOWN = (*_DEFINED, "version", "priority", "labels", "created_at", "updated_at")
+
+
+def definition(row: asyncpg.Record) -> dict[str, Any]:
+    """A recorded schedule as the request that would create it, for PATCH to change."""
+    requested: dict[str, Any] = row["requested"]
+    return {f: row[f] for f in _DEFINED} | requested
+
+
+def view(row: asyncpg.Record, now: datetime) -> ScheduleView:
+    zone = ZoneInfo(row["timezone"])
+    declared = row["runbook"].get("variables", {})
+    variables = {
+        k: "***" if declared.get(k, {}).get("sensitive") else v for k, v in row["variables"].items()
+    }
+    upcoming = (
+        [] if row["paused"] else fire_times(row["cron"], row["timezone"], now, NEXT_FIRE_TIMES)
+    )
+    return ScheduleView(
+        **{f: row[f] for f in _SHOWN if f != "variables"},
+        id=str(row["id"]),
+        variables=variables,
+        screenshots=row["options"].get("screenshots", False),
+        video=row["options"].get("video", False),
+        next_fire_at=row["next_fire_at"] and row["next_fire_at"].astimezone(zone),
+        last_fired_at=row["last_fired_at"] and row["last_fired_at"].astimezone(zone),
+        last_job_id=row["last_job_id"] and str(row["last_job_id"]),
+        next_fire_times=upcoming,
+    )
+
+
+def if_match(request: Request[Any, Any, Any]) -> int | None:
+    """The version the caller saw (``If-Match: "<version>"``): change nothing if it moved on."""
+    header = request.headers.get("if-match")
+    try:
+        return int(header.strip().removeprefix("W/").strip('"')) if header else None
+    except ValueError as exc:
+        raise invalid([FieldError("If-Match", 'expected the schedule version, e.g. "3"')]) from exc
+
+
+async def fetch(pool: asyncpg.Pool, schedule_id: str) -> asyncpg.Record:
+    try:
+        uid = uuid.UUID(schedule_id)
+    except ValueError as exc:
+        raise not_found(f"schedule {schedule_id!r}") from exc
+    row = await pool.fetchrow("SELECT * FROM scheduler.schedules WHERE id = $1", uid)
+    if row is None:
+        raise not_found(f"schedule {schedule_id}")
+    return row
+
+
+async def ask(request: Request[Any, Any, Any], subject: str, message: Any) -> ScheduleReply:
+    state = request.app.state
+    reply: ScheduleReply = await nats_request(
+        state.nc, subject, message, ScheduleReply, timeout=state.settings.request_timeout_s
+    )
+    if reply.outcome == "invalid":
+        raise invalid(reply.errors)
+    if reply.outcome == "not_found":
+        raise not_found(f"schedule {reply.schedule_id}")
+    if reply.outcome == "conflict":
+        detail = reply.detail or "the schedule changed"
+        raise Problem(409, "Conflict", detail, code="conflict", version=reply.version)
+    return reply
+
+
+def answer(row: asyncpg.Record, status_code: int = 200) -> Response[Any]:
+    headers = {"ETag": f'"{row["version"]}"'}
+    if status_code == 201:
+        headers["Location"] = f"/api/v1/schedules/{row['id']}"
+    return Response(view(row, datetime.now(UTC)), status_code=status_code, headers=headers)
+
+
+class SchedulesController(Controller):
+    path = "/api/v1/schedules"
+    guards = [require_token]
+
+    @post("/", status_code=201)
+    async def create(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        """Create a schedule: ``cron`` (5 fields), ``timezone`` (IANA) and a job request."""
+        spec = build_spec(decode_body(await request.body()), request.app.state.settings.env_prefix)
+        schedule_id = str(uuid.uuid4())
+        await ask(request, schedules.CREATE, CreateSchedule(schedule_id=schedule_id, spec=spec))
+        return answer(await fetch(request.app.state.pool, schedule_id), 201)
+
+    @get("/")
+    async def list_schedules(
+        self, request: Request[Any, Any, Any], limit: Limit = 50, cursor: str | None = None
+    ) -> SchedulePage:
+        """Newest first; ``next_cursor`` reads on."""
+        after = decode_cursor(cursor) if cursor else (datetime.max.replace(tzinfo=UTC), _LAST)
+        rows = await request.app.state.pool.fetch(
+            "SELECT * FROM scheduler.schedules WHERE (created_at, id) < ($2, $3) "
+            "ORDER BY created_at DESC, id DESC LIMIT $1",
+            limit + 1,
+            *after,
+        )
+        now = datetime.now(UTC)
+        last = rows[limit - 1] if len(rows) > limit else None
+        return SchedulePage(
+            items=[view(r, now) for r in rows[:limit]],
+            next_cursor=encode_cursor(last["created_at"], last["id"]) if last else None,
+        )
+
+    @get("/{schedule_id:str}")
+    async def read(self, request: Request[Any, Any, Any], schedule_id: str) -> Response[Any]:
+        return answer(await fetch(request.app.state.pool, schedule_id))
+
+    @patch("/{schedule_id:str}")
+    async def change(self, request: Request[Any, Any, Any], schedule_id: str) -> Response[Any]:
+        """Change some fields; with ``If-Match`` only while the schedule is at that version."""
+        pool, settings = request.app.state.pool, request.app.state.settings
+        row = await fetch(pool, schedule_id)
+        version = if_match(request)
+        changes = decode_body(await request.body())
+        spec = build_spec({**definition(row), **changes}, settings.env_prefix)
+        expected = row["version"] if version is None else version
+        message = UpdateSchedule(schedule_id=str(row["id"]), version=expected, spec=spec)
+        await ask(request, schedules.UPDATE, message)
+        return answer(await fetch(pool, schedule_id))
+
+    @delete("/{schedule_id:str}", status_code=204)
+    async def remove(self, request: Request[Any, Any, Any], schedule_id: str) -> None:
+        row = await fetch(request.app.state.pool, schedule_id)
+        message = DeleteSchedule(schedule_id=str(row["id"]), version=if_match(request))
+        await ask(request, schedules.DELETE, message)
+
+    @get("/{schedule_id:str}/occurrences")
+    async def occurrences(
+        self, request: Request[Any, Any, Any], schedule_id: str, limit: Limit = 50
+    ) -> dict[str, list[OccurrenceView]]:
+        """What happened at each occurrence, newest first."""
+        row = await fetch(request.app.state.pool, schedule_id)
+        zone = ZoneInfo(row["timezone"])
+        rows = await request.app.state.pool.fetch(
+            "SELECT * FROM scheduler.occurrences WHERE schedule_id = $1 "
+            "ORDER BY fire_at DESC LIMIT $2",
+            row["id"],
+            limit,
+        )
+        items = [
+            OccurrenceView(
+                **{f: r[f] for f in ("outcome", "detail", "created_at")},
+                fire_at=r["fire_at"].astimezone(zone),
+                job_id=r["job_id"] and str(r["job_id"]),
+            )
+            for r in rows
+        ]
+        return {"items": items}

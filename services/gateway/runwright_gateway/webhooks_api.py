@@ -1,0 +1,274 @@
+"""``/api/v1/webhooks``: outbound webhook subscriptions and their deliveries.
+
+Writes go to the approval service over NATS (it owns the ``approval`` schema); reads come
+straight from its tables. A webhook's secret is shown once, in the answer that created it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, cast
+from urllib.parse import urlsplit
+from uuid import UUID
+
+import asyncpg
+import msgspec
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.params import Parameter
+from msgspec import Struct
+from runwright_bus import request as nats_request
+from runwright_proto import webhooks
+from runwright_proto.webhooks import (
+    WEBHOOK_EVENTS,
+    WEBHOOK_FORMATS,
+    CreateWebhook,
+    DeleteWebhook,
+    WebhookCreated,
+    WebhookDeleted,
+    WebhookEvent,
+    WebhookFormat,
+    WebhookRejected,
+)
+from runwright_runbook.parse import FieldError, field_error_from_msgspec
+
+from runwright_gateway.auth import require_token
+from runwright_gateway.problems import Problem, invalid, not_found
+
+MAX_URL_LENGTH = 2048
+
+
+class WebhookRequest(Struct, forbid_unknown_fields=True, kw_only=True):
+    url: str
+    events: list[str] = msgspec.field(default_factory=lambda: list(WEBHOOK_EVENTS))
+    format: str = "json"
+    secret: str | None = None
+
+
+class WebhookView(Struct, kw_only=True):
+    id: str
+    url: str
+    events: list[str]
+    format: str
+    active: bool
+    created_at: datetime
+
+
+class CreatedWebhookView(WebhookView, kw_only=True):
+    secret: str
+    """Shown only here: keep it to verify ``X-Runwright-Signature``."""
+
+
+class AttemptView(Struct, kw_only=True):
+    attempt: int
+    at: datetime
+    response_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+class DeliveryView(Struct, kw_only=True):
+    id: str
+    event: str
+    event_key: str
+    job_id: str
+    status: str
+    attempt: int
+    response_code: int | None
+    error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+    next_attempt_at: datetime | None
+    attempts: list[AttemptView]
+
+
+_request_decoder = msgspec.json.Decoder(WebhookRequest)
+
+
+def decode_webhook_request(body: bytes) -> WebhookRequest:
+    if not body.strip():
+        raise invalid([FieldError("url", "the request body is empty; send JSON with `url`")])
+    try:
+        request = _request_decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise invalid([field_error_from_msgspec(exc)]) from exc
+    except msgspec.DecodeError as exc:
+        raise Problem(
+            400,
+            "Malformed JSON",
+            f"the request body is not valid JSON: {exc}",
+            code="malformed_json",
+        ) from exc
+    errors = webhook_errors(request)
+    if errors:
+        raise invalid(errors)
+    return request
+
+
+def webhook_errors(request: WebhookRequest) -> list[FieldError]:
+    errors: list[FieldError] = []
+    try:
+        parts = urlsplit(request.url)
+        host = parts.hostname
+    except ValueError:
+        parts, host = None, None
+    if parts is None or parts.scheme not in ("http", "https") or not host:
+        errors.append(FieldError("url", "must be an absolute http or https URL"))
+    elif len(request.url) > MAX_URL_LENGTH:
+        errors.append(FieldError("url", f"must be at most {MAX_URL_LENGTH} characters"))
+    unknown = [e for e in request.events if e not in WEBHOOK_EVENTS]
+    if not request.events or unknown:
+        errors.append(
+            FieldError(
+                "events",
+                (f"unknown event {unknown[0]!r}; " if unknown else "name at least one event; ")
+                + "one or more of "
+                + ", ".join(WEBHOOK_EVENTS),
+            )
+        )
+    if request.format not in WEBHOOK_FORMATS:
+        errors.append(
+            FieldError("format", f"unknown format {request.format!r}; one of json, slack")
+        )
+    return errors
+
+
+def _uuid(value: str, what: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError as exc:
+        raise not_found(f"{what} {value!r}") from exc
+
+
+def _webhook(row: asyncpg.Record) -> WebhookView:
+    return WebhookView(
+        id=str(row["id"]),
+        url=row["url"],
+        events=list(row["events"]),
+        format=row["format"],
+        active=row["active"],
+        created_at=row["created_at"],
+    )
+
+
+async def list_deliveries(
+    pool: asyncpg.Pool, webhook_id: UUID, limit: int, job_id: UUID | None
+) -> list[DeliveryView]:
+    rows = await pool.fetch(
+        "SELECT id, event, event_key, job_id, status, attempt, response_code, error, created_at, "
+        "delivered_at, next_attempt_at FROM approval.deliveries "
+        "WHERE webhook_id = $1 AND ($2::uuid IS NULL OR job_id = $2) "
+        "ORDER BY created_at DESC, id DESC LIMIT $3",
+        webhook_id,
+        job_id,
+        limit,
+    )
+    attempts: dict[UUID, list[AttemptView]] = {row["id"]: [] for row in rows}
+    for a in await pool.fetch(
+        "SELECT delivery_id, attempt, at, response_code, error, duration_ms "
+        "FROM approval.delivery_attempts WHERE delivery_id = ANY($1::uuid[]) "
+        "ORDER BY delivery_id, attempt",
+        list(attempts),
+    ):
+        values = {k: a[k] for k in ("attempt", "at", "response_code", "error", "duration_ms")}
+        attempts[a["delivery_id"]].append(AttemptView(**values))
+    return [
+        DeliveryView(
+            id=str(row["id"]),
+            event=row["event"],
+            event_key=row["event_key"],
+            job_id=str(row["job_id"]),
+            status=row["status"],
+            attempt=row["attempt"],
+            response_code=row["response_code"],
+            error=row["error"],
+            created_at=row["created_at"],
+            delivered_at=row["delivered_at"],
+            next_attempt_at=(
+                row["next_attempt_at"] if row["status"] in ("pending", "failed") else None
+            ),
+            attempts=attempts[row["id"]],
+        )
+        for row in rows
+    ]
+
+
+class WebhooksController(Controller):
+    path = "/api/v1/webhooks"
+    guards = [require_token]
+
+    @post("/", status_code=201)
+    async def create(self, request: Request[Any, Any, Any]) -> Response[CreatedWebhookView]:
+        """Subscribe a URL to ``job.finished`` and/or ``approval.requested``; the secret is
+        returned only in this answer."""
+        state = request.app.state
+        body = decode_webhook_request(await request.body())
+        command = CreateWebhook(
+            url=body.url,
+            events=cast(list[WebhookEvent], body.events),  # checked by webhook_errors
+            format=cast(WebhookFormat, body.format),
+            secret=body.secret,
+            created_by="admin",
+        )
+        reply: WebhookCreated | WebhookRejected = await nats_request(
+            state.nc,
+            webhooks.CREATE,
+            command,
+            WebhookCreated | WebhookRejected,
+            timeout=state.settings.request_timeout_s,
+        )
+        if isinstance(reply, WebhookRejected):
+            raise invalid([FieldError(reply.field, reply.message)])
+        view = CreatedWebhookView(
+            id=reply.id,
+            url=reply.url,
+            events=list(reply.events),
+            format=reply.format,
+            active=reply.active,
+            created_at=reply.created_at,
+            secret=reply.secret,
+        )
+        return Response(view, status_code=201, headers={"Location": f"{self.path}/{reply.id}"})
+
+    @get("/")
+    async def list_webhooks(self, request: Request[Any, Any, Any]) -> dict[str, list[WebhookView]]:
+        rows = await request.app.state.pool.fetch(
+            "SELECT id, url, events, format, active, created_at FROM approval.webhooks "
+            "ORDER BY created_at DESC, id DESC"
+        )
+        return {"items": [_webhook(row) for row in rows]}
+
+    @delete("/{webhook_id:str}", status_code=204)
+    async def remove(self, request: Request[Any, Any, Any], webhook_id: str) -> None:
+        """Unsubscribe; its deliveries, sent or pending, go with it."""
+        state = request.app.state
+        uid = _uuid(webhook_id, "webhook")
+        reply: WebhookDeleted = await nats_request(
+            state.nc,
+            webhooks.DELETE,
+            DeleteWebhook(webhook_id=str(uid)),
+            WebhookDeleted,
+            timeout=state.settings.request_timeout_s,
+        )
+        if not reply.deleted:
+            raise not_found(f"webhook {webhook_id}")
+
+    @get("/{webhook_id:str}/deliveries")
+    async def deliveries(
+        self,
+        request: Request[Any, Any, Any],
+        webhook_id: str,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+        job_id: str | None = None,
+    ) -> dict[str, list[DeliveryView]]:
+        """Newest first, each with every attempt (time, response code or error, duration)."""
+        pool = request.app.state.pool
+        uid = _uuid(webhook_id, "webhook")
+        if not await pool.fetchval("SELECT 1 FROM approval.webhooks WHERE id = $1", uid):
+            raise not_found(f"webhook {webhook_id}")
+        job: UUID | None = None
+        if job_id is not None:
+            try:
+                job = UUID(job_id)
+            except ValueError as exc:
+                raise invalid([FieldError("job_id", f"not an id: {job_id!r}")]) from exc
+        return {"items": await list_deliveries(pool, uid, limit, job)}
