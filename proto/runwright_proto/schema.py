@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 from runwright_runbook.model import Runbook
 
-from runwright_proto import artifacts, commands, control, events, reports, streams
+from runwright_proto import artifacts, commands, control, events, reports, streams, webhooks
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
 
@@ -39,6 +39,12 @@ MESSAGES: dict[str, Any] = {
     | control.Control
     | control.JobState
     | control.JobStateReply,
+    "webhooks": webhooks.CreateWebhook
+    | webhooks.WebhookCreated
+    | webhooks.WebhookRejected
+    | webhooks.DeleteWebhook
+    | webhooks.WebhookDeleted,
+    "webhook-notices": webhooks.JobFinishedNotice | webhooks.ApprovalRequestedNotice,
     "artifacts": artifacts.ArtifactStaged
     | artifacts.ArtifactStored
     | artifacts.PresignArtifact
@@ -62,7 +68,9 @@ def render() -> dict[str, str]:
     files["topology.json"] = _dump(
         {
             "streams": [msgspec.to_builtins(s) for s in streams.ALL_STREAMS],
-            "consumers": [msgspec.to_builtins(c) for c in streams.ALL_CONSUMERS],
+            "consumers": [
+                msgspec.to_builtins(c) for c in (*streams.ALL_CONSUMERS, webhooks.APPROVAL_NOTIFY)
+            ],
         }
     )
     return files

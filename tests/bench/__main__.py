@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from runwright_cli.ports import free_port, wait_for_port
 from runwright_cli.stack import Stack, StackConfig
 
-from tests.bench import engine_overhead, live_and_artifacts, submit_latency
+from tests.bench import decisions, engine_overhead, live_and_artifacts, submit_latency
 from tests.support.stack import new_data_dir
 
 
@@ -58,6 +58,12 @@ def _live(stack: Stack | None) -> str:
         return live_and_artifacts.run(stack, base)
 
 
+def _decisions(stack: Stack | None) -> str:
+    assert stack is not None
+    with fixture_app_process() as base:
+        return decisions.run(stack, base)
+
+
 def _submit(stack: Stack | None) -> str:
     assert stack is not None
     return submit_latency.run(stack)
@@ -67,6 +73,7 @@ BENCHMARKS: dict[str, tuple[bool, Callable[[Stack | None], str]]] = {
     "engine": (False, _engine),
     "submit": (True, _submit),
     "live": (True, _live),
+    "decisions": (True, _decisions),
 }
 
 

@@ -140,6 +140,9 @@ async def favicon() -> None:
     """No icon, and no 404 in the browser console either."""
 
 
+from .beats import beat, beating, last_beat  # noqa: E402 - keeps the page set in one place
+
+
 def create_app() -> Litestar:
     """A fresh fixture app; it keeps no state between requests."""
     return Litestar(
@@ -157,6 +160,9 @@ def create_app() -> Litestar:
             big_bin,
             healthz,
             favicon,
+            beating,
+            beat,
+            last_beat,
         ],
         response_headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
         openapi_config=None,

@@ -134,11 +134,13 @@ class Dispatcher:
         self._wake.set()  # a free slot: take the next due delivery
 
     async def send(self, delivery: Claimed) -> None:
-        outcome = await self.attempt(delivery)
+        """One attempt, recorded. A failure to record leaves the claim to expire: sent again."""
         try:
-            await self.record(delivery, outcome)
+            await self.record(delivery, await self.attempt(delivery))
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("could not record an attempt; it is resent later", error=str(exc))
+        except Exception:
+            log.exception("delivery crashed; it is resent later", delivery_id=str(delivery.id))
 
     async def attempt(self, delivery: Claimed) -> Outcome:
         started = time.perf_counter()
@@ -197,7 +199,7 @@ class Dispatcher:
         log.info(
             "delivery attempted",
             delivery_id=str(delivery.id),
-            event=delivery.event,
+            webhook_event=delivery.event,
             attempt=delivery.attempt,
             status=status,
             response_code=outcome.response_code,

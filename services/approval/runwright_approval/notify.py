@@ -49,7 +49,7 @@ class Notifier:
         try:
             recorded = await record(self._pool, event, self._public_url)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise RetryableError(f"could not record deliveries: {exc}", delay_s=2.0) from exc
+            raise RetryableError(f"could not record deliveries: {exc}", delay_s=5.0) from exc
         if recorded:
             self._on_recorded()
 
@@ -90,7 +90,7 @@ async def record(pool: asyncpg.Pool, event: Notifiable, public_url: str = "") ->
                 body.decode(),
             )
             recorded += inserted or 0
-    log.info("deliveries recorded", job_id=event.job_id, event=name, new=recorded)
+    log.info("deliveries recorded", job_id=event.job_id, webhook_event=name, new=recorded)
     return recorded
 
 

@@ -21,9 +21,8 @@ from runwright_gateway.batches import BatchesController
 from runwright_gateway.events_hub import EventHub
 from runwright_gateway.jobs_api import JobsController
 from runwright_gateway.problems import HANDLERS
-from runwright_gateway.schedules_api import SchedulesController  # TEMP-SCHEDULES
 from runwright_gateway.settings import GatewaySettings
-from runwright_gateway.webhooks_api import WebhooksController  # TEMP-WEBHOOKS
+from runwright_gateway.webhooks_api import WebhooksController
 
 
 def create_app(settings: GatewaySettings) -> Litestar:
@@ -51,9 +50,8 @@ def create_app(settings: GatewaySettings) -> Litestar:
         route_handlers=[
             JobsController,
             BatchesController,
+            WebhooksController,
             ArtifactsController,
-            SchedulesController,  # TEMP-SCHEDULES
-            WebhooksController,  # TEMP-WEBHOOKS
             health.healthz,
             health.readyz,
         ],
