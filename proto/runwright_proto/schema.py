@@ -13,7 +13,16 @@ from typing import Any
 import msgspec
 from runwright_runbook.model import Runbook
 
-from runwright_proto import artifacts, commands, control, events, reports, streams, webhooks
+from runwright_proto import (
+    artifacts,
+    commands,
+    control,
+    events,
+    reports,
+    schedules,
+    streams,
+    webhooks,
+)
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
 
@@ -44,6 +53,10 @@ MESSAGES: dict[str, Any] = {
     | webhooks.WebhookRejected
     | webhooks.DeleteWebhook
     | webhooks.WebhookDeleted,
+    "schedules": schedules.CreateSchedule
+    | schedules.UpdateSchedule
+    | schedules.DeleteSchedule
+    | schedules.ScheduleReply,
     "webhook-notices": webhooks.JobFinishedNotice | webhooks.ApprovalRequestedNotice,
     "artifacts": artifacts.ArtifactStaged
     | artifacts.ArtifactStored

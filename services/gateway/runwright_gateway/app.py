@@ -21,6 +21,7 @@ from runwright_gateway.batches import BatchesController
 from runwright_gateway.events_hub import EventHub
 from runwright_gateway.jobs_api import JobsController
 from runwright_gateway.problems import HANDLERS
+from runwright_gateway.schedules_api import SchedulesController
 from runwright_gateway.settings import GatewaySettings
 from runwright_gateway.webhooks_api import WebhooksController
 
@@ -51,6 +52,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
             JobsController,
             BatchesController,
             WebhooksController,
+            SchedulesController,
             ArtifactsController,
             health.healthz,
             health.readyz,
