@@ -81,7 +81,7 @@ async def cancel_once(api: httpx.AsyncClient, base: str) -> float:
     steps = [{"action": {"type": "wait", "duration": 30000}}]
     job = (
         await api.post(
-            "/api/v1/jobs", json={"runbook": runbook(base, steps, f"{base}/beating?id={beat_id}")}
+            "/api/v1/jobs", json={"runbook": runbook(base, steps, f"{base}/beating?key={beat_id}")}
         )
     ).json()
     await until(api, job["id"], '"ordinal":0&"status":"running"')
@@ -90,7 +90,7 @@ async def cancel_once(api: httpx.AsyncClient, base: str) -> float:
     await api.post(f"/api/v1/jobs/{job['id']}/cancel")
     await asyncio.sleep(1.5)
     async with httpx.AsyncClient() as fixture:
-        last = (await fixture.get(f"{base}/last-beat", params={"id": beat_id})).json()["last"]
+        last = (await fixture.get(f"{base}/last-beat", params={"key": beat_id})).json()["last"]
     return max(0.0, (last or started) - started)
 
 
