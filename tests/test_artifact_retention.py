@@ -13,8 +13,8 @@ import pytest
 from runwright_artifact.settings import ArtifactSettings
 from runwright_artifact.sweeper import sweep
 from runwright_cli.stack import Stack
-from runwright_db import create_pool, migrate
 from runwright_storage import FilesystemStore
+from support.database import private_database
 
 pytestmark = pytest.mark.e2e
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -22,17 +22,8 @@ NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def pool(stack: Stack) -> AsyncIterator[asyncpg.Pool]:
-    name = f"retention_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(stack.database_url)
-    await admin.execute(f"CREATE DATABASE {name}")
-    db = await create_pool(stack.database_url.rsplit("/", 1)[0] + f"/{name}")
-    await migrate(db, "artifact", "runwright_artifact.migrations")
-    try:
+    async with private_database(stack.database_url, "artifact", max_size=30) as db:
         yield db
-    finally:
-        await db.close()
-        await admin.execute(f"DROP DATABASE {name}")
-        await admin.close()
 
 
 async def chunks(data: bytes) -> AsyncIterator[bytes]:

@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 from runwright_cli.stack import Stack
-from runwright_db import create_pool, migrate
 from runwright_proto.control import ACTIONS, AVAILABLE, Control, JobAction
 from runwright_proto.jobs import JOB_STATUSES
 from runwright_queue import control, submission
+from support.database import private_database
 from test_queue_invariants import command
 
 pytestmark = pytest.mark.e2e
@@ -21,17 +21,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 async def pool(stack: Stack) -> AsyncIterator[asyncpg.Pool]:
-    name = f"actions_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(stack.database_url)
-    await admin.execute(f"CREATE DATABASE {name}")
-    db = await create_pool(stack.database_url.rsplit("/", 1)[0] + f"/{name}", max_size=60)
-    await migrate(db, "queue", "runwright_queue.migrations")
-    try:
+    async with private_database(stack.database_url, "queue", max_size=60) as db:
         yield db
-    finally:
-        await db.close()
-        await admin.execute(f"DROP DATABASE {name}")
-        await admin.close()
 
 
 async def job_in(pool: asyncpg.Pool, status: str) -> str:

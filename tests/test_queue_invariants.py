@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 from runwright_cli.stack import Stack
-from runwright_db import create_pool, migrate
 from runwright_proto.commands import ClaimJob, RenewLease, StepSpec, SubmitJob
 from runwright_proto.reports import JobFinished, StepFinished, StepStarted
 from runwright_queue import claims, reaper, reports, submission
 from runwright_runbook import parse_runbook
+from support.database import private_database
 from support.runbooks import runbook
 
 pytestmark = pytest.mark.e2e
@@ -26,18 +26,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 async def pool(stack: Stack) -> AsyncIterator[asyncpg.Pool]:
-    name = f"invariants_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(stack.database_url)
-    await admin.execute(f"CREATE DATABASE {name}")
-    dsn = stack.database_url.rsplit("/", 1)[0] + f"/{name}"
-    db = await create_pool(dsn, max_size=30)
-    await migrate(db, "queue", "runwright_queue.migrations")
-    try:
+    async with private_database(stack.database_url, "queue", max_size=30) as db:
         yield db
-    finally:
-        await db.close()
-        await admin.execute(f"DROP DATABASE {name}")
-        await admin.close()
 
 
 def command(steps: int = 2) -> SubmitJob:

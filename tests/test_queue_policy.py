@@ -12,11 +12,11 @@ import asyncpg
 import msgspec
 import pytest
 from runwright_cli.stack import Stack
-from runwright_db import create_pool, migrate
 from runwright_proto.commands import ClaimJob, JobOptions
 from runwright_proto.control import ReleaseJob
 from runwright_proto.reports import StepStarted
 from runwright_queue import claims, control, reaper, reports, submission, timers
+from support.database import private_database
 from test_queue_invariants import command
 
 pytestmark = pytest.mark.e2e
@@ -24,17 +24,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 async def pool(stack: Stack) -> AsyncIterator[asyncpg.Pool]:
-    name = f"policy_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(stack.database_url)
-    await admin.execute(f"CREATE DATABASE {name}")
-    db = await create_pool(stack.database_url.rsplit("/", 1)[0] + f"/{name}", max_size=20)
-    await migrate(db, "queue", "runwright_queue.migrations")
-    try:
+    async with private_database(stack.database_url, "queue", max_size=20) as db:
         yield db
-    finally:
-        await db.close()
-        await admin.execute(f"DROP DATABASE {name}")
-        await admin.close()
 
 
 async def submit(pool: asyncpg.Pool, **changes: object) -> str:

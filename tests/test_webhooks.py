@@ -33,12 +33,12 @@ from runwright_approval.settings import ApprovalSettings
 from runwright_cli.stack import Stack
 from runwright_common.errors import SettingsError
 from runwright_common.settings import load
-from runwright_db import create_pool, migrate
 from runwright_proto.commands import StepSpec, SubmitJob
 from runwright_proto.events import ApprovalEvent, StatusEvent, StepEvent
 from runwright_proto.webhooks import CreateWebhook, DeleteWebhook, WebhookCreated
 from runwright_queue import submission
 from runwright_runbook import parse_runbook
+from support.database import private_database
 from support.runbooks import runbook
 
 pytestmark = pytest.mark.e2e
@@ -122,18 +122,8 @@ def signature_is_valid(secret: str, call: Received) -> bool:
 
 @pytest.fixture
 async def pool(stack: Stack) -> AsyncIterator[asyncpg.Pool]:
-    name = f"webhooks_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(stack.database_url)
-    await admin.execute(f"CREATE DATABASE {name}")
-    db = await create_pool(stack.database_url.rsplit("/", 1)[0] + f"/{name}", max_size=10)
-    await migrate(db, "queue", "runwright_queue.migrations")
-    await migrate(db, "approval", "runwright_approval.migrations")
-    try:
+    async with private_database(stack.database_url, "queue", "approval", max_size=10) as db:
         yield db
-    finally:
-        await db.close()
-        await admin.execute(f"DROP DATABASE {name}")
-        await admin.close()
 
 
 @pytest.fixture
