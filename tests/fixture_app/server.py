@@ -1,71 +1,19 @@
 """Serve the fixture app in-process, on a free loopback port, for tests.
 
-    with running_fixture_app() as base_url:
-        httpx.get(f"{base_url}/static")
-
-uvicorn serves it from a background thread on a socket bound to port 0; the context manager
-returns once the app listens and stops the server (waiting for the thread) on exit.
+with running_fixture_app() as base_url:
+    httpx.get(f"{base_url}/static")
 """
 
-import socket
-import threading
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 
-import uvicorn
+from support.threaded_server import serving
 
 from .app import create_app
-
-STARTUP_TIMEOUT_S = 15.0
-SHUTDOWN_TIMEOUT_S = 15.0
-
-
-class _SignallingServer(uvicorn.Server):
-    """A uvicorn server that sets ``ready`` when its start-up ends (``started`` says how)."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.ready = threading.Event()
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        try:
-            await super().startup(sockets=sockets)
-        finally:
-            self.ready.set()
 
 
 @contextmanager
 def running_fixture_app(host: str = "127.0.0.1") -> Iterator[str]:
-    """Serve a fresh fixture app on ``host`` and a free port; yield its base URL (no trailing /).
-
-    Requests still in flight at exit (a long ``/slow``) are cut off after one second.
-    """
-    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, 0))
-        port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            create_app(),
-            log_config=None,
-            log_level="warning",
-            access_log=False,
-            lifespan="on",
-            ws="none",
-            timeout_graceful_shutdown=1,
-        )
-        server = _SignallingServer(config)
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name=f"fixture-app-{port}", daemon=True
-        )
-        thread.start()
-        try:
-            if not server.ready.wait(STARTUP_TIMEOUT_S) or not server.started:
-                raise RuntimeError(
-                    f"the fixture app failed to start or took over {STARTUP_TIMEOUT_S} s"
-                )
-            yield f"http://{host}:{port}"
-        finally:
-            server.should_exit = True
-            thread.join(SHUTDOWN_TIMEOUT_S)
-        if thread.is_alive():
-            raise RuntimeError(f"the fixture app did not stop within {SHUTDOWN_TIMEOUT_S} s")
+    """A fresh fixture app; its base URL (no trailing slash)."""
+    with serving(create_app(), "fixture-app", host) as base_url:
+        yield base_url
