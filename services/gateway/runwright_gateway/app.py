@@ -18,6 +18,7 @@ from runwright_storage import FilesystemStore
 from runwright_gateway import health
 from runwright_gateway.artifacts_api import ArtifactsController
 from runwright_gateway.batches import BatchesController
+from runwright_gateway.console import console_router
 from runwright_gateway.events_hub import EventHub
 from runwright_gateway.jobs_api import JobsController
 from runwright_gateway.problems import HANDLERS
@@ -56,6 +57,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
             ArtifactsController,
             health.healthz,
             health.readyz,
+            console_router,
         ],
         lifespan=[lifespan],
         exception_handlers=HANDLERS,

@@ -1,4 +1,4 @@
-"""Bearer-token authentication for the API."""
+"""Bearer-token authentication for the API (or the console's ``runwright_session`` cookie)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from litestar.handlers.base import BaseRouteHandler
 
 from runwright_gateway.problems import Problem
 
+SESSION_COOKIE = "runwright_session"
+
 
 def token_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     header = connection.headers.get("authorization", "")
@@ -19,9 +21,15 @@ def token_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     return None
 
 
+def session_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    """The console's session cookie (HttpOnly, SameSite=Strict): its value is the admin token."""
+    value = connection.cookies.get(SESSION_COOKIE, "").strip()
+    return value or None
+
+
 def require_token(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     expected: str = connection.app.state.settings.admin_token
-    given = token_of(connection)
+    given = token_of(connection) or session_token(connection)
     if given is None:
         raise Problem(
             401,

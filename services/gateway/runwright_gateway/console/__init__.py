@@ -1,0 +1,135 @@
+"""The web console: a small single-page app (vanilla HTML, CSS and JS modules) the gateway serves.
+
+``/console/...`` serves the page, ``/console/static/...`` its assets, and ``/console/session``
+signs in (a ``runwright_session`` cookie holding the admin token: HttpOnly, SameSite=Strict, so
+the token never appears in a URL and other sites cannot send it) and out.
+"""
+
+from __future__ import annotations
+
+import hmac
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import msgspec
+from litestar import Request, Response, Router, delete, get, post
+from litestar.datastructures import CacheControlHeader, Cookie
+from litestar.response import Redirect
+from litestar.static_files import create_static_files_router
+
+from runwright_gateway.auth import SESSION_COOKIE, session_token
+from runwright_gateway.problems import Problem
+
+STATIC_DIR = Path(__file__).parent / "static"
+INDEX = (STATIC_DIR / "index.html").read_bytes()
+
+CSP = (
+    "default-src 'self'; img-src 'self' data: blob:; script-src 'self'; style-src 'self'; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+PAGE_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+
+
+class _TokenBody(msgspec.Struct):
+    token: str = ""
+
+
+def _expected(request: Request[Any, Any, Any]) -> str:
+    token: str = request.app.state.settings.admin_token
+    return token
+
+
+def _valid(request: Request[Any, Any, Any], given: str) -> bool:
+    expected = _expected(request)
+    return bool(expected) and bool(given) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def _is_form(request: Request[Any, Any, Any]) -> bool:
+    return request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
+
+
+@get("/", include_in_schema=False)
+async def root() -> Redirect:
+    return Redirect("/console/jobs", status_code=302)
+
+
+@get("/console", include_in_schema=False)
+async def console_root() -> Redirect:
+    return Redirect("/console/jobs", status_code=302)
+
+
+@get("/console/{path:path}", include_in_schema=False)
+async def console_page(path: str) -> Response[bytes]:
+    """Every console route is the same page; the app reads the URL and renders the view."""
+    del path
+    return Response(INDEX, media_type="text/html", headers=PAGE_HEADERS)
+
+
+@get("/console/session", include_in_schema=False)
+async def session_state(request: Request[Any, Any, Any]) -> dict[str, bool]:
+    given = session_token(request)
+    return {"signed_in": given is not None and _valid(request, given)}
+
+
+@post("/console/session", status_code=200, include_in_schema=False)
+async def sign_in(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Form (``token=…``, answered with a redirect) or JSON ``{"token": …}`` (answered 204)."""
+    raw = await request.body()
+    form = _is_form(request)
+    if form:
+        token = (parse_qs(raw.decode("utf-8", "replace")).get("token") or [""])[0]
+    else:
+        try:
+            token = msgspec.json.decode(raw or b"{}", type=_TokenBody).token
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            detail = 'expected {"token": "…"}'
+            raise Problem(400, "Bad Request", detail, code="bad_request") from exc
+    token = token.strip()
+    if not _valid(request, token):
+        if form:
+            return Redirect("/console/jobs?signin=failed", status_code=303)
+        raise Problem(401, "Unauthorized", "the token is not valid", code="unauthorized")
+    cookie = Cookie(
+        key=SESSION_COOKIE,
+        value=token,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    if form:
+        return Redirect("/console/jobs", status_code=303, cookies=[cookie])
+    return Response(None, status_code=204, cookies=[cookie])
+
+
+@delete("/console/session", status_code=204, include_in_schema=False)
+async def sign_out() -> Response[None]:
+    gone = Cookie(
+        key=SESSION_COOKIE, value="", path="/", httponly=True, samesite="strict", max_age=0
+    )
+    return Response(None, status_code=204, cookies=[gone])
+
+
+console_router = Router(
+    path="/",
+    route_handlers=[
+        root,
+        console_root,
+        session_state,
+        sign_in,
+        sign_out,
+        create_static_files_router(
+            path="/console/static",
+            directories=[STATIC_DIR],
+            include_in_schema=False,
+            cache_control=CacheControlHeader(no_cache=True),
+        ),
+        console_page,
+    ],
+)

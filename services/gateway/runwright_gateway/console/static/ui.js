@@ -1,0 +1,82 @@
+// Small DOM and formatting helpers. Text always goes in through textContent, never innerHTML.
+
+export function h(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key.startsWith("on") && typeof value === "function") {
+      node.addEventListener(key.slice(2), value);
+    } else if (value === true) node.setAttribute(key, "");
+    else node.setAttribute(key, String(value));
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === undefined || child === null || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+export const STATUS_LABELS = {
+  scheduled: "Scheduled",
+  queued: "Queued",
+  running: "Running",
+  waiting_for_approval: "Waiting for approval",
+  paused: "Paused",
+  completed: "Completed",
+  failed: "Failed",
+  cancelled: "Cancelled",
+  pending: "Pending",
+  success: "Success",
+  skipped: "Skipped",
+};
+
+export const TERMINAL = new Set(["completed", "failed", "cancelled"]);
+
+export function badge(status) {
+  return h("span", { class: `badge badge-${status}` }, STATUS_LABELS[status] || status);
+}
+
+export function duration(ms) {
+  if (ms === null || ms === undefined) return "—";
+  if (ms < 1000) return `${ms} ms`;
+  const seconds = ms / 1000;
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  const minutes = Math.floor(seconds / 60);
+  const rest = Math.round(seconds % 60);
+  if (minutes < 60) return `${minutes} min ${rest} s`;
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+export function when(iso) {
+  if (!iso) return "—";
+  const date = new Date(iso);
+  return h("time", { datetime: iso, title: date.toISOString() }, date.toLocaleString());
+}
+
+export function formatValue(value) {
+  if (value === null || value === undefined) return "";
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+export function valuesList(values) {
+  const entries = Object.entries(values || {});
+  if (!entries.length) return null;
+  return h(
+    "dl",
+    { class: "values" },
+    entries.map(([key, value]) => [h("dt", {}, key), h("dd", {}, formatValue(value))]),
+  );
+}
+
+let toastTimer = 0;
+export function toast(message) {
+  const node = document.getElementById("toast");
+  node.textContent = message;
+  node.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => {
+    node.hidden = true;
+  }, 6000);
+}
