@@ -169,11 +169,11 @@ async def test_ai_stages_are_a_plug_in_that_runs_only_when_configured(
         }
     ]
     with_ai = await run_steps(
-        browser, f"{fixture_url}/selectors", steps, tmp_path, ai=FakeProvider(), timeout_ms=500
+        browser, f"{fixture_url}/selectors", steps, tmp_path, ai=FakeProvider(), timeout_ms=3000
     )
     assert with_ai.step(0).strategy == "ai (fake)"
     assert with_ai.step(0).captured == {"a": "answer to the title"}
     without = await run_steps(
-        browser, f"{fixture_url}/selectors", steps, tmp_path / "b", timeout_ms=500
+        browser, f"{fixture_url}/selectors", steps, tmp_path / "b", timeout_ms=3000
     )
     assert without.step(0).status == "failed"

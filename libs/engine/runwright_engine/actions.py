@@ -47,6 +47,7 @@ class Outcome:
 
 
 FAST_PATH_MS = 1000
+MIN_ACTION_MS = 1000
 FAST_PATH_MAX_MISSES = 3
 
 
@@ -80,9 +81,15 @@ class ActionContext:
     ai: AiProvider | None = None
     fast: FastPath = field(default_factory=FastPath)
     max_download_bytes: int | None = None
+    step_timeout_ms: int = 0
 
     def text(self, value: str) -> str:
         return interpolate(value, self.values)
+
+    def action_timeout(self) -> int:
+        """Time for the action once its element is found: what is left of the step, but at
+        least a second when the step allows one (a slow resolution must not starve the act)."""
+        return max(self.timeout_ms, min(MIN_ACTION_MS, self.step_timeout_ms or self.timeout_ms))
 
     async def locate(self, selector: Selector) -> Resolution:
         return await resolve(self.page, selector, self.values, self.timeout_ms, ai=self.ai)
@@ -134,7 +141,7 @@ async def perform(ctx: ActionContext, action: Action) -> Outcome:
             if fast is not None:
                 return fast
             found = await ctx.locate(action.selector)
-            await _act(_element_action(ctx, found.locator, action, ctx.timeout_ms))
+            await _act(_element_action(ctx, found.locator, action, ctx.action_timeout()))
             return Outcome(found.retries, found.strategy)
         case WaitAction():
             return await _wait(ctx, action)
@@ -144,7 +151,7 @@ async def perform(ctx: ActionContext, action: Action) -> Outcome:
                 if fast is not None:
                     return fast
                 found = await ctx.locate(action.selector)
-                await _act(_element_action(ctx, found.locator, action, ctx.timeout_ms))
+                await _act(_element_action(ctx, found.locator, action, ctx.action_timeout()))
                 return Outcome(found.retries, found.strategy)
             await _act(page.keyboard.press(ctx.text(action.key)))
             return Outcome()

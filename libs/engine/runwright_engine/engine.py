@@ -235,6 +235,7 @@ class Engine:
             ai=self.ai,
             fast=self.fast_path,
             max_download_bytes=self.max_download_bytes,
+            step_timeout_ms=timeout,
         )
         try:
             outcome: Outcome = await asyncio.wait_for(
