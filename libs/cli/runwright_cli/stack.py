@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 
 from runwright_cli.nats_server import NatsServer
-from runwright_cli.ports import free_port, port_in_use, wait_for_port
+from runwright_cli.ports import port_in_use, wait_for_port
 from runwright_cli.postgres import EmbeddedPostgres
 from runwright_cli.processes import spawn, tail, terminate
 
@@ -228,7 +228,3 @@ class Stack:
         self.nats.stop()
         if self.postgres is not None:
             self.postgres.stop()
-
-
-def free_gateway_port() -> int:
-    return free_port()

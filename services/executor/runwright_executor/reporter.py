@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+import msgspec
 from nats.js import JetStreamContext
 from runwright_bus import publish
 from runwright_common.logging import get_logger
@@ -22,8 +23,6 @@ class ReportLost(Exception):
 async def send(
     js: JetStreamContext, report: Report, secrets: tuple[str, ...], deadline_s: float = 60.0
 ) -> None:
-    import msgspec
-
     masked = msgspec.convert(redact(msgspec.to_builtins(report), secrets), type(report))
     stop_at = time.monotonic() + deadline_s
     delay = 0.1

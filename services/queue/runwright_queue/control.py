@@ -20,15 +20,11 @@ from runwright_proto.control import (
     ReleaseJob,
     RequestApproval,
 )
-from runwright_proto.events import ApprovalEvent
 
 from runwright_queue.journal import (
     TransitionRejected,
-    _encode,
-    _next_seq,
-    _record,
+    approval_event,
     finish,
-    now,
     transition,
 )
 from runwright_queue.timers import lose_executor
@@ -53,28 +49,6 @@ async def _audit(
         after,
         applied,
     )
-
-
-async def approval_event(conn: asyncpg.Connection, row: asyncpg.Record) -> None:
-    seq = await _next_seq(conn, row["job_id"])
-    event = ApprovalEvent(
-        job_id=str(row["job_id"]),
-        seq=seq,
-        at=now(),
-        approval_id=str(row["id"]),
-        ordinal=row["ordinal"],
-        state=row["state"],
-        description=row["description"],
-        risk_level=row["risk_level"],
-        captured=row["captured"],
-        screenshot_artifact_id=str(row["screenshot_artifact_id"])
-        if row["screenshot_artifact_id"]
-        else None,
-        deadline=row["deadline"],
-        actor=row["actor"],
-        reason=row["reason"],
-    )
-    await _record(conn, row["job_id"], seq, "approval", _encode(event))
 
 
 async def _decide(

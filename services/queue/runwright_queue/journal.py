@@ -16,7 +16,13 @@ from runwright_common.redaction import redact
 from runwright_db.outbox import enqueue
 from runwright_proto import subjects
 from runwright_proto.artifacts import ArtifactStored
-from runwright_proto.events import ArtifactEvent, ReportEvent, StatusEvent, StepEvent
+from runwright_proto.events import (
+    ApprovalEvent,
+    ArtifactEvent,
+    ReportEvent,
+    StatusEvent,
+    StepEvent,
+)
 from runwright_proto.jobs import TERMINAL, JobStatus
 from runwright_proto.reports import FileRef, StepError
 from runwright_runbook.report import ExecutionReport
@@ -162,6 +168,28 @@ async def artifact_event(conn: asyncpg.Connection, job_id: UUID, stored: Artifac
         ordinal=stored.ordinal,
     )
     await _record(conn, job_id, seq, "artifact", _encode(event))
+
+
+async def approval_event(conn: asyncpg.Connection, row: asyncpg.Record) -> None:
+    seq = await _next_seq(conn, row["job_id"])
+    event = ApprovalEvent(
+        job_id=str(row["job_id"]),
+        seq=seq,
+        at=now(),
+        approval_id=str(row["id"]),
+        ordinal=row["ordinal"],
+        state=row["state"],
+        description=row["description"],
+        risk_level=row["risk_level"],
+        captured=row["captured"],
+        screenshot_artifact_id=str(row["screenshot_artifact_id"])
+        if row["screenshot_artifact_id"]
+        else None,
+        deadline=row["deadline"],
+        actor=row["actor"],
+        reason=row["reason"],
+    )
+    await _record(conn, row["job_id"], seq, "approval", _encode(event))
 
 
 async def report_event(conn: asyncpg.Connection, job_id: UUID, report: ExecutionReport) -> None:

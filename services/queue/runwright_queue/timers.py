@@ -12,7 +12,7 @@ from uuid import UUID
 import asyncpg
 from runwright_common.logging import get_logger
 
-from runwright_queue.journal import TransitionRejected, finish, step_event, transition
+from runwright_queue.journal import TransitionRejected, finish, now, step_event, transition
 from runwright_queue.submission import dispatch
 
 log = get_logger("runwright.queue.timers")
@@ -34,16 +34,10 @@ async def release_due(pool: asyncpg.Pool) -> int:
                 ("scheduled",),
                 reason="run time reached",
                 actor="scheduler",
-                sets={"dispatched_at": _now_sql()},
+                sets={"dispatched_at": now()},
             )
             await dispatch(conn, str(row["id"]), row["priority"])
     return len(rows)
-
-
-def _now_sql() -> object:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)
 
 
 async def redispatch_stale(pool: asyncpg.Pool, after_s: float) -> int:
@@ -91,7 +85,7 @@ async def lose_executor(
                 "requeues": job["requeues"] + 1,
                 "lease_expires_at": None,
                 "executor_id": None,
-                "dispatched_at": _now_sql(),
+                "dispatched_at": now(),
             },
         )
         await dispatch(conn, str(job_id), job["priority"])
