@@ -50,14 +50,22 @@ def dom_excerpt(html: str, selector: Selector | None) -> str:
 async def step_screenshot(
     page: Page, files_dir: Path, ordinal: int, label: str = ""
 ) -> FileRecord | None:
-    """The page after a step (when the job asks for screenshots), or before it (an approval)."""
-    try:
-        suffix = f"-{label}" if label else ""
-        path = unique_path(files_dir / "screenshots", f"step-{ordinal}{suffix}.png")
-        await page.screenshot(path=str(path), timeout=5000)
-    except Exception:
-        return None
-    return record("screenshot", path, ordinal)
+    """The page after a step (when the job asks for screenshots), or before it (an approval).
+
+    A step that navigates may leave the page loading; then the engine waits for the new page and
+    tries once more, so a screenshot is not silently lost."""
+    suffix = f"-{label}" if label else ""
+    path = unique_path(files_dir / "screenshots", f"step-{ordinal}{suffix}.png")
+    for attempt in range(2):
+        try:
+            await page.screenshot(path=str(path), timeout=5000)
+        except Exception:
+            if attempt == 0:
+                with contextlib.suppress(Exception):
+                    await page.wait_for_load_state("load", timeout=5000)
+            continue
+        return record("screenshot", path, ordinal)
+    return None
 
 
 async def diagnose(
