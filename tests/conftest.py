@@ -9,7 +9,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from fixture_app.server import running_fixture_app
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page, async_playwright
 from runwright_cli.stack import Stack
 from runwright_engine.browser import launch
 from support.stack import running_stack
@@ -46,4 +46,18 @@ async def browser() -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
         chromium = await launch(playwright)
         yield chromium
+        await chromium.close()
+
+
+@pytest_asyncio.fixture
+async def console(stack: Stack) -> AsyncIterator[Page]:
+    """A page of a fresh Chromium on the stack's console (1280 by 800), not yet signed in."""
+    async with async_playwright() as playwright:
+        chromium = await launch(playwright)
+        context = await chromium.new_context(
+            base_url=stack.gateway_url, viewport={"width": 1280, "height": 800}
+        )
+        context.set_default_timeout(30000)
+        yield await context.new_page()
+        await context.close()
         await chromium.close()

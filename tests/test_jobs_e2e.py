@@ -31,7 +31,7 @@ def test_a_submitted_runbook_runs_in_chromium_and_completes(
     api: httpx.Client, demo_url: str
 ) -> None:
     job = submit(api, example("login.yaml", demo_url), LOGIN_VARS)
-    assert job["status"] == "queued"
+    assert job["status"] in ("queued", "running")  # an idle executor may claim it at once
     assert job["title"] == "Sign in to Acme Back Office"
     status, events = read_events(api, f"/api/v1/jobs/{job['id']}/events")
     assert status == 200

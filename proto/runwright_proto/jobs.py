@@ -29,3 +29,4 @@ JOB_STATUSES: tuple[str, ...] = (
 )
 TERMINAL: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 STEP_STATUSES: tuple[str, ...] = ("pending", "running", "success", "failed", "skipped")
+TRIGGERS: tuple[str, ...] = ("api", "schedule", "batch")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,10 +27,12 @@ def read_events(
     limit: int | None = None,
     timeout: float = 60,
     frames: bool = False,
+    until: Callable[[Event], bool] | None = None,
 ) -> tuple[int, list[Event]]:
     """Read events until the server ends the stream (or ``limit`` events); returns the status.
 
     Live ``screenshot`` frames carry no id; they are kept (with id 0) only when ``frames``.
+    ``until`` stops reading after the first event it accepts.
     """
     headers = {"Last-Event-ID": str(last_event_id)} if last_event_id is not None else {}
     events: list[Event] = []
@@ -50,6 +53,8 @@ def read_events(
                         )
                     )
                     if limit is not None and len(events) >= limit:
+                        break
+                    if until is not None and until(events[-1]):
                         break
                 fields = {}
                 continue

@@ -25,6 +25,7 @@ from runwright_gateway.problems import HANDLERS
 from runwright_gateway.schedules_api import SchedulesController
 from runwright_gateway.settings import GatewaySettings
 from runwright_gateway.webhooks_api import WebhooksController
+from runwright_gateway.workspace_events import WorkspaceEventsController
 
 
 def create_app(settings: GatewaySettings) -> Litestar:
@@ -53,6 +54,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
             JobsController,
             BatchesController,
             WebhooksController,
+            WorkspaceEventsController,
             SchedulesController,
             ArtifactsController,
             health.healthz,

@@ -13,7 +13,7 @@ from runwright_bus import request as nats_request
 from runwright_proto import subjects
 from runwright_proto.commands import SubmitBatchReply, SubmitReply
 from runwright_proto.control import ACTIONS, ActionReply, JobAction
-from runwright_proto.jobs import JOB_STATUSES
+from runwright_proto.jobs import JOB_STATUSES, TRIGGERS
 from runwright_runbook.parse import FieldError, field_error_from_msgspec
 
 from runwright_gateway import batches, sse, views
@@ -116,7 +116,12 @@ class JobsController(Controller):
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
         cursor: str | None = None,
         batch_id: str | None = None,
+        trigger: str | None = None,
+        q: Annotated[str | None, Parameter(max_length=200)] = None,
     ) -> views.JobPage:
+        """Newest first, a page at a time (keyset ``cursor``); filter by ``status``, ``trigger``
+        (api, schedule, batch), ``batch_id``, and search with ``q``: a job id, ``key=value`` for a
+        label, or part of the title."""
         if status is not None and status not in JOB_STATUSES:
             raise invalid(
                 [
@@ -125,10 +130,30 @@ class JobsController(Controller):
                     )
                 ]
             )
+        if trigger is not None and trigger not in TRIGGERS:
+            raise invalid(
+                [
+                    FieldError(
+                        "trigger", f"unknown trigger {trigger!r}; one of " + ", ".join(TRIGGERS)
+                    )
+                ]
+            )
         batch = parse_uuid(batch_id, "batch_id") if batch_id else None
         return await views.list_jobs(
-            request.app.state.pool, status=status, limit=limit, cursor=cursor, batch_id=batch
+            request.app.state.pool,
+            status=status,
+            limit=limit,
+            cursor=cursor,
+            batch_id=batch,
+            trigger=trigger,
+            search=q.strip() if q and q.strip() else None,
         )
+
+    @get("/counts")
+    async def counts(self, request: Request[Any, Any, Any]) -> views.JobCounts:
+        """How many jobs each status has, and in all; exact, cheap at any table size."""
+        by_status = await views.job_counts(request.app.state.pool)
+        return views.JobCounts(total=sum(by_status.values()), by_status=by_status)
 
     @get("/{job_id:str}")
     async def get_job(self, request: Request[Any, Any, Any], job_id: str) -> views.JobView:

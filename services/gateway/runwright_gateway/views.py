@@ -10,7 +10,7 @@ from uuid import UUID
 
 import asyncpg
 from msgspec import Struct
-from runwright_proto.jobs import TERMINAL
+from runwright_proto.jobs import JOB_STATUSES, TERMINAL
 from runwright_runbook.parse import FieldError
 
 from runwright_gateway.problems import invalid
@@ -51,14 +51,19 @@ class JobSummary(Struct, kw_only=True):
     steps_total: int
     steps_done: int
     reason: str | None
+    last_event_seq: int
 
 
 class JobView(JobSummary, kw_only=True):
     version: int
-    last_event_seq: int
     steps: list[StepView]
     metrics: Metrics
     report: dict[str, Any] | None = None
+
+
+class JobCounts(Struct, kw_only=True):
+    total: int
+    by_status: dict[str, int]
 
 
 class JobPage(Struct, kw_only=True):
@@ -99,6 +104,7 @@ def summary(row: asyncpg.Record) -> JobSummary:
         steps_total=row["steps_total"],
         steps_done=row["steps_done"],
         reason=row["reason"],
+        last_event_seq=row["event_seq"],
     )
 
 
@@ -123,12 +129,21 @@ async def list_jobs(
     limit: int,
     cursor: str | None,
     batch_id: UUID | None = None,
+    trigger: str | None = None,
+    search: str | None = None,
 ) -> JobPage:
     where: list[str] = ["true"]
     args: list[Any] = []
     if batch_id:
         args.append(batch_id)
         where.append(f"j.batch_id = ${len(args)}")
+    if trigger:
+        args.append(trigger)
+        where.append(f"j.trigger = ${len(args)}")
+    if search:
+        condition, value = search_condition(search, len(args) + 1)
+        args.append(value)
+        where.append(condition)
     if status:
         args.append(status)
         where.append(f"j.status = ${len(args)}")
@@ -148,6 +163,33 @@ async def list_jobs(
         last = rows[limit - 1]
         next_cursor = encode_cursor(last["created_at"], last["id"])
     return JobPage(items=items, next_cursor=next_cursor)
+
+
+def search_condition(text: str, placeholder: int) -> tuple[str, Any]:
+    """What the search box means: a job id, ``key=value`` for a label, else part of the title."""
+    text = text.strip()
+    try:
+        return f"j.id = ${placeholder}", UUID(text)
+    except ValueError:
+        pass
+    key, sep, value = text.partition("=")
+    if sep and key.strip() and " " not in key.strip():
+        return f"j.labels @> ${placeholder}::jsonb", {key.strip(): value.strip()}
+    pattern = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"lower(j.title) LIKE ${placeholder}", f"%{pattern}%"
+
+
+async def job_counts(pool: asyncpg.Pool) -> dict[str, int]:
+    """Jobs per status (every status present, zero included)."""
+    rows = await pool.fetch(
+        "SELECT status, sum(n)::bigint AS n FROM ("
+        "  SELECT status, n FROM queue.job_counts"
+        "  UNION ALL SELECT status, delta FROM queue.job_count_deltas"
+        ") t GROUP BY status"
+    )
+    counts = dict.fromkeys(JOB_STATUSES, 0)
+    counts.update({r["status"]: int(r["n"]) for r in rows if r["status"] in counts})
+    return counts
 
 
 async def get_job(pool: asyncpg.Pool, job_id: UUID) -> JobView | None:
@@ -188,7 +230,6 @@ async def get_job(pool: asyncpg.Pool, job_id: UUID) -> JobView | None:
     return JobView(
         **{f: getattr(base, f) for f in base.__struct_fields__},
         version=row["version"],
-        last_event_seq=row["event_seq"],
         steps=views,
         metrics=metrics,
         report=report,

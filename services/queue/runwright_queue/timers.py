@@ -12,6 +12,7 @@ from uuid import UUID
 import asyncpg
 from runwright_common.logging import get_logger
 
+from runwright_queue.counts import fold_counts
 from runwright_queue.journal import TransitionRejected, finish, now, step_event, transition
 from runwright_queue.submission import dispatch
 
@@ -103,6 +104,7 @@ async def run_timers(
             changed = await release_due(pool)
             if ticks % 10 == 0:
                 changed += await redispatch_stale(pool, redispatch_after_s)
+                await fold_counts(pool)
             if changed:
                 kick()
         except (asyncpg.PostgresError, OSError, TransitionRejected) as exc:

@@ -1,0 +1,130 @@
+"""``GET /api/v1/events``: every job's events in one SSE stream, for lists and dashboards.
+
+The ids are the EVENTS stream's sequence numbers: one order for all jobs, kept by JetStream (the
+queue service publishes an event only after Postgres recorded it). Each client reads through its
+own ordered consumer starting right after its ``Last-Event-ID``, so a reconnecting client, to this
+gateway or another one, misses nothing and sees nothing twice. A client that connects afresh gets a
+``ready`` event carrying the current position first; one whose position has aged out of the stream
+(or comes from a stream since recreated) gets ``reset`` and should reload what it shows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, get
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+from nats.aio.client import Client
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js.api import ConsumerConfig, DeliverPolicy
+from runwright_proto import streams, subjects
+from runwright_runbook.parse import FieldError
+
+from runwright_gateway.auth import require_token
+from runwright_gateway.jobs_api import SSE_HEADERS, last_event_id
+from runwright_gateway.problems import invalid
+from runwright_gateway.sse import RETRY_MS
+
+INACTIVE_THRESHOLD_S = 60.0
+"""The server removes a client's consumer this long after its gateway stopped reading it."""
+
+EVENT_TYPES = frozenset({"status", "step", "artifact", "approval", "report"})
+
+_json = msgspec.json.Encoder().encode
+
+
+class _Type(msgspec.Struct):
+    type: str = "event"
+
+
+_type = msgspec.json.Decoder(_Type)
+
+
+def _event(position: int, kind: str, data: bytes | str) -> ServerSentEventMessage:
+    text = data.decode() if isinstance(data, bytes) else data
+    return ServerSentEventMessage(data=text, event=kind, id=position)
+
+
+async def follow(
+    nc: Client, after: int | None, keepalive_s: float, types: frozenset[str] | None = None
+) -> AsyncGenerator[ServerSentEventMessage, None]:
+    js = nc.jetstream()
+    state = (await js.stream_info(streams.EVENTS.name)).state
+    yield ServerSentEventMessage(data=None, retry=RETRY_MS, comment="runwright workspace events")
+    if after is None:
+        start = state.last_seq + 1
+        yield _event(state.last_seq, "ready", _json({"position": state.last_seq}))
+    elif after > state.last_seq or after < state.first_seq - 1:
+        start = state.last_seq + 1
+        yield _event(
+            state.last_seq,
+            "reset",
+            _json({"position": state.last_seq, "reason": "events after your position expired"}),
+        )
+    else:
+        start = after + 1
+    sub = await js.subscribe(
+        subjects.EVENTS,
+        stream=streams.EVENTS.name,
+        ordered_consumer=True,
+        config=ConsumerConfig(
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=start,
+            inactive_threshold=INACTIVE_THRESHOLD_S,
+        ),
+    )
+    try:
+        while True:
+            try:
+                msg = await sub.next_msg(timeout=keepalive_s)
+            except NatsTimeout:
+                yield ServerSentEventMessage(data=None, comment="keep-alive")
+                continue
+            try:
+                kind = _type.decode(msg.data).type
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                continue
+            if types is None or kind in types:
+                yield _event(msg.metadata.sequence.stream, kind, msg.data)
+    finally:
+        with contextlib.suppress(Exception):
+            await sub.unsubscribe()
+
+
+class WorkspaceEventsController(Controller):
+    path = "/api/v1/events"
+    guards = [require_token]
+
+    @get("/")
+    async def events(
+        self,
+        request: Request[Any, Any, Any],
+        after: int | None = None,
+        types: str | None = None,
+    ) -> Response[Any]:
+        """SSE: every job event (``status``, ``step``, ``artifact``, ``approval``, ``report``)
+        of every job, each with its ``job_id`` and per-job ``seq``; ids are stream positions.
+        ``types=status,step`` keeps only those."""
+        header = request.headers.get("last-event-id")
+        since = last_event_id(request, after) if header or after is not None else None
+        wanted = None
+        if types:
+            wanted = frozenset(t.strip() for t in types.split(",") if t.strip())
+            unknown = sorted(wanted - EVENT_TYPES)
+            if unknown:
+                raise invalid(
+                    [
+                        FieldError(
+                            "types",
+                            f"unknown event type {unknown[0]!r}; one of "
+                            + ", ".join(sorted(EVENT_TYPES)),
+                        )
+                    ]
+                )
+        state = request.app.state
+        return ServerSentEvent(
+            follow(state.nc, since, state.settings.sse_keepalive_s, wanted), headers=SSE_HEADERS
+        )

@@ -1,0 +1,245 @@
+"""The Jobs page in real Chromium against the real stack: every status tab with its count, a job
+moving Queued → Running → Completed without a reload, search and the trigger filter, and both
+pages carrying on after the gateway restarts."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import Page, expect
+from runwright_cli.ports import wait_for_port
+from runwright_cli.stack import Stack
+from support.console import row, sign_in
+from support.runbooks import runbook
+
+pytestmark = pytest.mark.e2e
+
+TAB_LABELS = {
+    "": "All",
+    "running": "Running",
+    "completed": "Completed",
+    "failed": "Failed",
+    "scheduled": "Scheduled",
+    "queued": "Queued",
+    "waiting_for_approval": "Waiting for approval",
+    "paused": "Paused",
+    "cancelled": "Cancelled",
+}
+
+
+def submit(api: httpx.Client, demo_url: str, steps: list[dict[str, Any]], **extra: Any) -> str:
+    title = extra.pop("title", "Console list job")
+    document = runbook(steps, start_url=demo_url, timeout_ms=3000)
+    document["title"] = title
+    response = api.post("/api/v1/jobs", json={"runbook": document, **extra})
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def waits(n: int) -> list[dict[str, Any]]:
+    return [{"action": {"type": "wait", "duration": 1000}} for _ in range(n)]
+
+
+def needs_approval() -> list[dict[str, Any]]:
+    return [
+        {
+            "description": "Approve before going on",
+            "riskLevel": "high",
+            "requiresConfirmation": True,
+            "action": {"type": "wait", "duration": 1000},
+        }
+    ]
+
+
+def status_of(api: httpx.Client, job_id: str) -> str:
+    return str(api.get(f"/api/v1/jobs/{job_id}").json()["status"])
+
+
+def wait_status(api: httpx.Client, job_id: str, *wanted: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while (current := status_of(api, job_id)) not in wanted:
+        assert time.monotonic() < deadline, f"job {job_id} stayed {current}, not {wanted}"
+        time.sleep(0.2)
+
+
+def later() -> str:
+    return (datetime.now(UTC) + timedelta(days=1)).isoformat()
+
+
+async def open_tab(page: Page, status: str) -> None:
+    await page.get_by_role("tab", name=TAB_LABELS[status]).first.click()
+    await expect(page.get_by_role("tab", selected=True)).to_contain_text(TAB_LABELS[status])
+
+
+async def test_each_status_tab_lists_its_jobs_with_its_count(
+    console: Page, stack: Stack, api: httpx.Client, demo_url: str
+) -> None:
+    jobs = {
+        "scheduled": submit(api, demo_url, waits(1), run_at=later()),
+        "cancelled": submit(api, demo_url, waits(1), run_at=later()),
+        "completed": submit(api, demo_url, [{"action": {"type": "navigate", "url": demo_url}}]),
+        "failed": submit(
+            api,
+            demo_url,
+            [{"action": {"type": "click", "selector": {"tagName": "button", "id": "absent"}}}],
+        ),
+        "waiting_for_approval": submit(api, demo_url, needs_approval()),
+        "paused": submit(api, demo_url, waits(30)),
+    }
+    api.post(f"/api/v1/jobs/{jobs['cancelled']}/cancel")
+    wait_status(api, jobs["paused"], "running")
+    assert api.post(f"/api/v1/jobs/{jobs['paused']}/pause").status_code == 200
+    for status in ("completed", "failed", "waiting_for_approval", "paused"):
+        wait_status(api, jobs[status], status)
+    # Both browser slots are held (approval and pause keep theirs): the next job waits its turn.
+    jobs["queued"] = submit(api, demo_url, waits(1))
+    jobs["running"] = jobs["paused"]
+    try:
+        await sign_in(console, stack.token)
+        for status, label in TAB_LABELS.items():
+            await open_tab(console, status)
+            expected = api.get("/api/v1/jobs/counts").json()
+            n = expected["by_status"][status] if status else expected["total"]
+            tab = console.get_by_role("tab", selected=True)
+            await expect(tab.locator(".count")).to_have_text(f"{n:,}")
+            await expect(tab).to_have_attribute(
+                "aria-label", f"{label}, {n} job{'s' if n != 1 else ''}"
+            )
+            if status == "running":
+                # The paused job leaves Running when it was paused; resume brings it back.
+                await expect(row(console, jobs["paused"])).to_have_count(0)
+                assert api.post(f"/api/v1/jobs/{jobs['paused']}/resume").status_code == 200
+                await expect(row(console, jobs["paused"]).locator(".badge")).to_have_text("Running")
+                assert api.post(f"/api/v1/jobs/{jobs['paused']}/pause").status_code == 200
+                await expect(row(console, jobs["paused"])).to_have_count(0)
+                continue
+            if status:
+                await expect(row(console, jobs[status])).to_be_visible()
+                badges = console.locator("#jobs-panel tbody .badge")
+                for text in await badges.all_inner_texts():
+                    assert text == label
+            else:
+                for job_id in jobs.values():
+                    await expect(row(console, job_id)).to_be_visible()
+        assert "status=cancelled" in console.url
+    finally:
+        for job_id in jobs.values():
+            api.post(f"/api/v1/jobs/{job_id}/cancel")
+
+
+async def test_a_job_moves_from_queued_to_running_to_completed_without_a_reload(
+    console: Page, stack: Stack, api: httpx.Client, demo_url: str
+) -> None:
+    holders = [submit(api, demo_url, needs_approval()) for _ in range(2)]
+    for job_id in holders:
+        wait_status(api, job_id, "waiting_for_approval")
+    try:
+        await sign_in(console, stack.token)
+        await console.evaluate("window.__sameDocument = true")
+        completed_tab = console.get_by_role("tab", name="Completed")
+        await expect(completed_tab.locator(".count")).to_have_text(re.compile(r"^[\d,]+$"))
+        completed_before = await completed_tab.locator(".count").inner_text()
+        job_id = submit(api, demo_url, waits(3), title="Moves through the tabs")
+        badge = row(console, job_id).locator(".badge")
+        await expect(badge).to_have_text("Queued")
+        await expect(console.get_by_role("tab", name="Queued").locator(".count")).not_to_have_text(
+            "0"
+        )
+        assert api.post(f"/api/v1/jobs/{holders[0]}/approve").status_code == 200
+        await expect(badge).to_have_text("Running", timeout=30000)
+        await expect(row(console, job_id).locator(".steps")).not_to_contain_text(
+            "0/3", timeout=30000
+        )
+        await expect(badge).to_have_text("Completed", timeout=45000)
+        await expect(row(console, job_id)).to_contain_text("3/3")
+        await expect(completed_tab.locator(".count")).not_to_have_text(completed_before)
+        await open_tab(console, "completed")
+        await expect(row(console, job_id)).to_be_visible()
+        assert await console.evaluate("window.__sameDocument") is True
+    finally:
+        for job_id in holders:
+            api.post(f"/api/v1/jobs/{job_id}/cancel")
+
+
+async def test_search_by_title_and_label_and_the_trigger_filter(
+    console: Page, stack: Stack, api: httpx.Client, demo_url: str
+) -> None:
+    marker = f"m{time.time_ns()}"
+    single = submit(
+        api, demo_url, waits(1), title=f"Nightly export {marker}", labels={"team": marker}
+    )
+    document = runbook(waits(1), start_url=demo_url, variables={"n": {"source": "data"}})
+    document["title"] = f"Batch row {marker}"
+    document["dataSource"] = {"mapping": {"n": "N"}}
+    batch = api.post("/api/v1/jobs", json={"runbook": document, "data": [{"N": 1}, {"N": 2}]})
+    assert batch.status_code == 201, batch.text
+    children = [j["id"] for j in api.get(f"/api/v1/batches/{batch.json()['id']}").json()["jobs"]]
+    assert len(children) == 2
+
+    await sign_in(console, stack.token)
+    search = console.get_by_label("Search")
+    await search.fill(marker)
+    rows = console.locator("#jobs-panel tbody tr")
+    await expect(rows).to_have_count(3)
+    await search.fill(f"nightly EXPORT {marker}")
+    await expect(rows).to_have_count(1)
+    await expect(row(console, single)).to_be_visible()
+    await search.fill(f"team={marker}")
+    await expect(rows).to_have_count(1)
+    await expect(row(console, single)).to_be_visible()
+    await search.fill(marker)
+    await console.get_by_label("Trigger").select_option("batch")
+    await expect(rows).to_have_count(2)
+    assert "trigger=batch" in console.url
+    assert f"q={marker}" in console.url
+    await console.get_by_label("Trigger").select_option("api")
+    await expect(rows).to_have_count(1)
+    await search.fill(f"no such job {marker}")
+    await expect(console.get_by_text("No jobs match.")).to_be_visible()
+
+    # A batch child's trigger links to the batch's jobs.
+    await search.fill("")
+    await console.get_by_label("Trigger").select_option("")
+    await row(console, children[0]).get_by_role("link", name="Batch", exact=True).click()
+    await expect(rows).to_have_count(2)
+    await expect(console.locator(".chip")).to_contain_text("Batch")
+
+
+async def test_the_list_and_the_detail_page_carry_on_after_the_gateway_restarts(
+    console: Page, stack: Stack, api: httpx.Client, demo_url: str
+) -> None:
+    await sign_in(console, stack.token)
+    detail = await console.context.new_page()
+    job_id = submit(api, demo_url, waits(6), title="Outlives the gateway")
+    await expect(row(console, job_id).locator(".badge")).to_have_text("Running", timeout=30000)
+    await detail.goto(f"/console/jobs/{job_id}")
+    await expect(detail.locator("#job-status")).to_contain_text("Running")
+    for p in (console, detail):
+        await p.evaluate("window.__sameDocument = true")
+
+    gateway = stack.service("gateway")
+    assert gateway.proc is not None
+    os.kill(gateway.proc.pid, signal.SIGKILL)
+    gateway.proc.wait(10)
+    await expect(console.locator("#live-state")).to_have_text("Reconnecting…")
+    time.sleep(2)  # the job goes on meanwhile; its events wait in the stream
+    stack.supervise_once()
+    wait_for_port(stack.config.gateway_port, 60)
+
+    await expect(row(console, job_id).locator(".badge")).to_have_text("Completed", timeout=60000)
+    await expect(row(console, job_id)).to_have_count(1)
+    await expect(row(console, job_id)).to_contain_text("6/6")
+    await expect(console.locator("#live-state")).to_have_text("Live")
+    await expect(detail.locator("#job-status")).to_contain_text("Completed", timeout=60000)
+    await expect(detail.locator("#timeline > li")).to_have_count(6)
+    await expect(detail.locator("#timeline .badge-success")).to_have_count(6)
+    for p in (console, detail):
+        assert await p.evaluate("window.__sameDocument") is True
+    await detail.close()
