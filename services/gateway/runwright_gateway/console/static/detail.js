@@ -1,6 +1,7 @@
 // A job's detail page: metrics, step timeline, live screenshot, artifacts, report and actions,
 // all kept current by the job's own event stream (/api/v1/jobs/{id}/events).
 import { api } from "./api.js";
+import { artifactList } from "./artifacts.js";
 import { badge, duration, formatValue, h, STATUS_LABELS, TERMINAL, toast, valuesList } from "./ui.js";
 
 // Which actions each status allows (as the API enforces them).
@@ -18,6 +19,7 @@ export function renderJobDetail(main, jobId) {
   let refreshTimer = 0;
   let pendingApproval = null;
   let source = null;
+  const aborter = new AbortController(); // stops preview downloads when the page is left
   const base = `/api/v1/jobs/${jobId}`;
 
   const title = h("h1", { id: "job-title" }, "Job");
@@ -30,7 +32,7 @@ export function renderJobDetail(main, jobId) {
   const shot = h("img", { id: "live-screenshot", alt: "Live view of the job's browser", hidden: true });
   const shotNote = h("p", { class: "muted small" }, "The live view appears while the job runs.");
   const timeline = h("ol", { class: "timeline", id: "timeline" });
-  const artifacts = h("ul", { class: "artifacts", id: "artifacts" });
+  const artifacts = artifactList(aborter.signal);
   const report = h("div", { id: "report" }, h("p", { class: "muted" }, "The report appears once the job has finished."));
 
   const cancelReason = h("textarea", { id: "cancel-reason", rows: "2", maxlength: "500" });
@@ -85,12 +87,13 @@ export function renderJobDetail(main, jobId) {
         "div",
         {},
         h("section", { "aria-labelledby": "live-title" }, h("h2", { id: "live-title" }, "Live view"), shot, shotNote),
-        h("section", { "aria-labelledby": "artifacts-title" }, h("h2", { id: "artifacts-title" }, "Artifacts"), artifacts),
+        h("section", { "aria-labelledby": "artifacts-title" }, h("h2", { id: "artifacts-title" }, "Artifacts"), artifacts.list),
         h("section", { "aria-labelledby": "report-title" }, h("h2", { id: "report-title" }, "Report"), report),
       ),
     ),
     cancelDialog,
     approvalDialog,
+    artifacts.viewer,
   );
 
   async function act(action, reasonText) {
@@ -247,26 +250,13 @@ export function renderJobDetail(main, jobId) {
     refreshTimer = setTimeout(refresh, delay);
   }
 
+  // The full list (on load and once the job has ended); `artifact` events add single items in
+  // between. Items already shown are kept as they are (a playing video, an open preview).
   async function loadArtifacts() {
     try {
       const { items } = await api(`${base}/artifacts`);
       if (stopped) return;
-      if (!items.length) {
-        artifacts.replaceChildren(h("li", { class: "muted" }, "No artifacts yet."));
-        return;
-      }
-      artifacts.replaceChildren(
-        ...items.map((a) => {
-          const image = a.content_type.startsWith("image/");
-          return h(
-            "li",
-            { class: "artifact" },
-            image ? h("a", { href: `${a.url}?inline=1`, target: "_blank", rel: "noopener" }, h("img", { src: `${a.url}?inline=1`, alt: a.name, loading: "lazy" })) : null,
-            h("a", { href: a.url, download: a.name }, a.name),
-            h("span", { class: "muted small" }, ` ${a.kind} · ${(a.size / 1024).toFixed(1)} KiB`),
-          );
-        }),
-      );
+      artifacts.add(items);
     } catch {
       /* shown as before; a later event tries again */
     }
@@ -314,7 +304,7 @@ export function renderJobDetail(main, jobId) {
       }
     });
     source.addEventListener("step", () => scheduleRefresh());
-    source.addEventListener("artifact", () => loadArtifacts());
+    source.addEventListener("artifact", (event) => artifacts.add([JSON.parse(event.data)]));
     source.addEventListener("report", () => loadReport());
     source.addEventListener("approval", (event) => {
       const data = JSON.parse(event.data);
@@ -338,6 +328,8 @@ export function renderJobDetail(main, jobId) {
 
   return () => {
     stopped = true;
+    aborter.abort();
+    artifacts.close();
     clearTimeout(refreshTimer);
     if (source) source.close();
     if (approvalDialog.open) approvalDialog.close();

@@ -55,6 +55,20 @@ export function when(iso) {
   return h("time", { datetime: iso, title: date.toISOString() }, date.toLocaleString());
 }
 
+// A byte count for people: "812 B", "4.2 KiB", "64 KiB", "1.5 MiB".
+export function fileSize(bytes) {
+  if (bytes === null || bytes === undefined) return "—";
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}
+
 export function formatValue(value) {
   if (value === null || value === undefined) return "";
   return typeof value === "string" ? value : JSON.stringify(value);
