@@ -22,6 +22,7 @@ from runwright_gateway.console import console_router
 from runwright_gateway.events_hub import EventHub
 from runwright_gateway.jobs_api import JobsController
 from runwright_gateway.problems import HANDLERS
+from runwright_gateway.runbooks_api import RunbooksController
 from runwright_gateway.schedules_api import SchedulesController
 from runwright_gateway.settings import GatewaySettings
 from runwright_gateway.webhooks_api import WebhooksController
@@ -56,6 +57,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
             WebhooksController,
             WorkspaceEventsController,
             SchedulesController,
+            RunbooksController,
             ArtifactsController,
             health.healthz,
             health.readyz,

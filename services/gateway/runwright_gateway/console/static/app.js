@@ -2,6 +2,8 @@
 import { sessionState, setUnauthorizedHandler, signIn, signOut } from "./api.js";
 import { renderJobDetail } from "./detail.js";
 import { renderJobs } from "./jobs.js";
+import { renderNewJob } from "./newjob.js";
+import { renderSchedules } from "./schedules.js";
 import { h } from "./ui.js";
 
 const main = document.getElementById("main");
@@ -56,6 +58,14 @@ export function navigate(url) {
   route();
 }
 
+// Mark the main navigation's link for the current page (aria-current="page").
+function markNav(current) {
+  for (const link of document.querySelectorAll("nav [data-nav]")) {
+    if (link.dataset.nav === current) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+}
+
 async function route() {
   cleanup();
   cleanup = () => {};
@@ -66,7 +76,13 @@ async function route() {
   }
   signOutButton.hidden = false;
   const detail = url.pathname.match(/^\/console\/jobs\/([0-9a-fA-F-]{36})\/?$/);
-  if (detail) {
+  const page = url.pathname.replace(/\/+$/, "");
+  markNav(detail || page === "/console/jobs" ? "jobs" : page.replace("/console/", ""));
+  if (page === "/console/new") {
+    cleanup = renderNewJob(main, navigate);
+  } else if (page === "/console/schedules") {
+    cleanup = renderSchedules(main);
+  } else if (detail) {
     cleanup = renderJobDetail(main, detail[1]);
   } else if (url.pathname === "/console/jobs" || url.pathname === "/console/jobs/") {
     cleanup = renderJobs(main, url.searchParams.get("status") || "");

@@ -1,0 +1,129 @@
+"""``/api/v1/runbooks/validate``: check a runbook before submitting it (the console's New job form).
+
+It answers what a job request would be told about the runbook itself, with the same parser and the
+same submission rules, but as a 200 with ``valid`` and the errors by field, plus what a form needs
+to ask for: the title, the number of steps and the declared variables. Values of sensitive
+variables never appear in the answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, post
+from msgspec import Struct
+from runwright_runbook.model import Runbook, Scalar, VariableDef
+from runwright_runbook.parse import (
+    FieldError,
+    RunbookInvalid,
+    field_error_from_msgspec,
+    load_yaml,
+    parse_runbook,
+)
+from runwright_runbook.variables import submission_errors
+
+from runwright_gateway.auth import require_token
+from runwright_gateway.problems import Problem, invalid
+
+
+class ValidateRequest(Struct, forbid_unknown_fields=True):
+    runbook: str | dict[str, Any]
+
+
+class VariableView(Struct, kw_only=True):
+    name: str
+    source: str
+    required: bool
+    secret: bool
+    description: str | None
+    value: Scalar | None
+    """The value of a ``fixed`` variable; always null for a sensitive one."""
+
+
+class Validation(Struct, kw_only=True):
+    valid: bool
+    errors: list[FieldError]
+    title: str | None
+    steps: int
+    variables: list[VariableView]
+
+
+_decoder = msgspec.json.Decoder(ValidateRequest)
+
+
+def decode(body: bytes) -> ValidateRequest:
+    if not body.strip():
+        raise invalid([FieldError("runbook", 'the request body is empty; send {"runbook": …}')])
+    try:
+        return _decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise invalid([field_error_from_msgspec(exc)]) from exc
+    except msgspec.DecodeError as exc:
+        detail = f"the request body is not valid JSON: {exc}"
+        raise Problem(400, "Malformed JSON", detail, code="malformed_json") from exc
+
+
+def variable_view(name: str, spec: VariableDef) -> VariableView:
+    return VariableView(
+        name=name,
+        source=spec.source,
+        required=spec.required,
+        secret=spec.sensitive,
+        description=spec.description,
+        value=None if spec.sensitive else spec.value,
+    )
+
+
+def runbook_errors(runbook: Runbook, env_prefix: str) -> list[FieldError]:
+    """The submission rules about the runbook itself, as paths inside it.
+
+    Every declared variable counts as supplied (the form asks for their values; the job request
+    is checked for them), as a batch request counts its data columns.
+    """
+    supplied = dict.fromkeys(runbook.variables, "")
+    errors = submission_errors(runbook, supplied, {}, env_prefix=env_prefix)
+    return [FieldError(e.field.removeprefix("runbook."), e.message) for e in errors]
+
+
+def rejected(errors: list[FieldError], document: Any) -> Validation:
+    """An invalid runbook: its errors, and the title and step count when they can be read."""
+    known = document if isinstance(document, dict) else {}
+    title, steps = known.get("title"), known.get("steps")
+    return Validation(
+        valid=False,
+        errors=errors,
+        title=title if isinstance(title, str) else None,
+        steps=len(steps) if isinstance(steps, list) else 0,
+        variables=[],
+    )
+
+
+def validate(source: str | dict[str, Any], env_prefix: str) -> Validation:
+    try:
+        document = load_yaml(source) if isinstance(source, str) else source
+    except RunbookInvalid as exc:
+        return rejected(exc.errors, None)
+    try:
+        runbook = parse_runbook(document)
+    except RunbookInvalid as exc:
+        return rejected(exc.errors, document)
+    errors = runbook_errors(runbook, env_prefix)
+    return Validation(
+        valid=not errors,
+        errors=errors,
+        title=runbook.title,
+        steps=len(runbook.steps),
+        variables=[variable_view(name, spec) for name, spec in runbook.variables.items()],
+    )
+
+
+class RunbooksController(Controller):
+    path = "/api/v1/runbooks"
+    guards = [require_token]
+
+    @post("/validate", status_code=200)
+    async def validate(self, request: Request[Any, Any, Any]) -> Validation:
+        """Validate a runbook (YAML text or a JSON object): 200 with ``valid`` and the errors."""
+        body = decode(await request.body())
+        return validate(body.runbook, request.app.state.settings.env_prefix)
