@@ -50,12 +50,16 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 @pytest_asyncio.fixture
-async def console(stack: Stack) -> AsyncIterator[Page]:
-    """A page of a fresh Chromium on the stack's console (1280 by 800), not yet signed in."""
+async def page(stack: Stack) -> AsyncIterator[Page]:
+    """A page of a fresh Chromium on the stack's console, not yet signed in: 1280 by 800, downloads
+    accepted, the clock in Europe/Berlin (so local times in tests have a known offset)."""
     async with async_playwright() as playwright:
         chromium = await launch(playwright)
         context = await chromium.new_context(
-            base_url=stack.gateway_url, viewport={"width": 1280, "height": 800}
+            base_url=stack.gateway_url,
+            viewport={"width": 1280, "height": 800},
+            accept_downloads=True,
+            timezone_id="Europe/Berlin",
         )
         context.set_default_timeout(30000)
         yield await context.new_page()

@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 from fixture_app.content import blob_bytes
-from playwright.async_api import Locator, Page, async_playwright, expect
+from playwright.async_api import Locator, Page, expect
 from runwright_cli.stack import Stack
-from runwright_engine.browser import launch
+from support.console import sign_in
 from support.runbooks import runbook
 
 pytestmark = pytest.mark.e2e
@@ -36,28 +34,6 @@ def submit(api: httpx.Client, document: object, **extra: Any) -> str:
     response = api.post("/api/v1/jobs", json={"runbook": document, **extra})
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
-
-
-@pytest_asyncio.fixture
-async def page(stack: Stack) -> AsyncIterator[Page]:
-    async with async_playwright() as playwright:
-        browser = await launch(playwright)
-        context = await browser.new_context(
-            base_url=stack.gateway_url,
-            viewport={"width": 1280, "height": 800},
-            accept_downloads=True,
-        )
-        context.set_default_timeout(30000)
-        yield await context.new_page()
-        await context.close()
-        await browser.close()
-
-
-async def sign_in(page: Page, token: str, path: str = "/") -> None:
-    await page.goto(path)
-    await page.get_by_label("Admin token").fill(token)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 def job_status(page: Page) -> Locator:

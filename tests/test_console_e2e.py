@@ -3,15 +3,13 @@ status tabs, a failed step's error on the detail page, the approval dialog, canc
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import Page, expect
 from runwright_cli.stack import Stack
-from runwright_engine.browser import launch
+from support.console import row, sign_in
 from support.runbooks import example, runbook
 
 pytestmark = pytest.mark.e2e
@@ -23,30 +21,6 @@ def submit(api: httpx.Client, document: object, **extra: Any) -> str:
     response = api.post("/api/v1/jobs", json={"runbook": document, **extra})
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
-
-
-@pytest_asyncio.fixture
-async def page(stack: Stack) -> AsyncIterator[Page]:
-    async with async_playwright() as playwright:
-        browser = await launch(playwright)
-        context = await browser.new_context(
-            base_url=stack.gateway_url, viewport={"width": 1280, "height": 800}
-        )
-        context.set_default_timeout(30000)
-        yield await context.new_page()
-        await context.close()
-        await browser.close()
-
-
-async def sign_in(page: Page, token: str, path: str = "/") -> None:
-    await page.goto(path)
-    await page.get_by_label("Admin token").fill(token)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-
-
-def row(page: Page, job_id: str) -> Any:
-    return page.locator(f'tr[data-job-id="{job_id}"]')
 
 
 async def test_sign_in_live_list_failed_tab_and_a_failed_steps_error(

@@ -6,46 +6,21 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 import yaml
-from playwright.async_api import Page, Request, Route, async_playwright, expect
+from playwright.async_api import Page, Request, Route, expect
 from runwright_cli.stack import Stack
-from runwright_engine.browser import launch
+from support.console import sign_in
 from support.runbooks import example, runbook
 
 pytestmark = pytest.mark.e2e
 
 LOGIN_VARS = {"email": "ops@example.com", "password": "demo"}
 JOB_PAGE = re.compile(r"/console/jobs/([0-9a-f-]{36})$")
-
-
-@pytest_asyncio.fixture
-async def page(stack: Stack) -> AsyncIterator[Page]:
-    """A desktop-sized page whose clock speaks Europe/Berlin (so ``run_at`` has a known offset)."""
-    async with async_playwright() as playwright:
-        browser = await launch(playwright)
-        context = await browser.new_context(
-            base_url=stack.gateway_url,
-            viewport={"width": 1280, "height": 800},
-            timezone_id="Europe/Berlin",
-        )
-        context.set_default_timeout(30000)
-        yield await context.new_page()
-        await context.close()
-        await browser.close()
-
-
-async def sign_in(page: Page, token: str, path: str = "/") -> None:
-    await page.goto(path)
-    await page.get_by_label("Admin token").fill(token)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 def is_job_submission(request: Request) -> bool:

@@ -79,7 +79,7 @@ async def open_tab(page: Page, status: str) -> None:
 
 
 async def test_each_status_tab_lists_its_jobs_with_its_count(
-    console: Page, stack: Stack, api: httpx.Client, demo_url: str
+    page: Page, stack: Stack, api: httpx.Client, demo_url: str
 ) -> None:
     jobs = {
         "scheduled": submit(api, demo_url, waits(1), run_at=later()),
@@ -102,74 +102,70 @@ async def test_each_status_tab_lists_its_jobs_with_its_count(
     jobs["queued"] = submit(api, demo_url, waits(1))
     jobs["running"] = jobs["paused"]
     try:
-        await sign_in(console, stack.token)
+        await sign_in(page, stack.token)
         for status, label in TAB_LABELS.items():
-            await open_tab(console, status)
+            await open_tab(page, status)
             expected = api.get("/api/v1/jobs/counts").json()
             n = expected["by_status"][status] if status else expected["total"]
-            tab = console.get_by_role("tab", selected=True)
+            tab = page.get_by_role("tab", selected=True)
             await expect(tab.locator(".count")).to_have_text(f"{n:,}")
             await expect(tab).to_have_attribute(
                 "aria-label", f"{label}, {n} job{'s' if n != 1 else ''}"
             )
             if status == "running":
                 # The paused job leaves Running when it was paused; resume brings it back.
-                await expect(row(console, jobs["paused"])).to_have_count(0)
+                await expect(row(page, jobs["paused"])).to_have_count(0)
                 assert api.post(f"/api/v1/jobs/{jobs['paused']}/resume").status_code == 200
-                await expect(row(console, jobs["paused"]).locator(".badge")).to_have_text("Running")
+                await expect(row(page, jobs["paused"]).locator(".badge")).to_have_text("Running")
                 assert api.post(f"/api/v1/jobs/{jobs['paused']}/pause").status_code == 200
-                await expect(row(console, jobs["paused"])).to_have_count(0)
+                await expect(row(page, jobs["paused"])).to_have_count(0)
                 continue
             if status:
-                await expect(row(console, jobs[status])).to_be_visible()
-                badges = console.locator("#jobs-panel tbody .badge")
+                await expect(row(page, jobs[status])).to_be_visible()
+                badges = page.locator("#jobs-panel tbody .badge")
                 for text in await badges.all_inner_texts():
                     assert text == label
             else:
                 for job_id in jobs.values():
-                    await expect(row(console, job_id)).to_be_visible()
-        assert "status=cancelled" in console.url
+                    await expect(row(page, job_id)).to_be_visible()
+        assert "status=cancelled" in page.url
     finally:
         for job_id in jobs.values():
             api.post(f"/api/v1/jobs/{job_id}/cancel")
 
 
 async def test_a_job_moves_from_queued_to_running_to_completed_without_a_reload(
-    console: Page, stack: Stack, api: httpx.Client, demo_url: str
+    page: Page, stack: Stack, api: httpx.Client, demo_url: str
 ) -> None:
     holders = [submit(api, demo_url, needs_approval()) for _ in range(2)]
     for job_id in holders:
         wait_status(api, job_id, "waiting_for_approval")
     try:
-        await sign_in(console, stack.token)
-        await console.evaluate("window.__sameDocument = true")
-        completed_tab = console.get_by_role("tab", name="Completed")
+        await sign_in(page, stack.token)
+        await page.evaluate("window.__sameDocument = true")
+        completed_tab = page.get_by_role("tab", name="Completed")
         await expect(completed_tab.locator(".count")).to_have_text(re.compile(r"^[\d,]+$"))
         completed_before = await completed_tab.locator(".count").inner_text()
         job_id = submit(api, demo_url, waits(3), title="Moves through the tabs")
-        badge = row(console, job_id).locator(".badge")
+        badge = row(page, job_id).locator(".badge")
         await expect(badge).to_have_text("Queued")
-        await expect(console.get_by_role("tab", name="Queued").locator(".count")).not_to_have_text(
-            "0"
-        )
+        await expect(page.get_by_role("tab", name="Queued").locator(".count")).not_to_have_text("0")
         assert api.post(f"/api/v1/jobs/{holders[0]}/approve").status_code == 200
         await expect(badge).to_have_text("Running", timeout=30000)
-        await expect(row(console, job_id).locator(".steps")).not_to_contain_text(
-            "0/3", timeout=30000
-        )
+        await expect(row(page, job_id).locator(".steps")).not_to_contain_text("0/3", timeout=30000)
         await expect(badge).to_have_text("Completed", timeout=45000)
-        await expect(row(console, job_id)).to_contain_text("3/3")
+        await expect(row(page, job_id)).to_contain_text("3/3")
         await expect(completed_tab.locator(".count")).not_to_have_text(completed_before)
-        await open_tab(console, "completed")
-        await expect(row(console, job_id)).to_be_visible()
-        assert await console.evaluate("window.__sameDocument") is True
+        await open_tab(page, "completed")
+        await expect(row(page, job_id)).to_be_visible()
+        assert await page.evaluate("window.__sameDocument") is True
     finally:
         for job_id in holders:
             api.post(f"/api/v1/jobs/{job_id}/cancel")
 
 
 async def test_search_by_title_and_label_and_the_trigger_filter(
-    console: Page, stack: Stack, api: httpx.Client, demo_url: str
+    page: Page, stack: Stack, api: httpx.Client, demo_url: str
 ) -> None:
     marker = f"m{time.time_ns()}"
     single = submit(
@@ -183,63 +179,63 @@ async def test_search_by_title_and_label_and_the_trigger_filter(
     children = [j["id"] for j in api.get(f"/api/v1/batches/{batch.json()['id']}").json()["jobs"]]
     assert len(children) == 2
 
-    await sign_in(console, stack.token)
-    search = console.get_by_label("Search")
+    await sign_in(page, stack.token)
+    search = page.get_by_label("Search")
     await search.fill(marker)
-    rows = console.locator("#jobs-panel tbody tr")
+    rows = page.locator("#jobs-panel tbody tr")
     await expect(rows).to_have_count(3)
     await search.fill(f"nightly EXPORT {marker}")
     await expect(rows).to_have_count(1)
-    await expect(row(console, single)).to_be_visible()
+    await expect(row(page, single)).to_be_visible()
     await search.fill(f"team={marker}")
     await expect(rows).to_have_count(1)
-    await expect(row(console, single)).to_be_visible()
+    await expect(row(page, single)).to_be_visible()
     await search.fill(marker)
-    await console.get_by_label("Trigger").select_option("batch")
+    await page.get_by_label("Trigger").select_option("batch")
     await expect(rows).to_have_count(2)
-    assert "trigger=batch" in console.url
-    assert f"q={marker}" in console.url
-    await console.get_by_label("Trigger").select_option("api")
+    assert "trigger=batch" in page.url
+    assert f"q={marker}" in page.url
+    await page.get_by_label("Trigger").select_option("api")
     await expect(rows).to_have_count(1)
     await search.fill(f"no such job {marker}")
-    await expect(console.get_by_text("No jobs match.")).to_be_visible()
+    await expect(page.get_by_text("No jobs match.")).to_be_visible()
 
     # A batch child's trigger links to the batch's jobs.
     await search.fill("")
-    await console.get_by_label("Trigger").select_option("")
-    await row(console, children[0]).get_by_role("link", name="Batch", exact=True).click()
+    await page.get_by_label("Trigger").select_option("")
+    await row(page, children[0]).get_by_role("link", name="Batch", exact=True).click()
     await expect(rows).to_have_count(2)
-    await expect(console.locator(".chip")).to_contain_text("Batch")
+    await expect(page.locator(".chip")).to_contain_text("Batch")
 
 
 async def test_the_list_and_the_detail_page_carry_on_after_the_gateway_restarts(
-    console: Page, stack: Stack, api: httpx.Client, demo_url: str
+    page: Page, stack: Stack, api: httpx.Client, demo_url: str
 ) -> None:
-    await sign_in(console, stack.token)
-    detail = await console.context.new_page()
+    await sign_in(page, stack.token)
+    detail = await page.context.new_page()
     job_id = submit(api, demo_url, waits(6), title="Outlives the gateway")
-    await expect(row(console, job_id).locator(".badge")).to_have_text("Running", timeout=30000)
+    await expect(row(page, job_id).locator(".badge")).to_have_text("Running", timeout=30000)
     await detail.goto(f"/console/jobs/{job_id}")
     await expect(detail.locator("#job-status")).to_contain_text("Running")
-    for p in (console, detail):
+    for p in (page, detail):
         await p.evaluate("window.__sameDocument = true")
 
     gateway = stack.service("gateway")
     assert gateway.proc is not None
     os.kill(gateway.proc.pid, signal.SIGKILL)
     gateway.proc.wait(10)
-    await expect(console.locator("#live-state")).to_have_text("Reconnecting…")
+    await expect(page.locator("#live-state")).to_have_text("Reconnecting…")
     time.sleep(2)  # the job goes on meanwhile; its events wait in the stream
     stack.supervise_once()
     wait_for_port(stack.config.gateway_port, 60)
 
-    await expect(row(console, job_id).locator(".badge")).to_have_text("Completed", timeout=60000)
-    await expect(row(console, job_id)).to_have_count(1)
-    await expect(row(console, job_id)).to_contain_text("6/6")
-    await expect(console.locator("#live-state")).to_have_text("Live")
+    await expect(row(page, job_id).locator(".badge")).to_have_text("Completed", timeout=60000)
+    await expect(row(page, job_id)).to_have_count(1)
+    await expect(row(page, job_id)).to_contain_text("6/6")
+    await expect(page.locator("#live-state")).to_have_text("Live")
     await expect(detail.locator("#job-status")).to_contain_text("Completed", timeout=60000)
     await expect(detail.locator("#timeline > li")).to_have_count(6)
     await expect(detail.locator("#timeline .badge-success")).to_have_count(6)
-    for p in (console, detail):
+    for p in (page, detail):
         assert await p.evaluate("window.__sameDocument") is True
     await detail.close()
