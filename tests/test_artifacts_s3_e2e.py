@@ -11,7 +11,10 @@ import httpx
 import pytest
 from minio import Minio
 from moto.server import ThreadedMotoServer
+from playwright.async_api import async_playwright, expect
 from runwright_cli.stack import Stack
+from runwright_engine.browser import launch
+from support.console import sign_in
 from support.runbooks import runbook
 from support.sse import read_events
 from support.stack import running_stack
@@ -74,3 +77,34 @@ def test_artifacts_go_to_the_bucket_and_downloads_redirect_to_presigned_urls(
     assert executor is not None
     environ = Path(f"/proc/{executor.pid}/environ").read_bytes()
     assert b"RUNWRIGHT_S3_SECRET_KEY" not in environ
+
+
+async def test_the_console_shows_screenshots_stored_in_the_bucket(
+    s3_stack: Stack, s3: str, demo_url: str
+) -> None:
+    """Thumbnails load from presigned URLs on the store's origin, which the console allows."""
+    api = httpx.Client(
+        base_url=s3_stack.gateway_url,
+        timeout=30,
+        headers={"Authorization": f"Bearer {s3_stack.token}"},
+    )
+    document = runbook(
+        [{"action": {"type": "navigate", "url": f"{demo_url}/login"}}], start_url=demo_url
+    )
+    job_id = api.post("/api/v1/jobs", json={"runbook": document, "screenshots": True}).json()["id"]
+    read_events(api, f"/api/v1/jobs/{job_id}/events")
+    async with async_playwright() as playwright:
+        browser = await launch(playwright)
+        page = await browser.new_page(base_url=s3_stack.gateway_url)
+        response = await page.goto("/console/jobs")
+        assert response is not None
+        assert (
+            f"img-src 'self' data: blob: http://{s3}" in response.headers["content-security-policy"]
+        )
+        await sign_in(page, s3_stack.token, f"/console/jobs/{job_id}")
+        thumbnail = page.locator("#artifacts .gallery img").first
+        await expect(thumbnail).to_be_visible()
+        await page.wait_for_function(
+            "img => img.complete && img.naturalWidth > 0", arg=await thumbnail.element_handle()
+        )
+        await browser.close()

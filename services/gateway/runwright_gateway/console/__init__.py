@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 import msgspec
 from litestar import Request, Response, Router, delete, get, post
@@ -24,16 +24,26 @@ from runwright_gateway.problems import Problem
 STATIC_DIR = Path(__file__).parent / "static"
 INDEX = (STATIC_DIR / "index.html").read_bytes()
 
-CSP = (
-    "default-src 'self'; img-src 'self' data: blob:; script-src 'self'; style-src 'self'; "
-    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-)
-PAGE_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-cache",
-}
+
+def page_headers(s3_endpoint: str = "") -> dict[str, str]:
+    """The console page's headers. With an S3 store, downloads redirect to presigned URLs on the
+    store's origin, so images, videos and previews may load from there too (and only there)."""
+    store = ""
+    if s3_endpoint:
+        parsed = urlsplit(s3_endpoint if "://" in s3_endpoint else f"//{s3_endpoint}")
+        schemes = [parsed.scheme] if parsed.scheme else ["http", "https"]
+        store = "".join(f" {scheme}://{parsed.netloc}" for scheme in schemes)
+    csp = (
+        f"default-src 'self'; img-src 'self' data: blob:{store}; media-src 'self'{store}; "
+        f"script-src 'self'; style-src 'self'; connect-src 'self'{store}; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    )
+    return {
+        "Content-Security-Policy": csp,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-cache",
+    }
 
 
 class _TokenBody(msgspec.Struct):
@@ -65,10 +75,11 @@ async def console_root() -> Redirect:
 
 
 @get("/console/{path:path}", include_in_schema=False)
-async def console_page(path: str) -> Response[bytes]:
+async def console_page(request: Request[Any, Any, Any], path: str) -> Response[bytes]:
     """Every console route is the same page; the app reads the URL and renders the view."""
     del path
-    return Response(INDEX, media_type="text/html", headers=PAGE_HEADERS)
+    headers = page_headers(request.app.state.settings.s3_endpoint)
+    return Response(INDEX, media_type="text/html", headers=headers)
 
 
 @get("/console/session", include_in_schema=False)
