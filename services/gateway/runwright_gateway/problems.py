@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from runwright_common.errors import ServiceUnavailable
 from runwright_common.logging import get_logger
-from runwright_runbook.parse import FieldError
+from runwright_runbook.parse import FieldError, field_error_from_msgspec
 
 log = get_logger("runwright.gateway")
 MEDIA_TYPE = "application/problem+json"
+
+T = TypeVar("T")
 
 
 class Problem(Exception):
@@ -37,6 +39,23 @@ class Problem(Exception):
 def invalid(errors: list[FieldError]) -> Problem:
     detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
     return Problem(422, "Invalid request", detail, code="validation_failed", errors=errors)
+
+
+def decode_json(body: bytes, decoder: msgspec.json.Decoder[T], empty: FieldError) -> T:
+    """A JSON request body as ``T``: 422 naming the field, 400 when it is not JSON at all."""
+    if not body.strip():
+        raise invalid([empty])
+    try:
+        return decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise invalid([field_error_from_msgspec(exc)]) from exc
+    except msgspec.DecodeError as exc:
+        raise Problem(
+            400,
+            "Malformed JSON",
+            f"the request body is not valid JSON: {exc}",
+            code="malformed_json",
+        ) from exc
 
 
 def not_found(what: str) -> Problem:

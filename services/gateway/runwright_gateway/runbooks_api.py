@@ -17,14 +17,13 @@ from runwright_runbook.model import Runbook, Scalar, VariableDef
 from runwright_runbook.parse import (
     FieldError,
     RunbookInvalid,
-    field_error_from_msgspec,
     load_yaml,
     parse_runbook,
 )
 from runwright_runbook.variables import submission_errors
 
 from runwright_gateway.auth import require_token
-from runwright_gateway.problems import Problem, invalid
+from runwright_gateway.problems import decode_json
 
 
 class ValidateRequest(Struct, forbid_unknown_fields=True):
@@ -53,15 +52,9 @@ _decoder = msgspec.json.Decoder(ValidateRequest)
 
 
 def decode(body: bytes) -> ValidateRequest:
-    if not body.strip():
-        raise invalid([FieldError("runbook", 'the request body is empty; send {"runbook": …}')])
-    try:
-        return _decoder.decode(body)
-    except msgspec.ValidationError as exc:
-        raise invalid([field_error_from_msgspec(exc)]) from exc
-    except msgspec.DecodeError as exc:
-        detail = f"the request body is not valid JSON: {exc}"
-        raise Problem(400, "Malformed JSON", detail, code="malformed_json") from exc
+    return decode_json(
+        body, _decoder, FieldError("runbook", 'the request body is empty; send {"runbook": …}')
+    )
 
 
 def variable_view(name: str, spec: VariableDef) -> VariableView:

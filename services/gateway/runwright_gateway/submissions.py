@@ -15,12 +15,11 @@ from runwright_runbook.model import Runbook, action_type
 from runwright_runbook.parse import (
     FieldError,
     RunbookInvalid,
-    field_error_from_msgspec,
     parse_runbook,
 )
 from runwright_runbook.variables import ENV_PREFIX, interpolate, submission_errors
 
-from runwright_gateway.problems import Problem, invalid
+from runwright_gateway.problems import decode_json, invalid
 
 Scalar = str | int | float | bool
 
@@ -44,25 +43,13 @@ _request_decoder = msgspec.json.Decoder(JobRequest)
 
 
 def decode_request(body: bytes) -> JobRequest:
-    if not body.strip():
-        raise invalid(
-            [
-                FieldError(
-                    "runbook", "the request body is empty; send JSON with `runbook` and `variables`"
-                )
-            ]
-        )
-    try:
-        return _request_decoder.decode(body)
-    except msgspec.ValidationError as exc:
-        raise invalid([field_error_from_msgspec(exc)]) from exc
-    except msgspec.DecodeError as exc:
-        raise Problem(
-            400,
-            "Malformed JSON",
-            f"the request body is not valid JSON: {exc}",
-            code="malformed_json",
-        ) from exc
+    return decode_json(
+        body,
+        _request_decoder,
+        FieldError(
+            "runbook", "the request body is empty; send JSON with `runbook` and `variables`"
+        ),
+    )
 
 
 def public_values(runbook: Runbook, variables: dict[str, Scalar]) -> dict[str, Scalar]:

@@ -1,10 +1,12 @@
 // Talking to the gateway: the session cookie authenticates every call (same origin).
 
 export class ApiError extends Error {
-  constructor(status, problem) {
+  constructor(status, problem, headers = null) {
     super((problem && (problem.detail || problem.title)) || `HTTP ${status}`);
     this.status = status;
     this.problem = problem || {};
+    // e.g. Retry-After on a 429
+    this.retryAfter = headers ? headers.get("Retry-After") : null;
   }
 }
 
@@ -13,8 +15,8 @@ export function setUnauthorizedHandler(handler) {
   onUnauthorized = handler;
 }
 
-export async function api(path, { method = "GET", body } = {}) {
-  const headers = { Accept: "application/json" };
+export async function api(path, { method = "GET", body, headers: extra = {} } = {}) {
+  const headers = { Accept: "application/json", ...extra };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(path, {
     method,
@@ -33,7 +35,7 @@ export async function api(path, { method = "GET", body } = {}) {
     } catch {
       problem = null;
     }
-    throw new ApiError(response.status, problem);
+    throw new ApiError(response.status, problem, response.headers);
   }
   if (response.status === 204) return null;
   return response.json();

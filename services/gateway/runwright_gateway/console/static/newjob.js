@@ -18,32 +18,6 @@ export function localToIso(value) {
   return `${base}${sign}${pad(Math.abs(offset) / 60)}:${pad(Math.abs(offset) % 60)}`;
 }
 
-// POST /api/v1/jobs: by hand, because a full queue's Retry-After is a header api() does not return.
-async function postJob(request) {
-  const response = await fetch("/api/v1/jobs", {
-    method: "POST",
-    credentials: "same-origin",
-    headers: { Accept: "application/json", "Content-Type": "application/json" },
-    body: JSON.stringify(request),
-  });
-  if (response.status === 401) {
-    location.reload(); // the session ended: the router shows the sign-in form
-    throw new ApiError(401, null);
-  }
-  let payload = null;
-  try {
-    payload = await response.json();
-  } catch {
-    payload = null;
-  }
-  if (!response.ok) {
-    const error = new ApiError(response.status, payload);
-    error.retryAfter = response.headers.get("Retry-After");
-    throw error;
-  }
-  return payload;
-}
-
 function zoneLabel() {
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   return zone ? `Your time zone: ${zone}.` : "In your browser's time zone.";
@@ -346,7 +320,7 @@ export function renderNewJob(main, navigate) {
     submit.disabled = true;
     submit.textContent = "Submitting…";
     try {
-      const job = await postJob(body());
+      const job = await api("/api/v1/jobs", { method: "POST", body: body() });
       if (stopped) return;
       toast("Job submitted");
       navigate(`/console/jobs/${job.id}`);

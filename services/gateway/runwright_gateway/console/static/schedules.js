@@ -10,30 +10,13 @@ const OVERLAP_LABELS = {
   cancel_previous: "Cancel the previous run",
 };
 
-// PATCH with If-Match: by hand, because api() sends no extra headers.
-async function patchSchedule(schedule, changes) {
-  const response = await fetch(`/api/v1/schedules/${schedule.id}`, {
+// Changes only the version the person saw: a lost race is a 409.
+function patchSchedule(schedule, changes) {
+  return api(`/api/v1/schedules/${schedule.id}`, {
     method: "PATCH",
-    credentials: "same-origin",
-    headers: {
-      Accept: "application/json",
-      "Content-Type": "application/json",
-      "If-Match": `"${schedule.version}"`,
-    },
-    body: JSON.stringify(changes),
+    body: changes,
+    headers: { "If-Match": `"${schedule.version}"` },
   });
-  if (response.status === 401) {
-    location.reload(); // the session ended: the router shows the sign-in form
-    throw new ApiError(401, null);
-  }
-  let payload = null;
-  try {
-    payload = await response.json();
-  } catch {
-    payload = null;
-  }
-  if (!response.ok) throw new ApiError(response.status, payload);
-  return payload;
 }
 
 // A fire time as a wall-clock time in the schedule's own zone (the zone its cron line speaks).
