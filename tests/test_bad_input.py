@@ -207,6 +207,42 @@ def test_a_missing_or_wrong_token_is_401_and_writes_nothing(
 
 
 @pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://elsewhere.example"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site", "Origin": "http://intranet.example"},
+    ],
+)
+def test_a_change_sent_from_another_site_with_the_console_session_is_refused(
+    stack: Stack, api: httpx.Client, headers: dict[str, str]
+) -> None:
+    before = job_count(api)
+    cookies = {"runwright_session": stack.token}
+    response = httpx.post(
+        f"{stack.gateway_url}/api/v1/jobs",
+        headers=headers,
+        cookies=cookies,
+        json={"runbook": good()},
+    )
+    assert response.status_code == 403
+    assert response.json()["code"] == "cross_site_request"
+    assert job_count(api) == before
+    # The same session from the console's own origin, and reads from anywhere, still work.
+    host = stack.gateway_url.split("://", 1)[1]
+    same = httpx.post(
+        f"{stack.gateway_url}/api/v1/jobs",
+        headers={"Origin": f"http://{host}", "Sec-Fetch-Site": "same-origin"},
+        cookies=cookies,
+        json={"runbook": good(), "run_at": "2099-01-01T00:00:00+00:00"},
+    )
+    assert same.status_code == 201, same.text
+    api.post(f"/api/v1/jobs/{same.json()['id']}/cancel")
+    read = httpx.get(f"{stack.gateway_url}/api/v1/jobs", headers=headers, cookies=cookies)
+    assert read.status_code == 200
+
+
+@pytest.mark.parametrize(
     ("params", "field"),
     [
         ({"status": "sleeping"}, "status"),

@@ -27,9 +27,35 @@ def session_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     return value or None
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def cross_site(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    """A request another site made the browser send: its Fetch Metadata or Origin says so."""
+    site = connection.headers.get("sec-fetch-site")
+    if site is not None:
+        return site not in ("same-origin", "none")
+    origin = connection.headers.get("origin")
+    if origin is None:
+        return False
+    host = connection.headers.get("host", "")
+    return origin.split("://", 1)[-1] != host
+
+
 def require_token(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     expected: str = connection.app.state.settings.admin_token
-    given = token_of(connection) or session_token(connection)
+    bearer = token_of(connection)
+    given = bearer or session_token(connection)
+    # The session cookie is SameSite=Strict already; this refuses a cross-site change even from a
+    # browser that ignores SameSite (defence in depth against CSRF).
+    changes = connection.scope.get("method") not in SAFE_METHODS
+    if bearer is None and given is not None and changes and cross_site(connection):
+        raise Problem(
+            403,
+            "Forbidden",
+            "a change sent from another site with the console's session is refused",
+            code="cross_site_request",
+        )
     if given is None:
         raise Problem(
             401,
