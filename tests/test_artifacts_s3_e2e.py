@@ -43,16 +43,23 @@ def s3_stack(s3: str) -> Iterator[Stack]:
         yield stack
 
 
-def test_artifacts_go_to_the_bucket_and_downloads_redirect_to_presigned_urls(
-    s3_stack: Stack,
-    s3: str,
-    fixture_url: str,
-) -> None:
-    api = httpx.Client(
+@pytest.fixture
+def s3_api(s3_stack: Stack) -> Iterator[httpx.Client]:
+    with httpx.Client(
         base_url=s3_stack.gateway_url,
         timeout=30,
         headers={"Authorization": f"Bearer {s3_stack.token}"},
-    )
+    ) as client:
+        yield client
+
+
+def test_artifacts_go_to_the_bucket_and_downloads_redirect_to_presigned_urls(
+    s3_stack: Stack,
+    s3_api: httpx.Client,
+    s3: str,
+    fixture_url: str,
+) -> None:
+    api = s3_api
     document = runbook(
         [{"action": {"type": "download", "selector": {"id": "binary-button"}}}],
         start_url=f"{fixture_url}/downloads",
@@ -80,14 +87,10 @@ def test_artifacts_go_to_the_bucket_and_downloads_redirect_to_presigned_urls(
 
 
 async def test_the_console_shows_screenshots_stored_in_the_bucket(
-    s3_stack: Stack, s3: str, demo_url: str
+    s3_stack: Stack, s3_api: httpx.Client, s3: str, demo_url: str
 ) -> None:
     """Thumbnails load from presigned URLs on the store's origin, which the console allows."""
-    api = httpx.Client(
-        base_url=s3_stack.gateway_url,
-        timeout=30,
-        headers={"Authorization": f"Bearer {s3_stack.token}"},
-    )
+    api = s3_api
     document = runbook(
         [{"action": {"type": "navigate", "url": f"{demo_url}/login"}}], start_url=demo_url
     )

@@ -11,6 +11,7 @@ import asyncpg
 import httpx
 import pytest
 from runwright_cli.stack import Stack
+from runwright_proto.jobs import JOB_STATUSES
 from runwright_queue.counts import fold_counts
 from support.runbooks import runbook
 from support.sse import Event, read_events
@@ -48,16 +49,7 @@ async def test_tab_counts_follow_submissions_and_cancels_and_survive_folding(
     api: httpx.Client, demo_url: str, stack: Stack
 ) -> None:
     before = counts(api)
-    assert set(before["by_status"]) == {
-        "scheduled",
-        "queued",
-        "running",
-        "waiting_for_approval",
-        "paused",
-        "completed",
-        "failed",
-        "cancelled",
-    }
+    assert set(before["by_status"]) == set(JOB_STATUSES)
     jobs = [submit_scheduled(api, demo_url, f"Counted {i}") for i in range(3)]
     assert api.post(f"/api/v1/jobs/{jobs[0]['id']}/cancel").status_code == 200
     after = counts(api)

@@ -29,10 +29,10 @@ from runwright_proto.webhooks import (
     WebhookFormat,
     WebhookRejected,
 )
-from runwright_runbook.parse import FieldError, field_error_from_msgspec
+from runwright_runbook.parse import FieldError
 
 from runwright_gateway.auth import require_token
-from runwright_gateway.problems import Problem, invalid, not_found
+from runwright_gateway.problems import decode_json, invalid, not_found
 
 MAX_URL_LENGTH = 2048
 
@@ -85,19 +85,8 @@ _request_decoder = msgspec.json.Decoder(WebhookRequest)
 
 
 def decode_webhook_request(body: bytes) -> WebhookRequest:
-    if not body.strip():
-        raise invalid([FieldError("url", "the request body is empty; send JSON with `url`")])
-    try:
-        request = _request_decoder.decode(body)
-    except msgspec.ValidationError as exc:
-        raise invalid([field_error_from_msgspec(exc)]) from exc
-    except msgspec.DecodeError as exc:
-        raise Problem(
-            400,
-            "Malformed JSON",
-            f"the request body is not valid JSON: {exc}",
-            code="malformed_json",
-        ) from exc
+    empty = FieldError("url", "the request body is empty; send JSON with `url`")
+    request = decode_json(body, _request_decoder, empty)
     errors = webhook_errors(request)
     if errors:
         raise invalid(errors)
