@@ -239,3 +239,37 @@ async def test_the_list_and_the_detail_page_carry_on_after_the_gateway_restarts(
     for p in (page, detail):
         assert await p.evaluate("window.__sameDocument") is True
     await detail.close()
+
+
+async def test_the_jobs_page_works_from_the_keyboard_and_at_phone_width(
+    page: Page, stack: Stack, api: httpx.Client, demo_url: str
+) -> None:
+    job_id = submit(api, demo_url, waits(1), run_at=later(), title="Reached by keyboard")
+    try:
+        await page.set_viewport_size({"width": 390, "height": 844})
+        await sign_in(page, stack.token)
+        await expect(row(page, job_id)).to_be_visible()
+        # Nothing sticks out sideways: the table scrolls inside its own box.
+        assert await page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+        box = page.locator(".table-scroll")
+        assert await box.evaluate("el => el.scrollWidth > el.clientWidth")
+
+        await page.get_by_role("tab", name="All").focus()
+        await page.keyboard.press("ArrowRight")
+        await expect(page.get_by_role("tab", selected=True)).to_contain_text("Running")
+        await expect(page.get_by_role("tab", name="Running")).to_be_focused()
+        await page.keyboard.press("End")
+        await expect(page.get_by_role("tab", selected=True)).to_contain_text("Cancelled")
+        await page.keyboard.press("Home")
+        await page.keyboard.press("ArrowLeft")
+        await expect(page.get_by_role("tab", selected=True)).to_contain_text("Cancelled")
+        await page.keyboard.press("ArrowRight")
+        await expect(page.get_by_role("tab", selected=True)).to_contain_text("All")
+        link = row(page, job_id).get_by_role("link", name="Reached by keyboard")
+        await link.focus()
+        await page.keyboard.press("Enter")
+        await expect(page).to_have_url(f"{stack.gateway_url}/console/jobs/{job_id}")
+        await expect(page.get_by_role("heading", name="Reached by keyboard")).to_be_visible()
+        assert await page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+    finally:
+        api.post(f"/api/v1/jobs/{job_id}/cancel")
