@@ -75,6 +75,11 @@ async def test_sign_in_live_list_failed_tab_and_a_failed_steps_error(
     await expect(failed_step.locator(".badge")).to_have_text("Failed")
     await expect(failed_step.locator(".error-kind")).to_have_text("Element not found")
     await expect(failed_step.locator(".error-hint")).to_contain_text("selector")
+    failure_shot = failed_step.get_by_role("img", name="The page when step 2 failed")
+    await expect(failure_shot).to_be_visible()
+    await page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=await failure_shot.element_handle()
+    )
     await expect(page.locator(".metric", has_text="Steps failed")).to_contain_text("1")
     await expect(page.get_by_role("link", name="Download Markdown")).to_be_visible()
     for name in ("Approve", "Reject", "Pause", "Resume", "Cancel"):

@@ -84,7 +84,13 @@ export function artifactList(signal) {
     empty.hidden = byId.size > 0;
   }
 
-  return { list, viewer: viewer.dialog, add, close: viewer.close };
+  // The artifact a step recorded under this file name (a failed step's screenshot).
+  function find(ordinal, name) {
+    for (const a of byId.values()) if (a.ordinal === ordinal && a.name === name) return a;
+    return null;
+  }
+
+  return { list, viewer: viewer.dialog, add, find, close: viewer.close };
 }
 
 function downloadLink(a) {

@@ -157,6 +157,7 @@ export function renderJobDetail(main, jobId) {
       ].map(([label, value]) => h("div", { class: "metric" }, h("dt", {}, label), h("dd", {}, String(value)))),
     );
     timeline.replaceChildren(...job.steps.map(stepItem));
+    placeFailureShots();
     if (TERMINAL.has(job.status)) {
       shotNote.textContent = shot.hidden ? "The job has finished." : "The last frame before the job finished.";
     }
@@ -176,11 +177,26 @@ export function renderJobDetail(main, jobId) {
       h("div", { class: "step-head" }, badge(step.status), h("span", { class: "step-title" }, `${step.ordinal + 1}. ${step.description}`)),
       h("div", { class: "step-facts muted small" }, facts),
       captured ? h("div", { class: "captured" }, h("h3", { class: "small" }, "Captured values"), captured) : null,
-      step.error ? errorBlock(step.error) : null,
+      step.error ? errorBlock(step.error, step.ordinal) : null,
     );
   }
 
-  function errorBlock(error) {
+  // A failed step's screenshot sits in its error block once the artifact is stored.
+  function placeFailureShots() {
+    for (const slot of timeline.querySelectorAll(".failure-shot:empty")) {
+      const a = artifacts.find(Number(slot.dataset.ordinal), slot.dataset.name);
+      if (!a) continue;
+      slot.append(
+        h(
+          "a",
+          { href: `${a.url}?inline=1`, target: "_blank", rel: "noopener" },
+          h("img", { src: `${a.url}?inline=1`, alt: `The page when step ${Number(slot.dataset.ordinal) + 1} failed`, class: "evidence" }),
+        ),
+      );
+    }
+  }
+
+  function errorBlock(error, ordinal) {
     const diagnostics = error.diagnostics || {};
     const rows = [];
     if (diagnostics.url) rows.push(["Page URL", diagnostics.url]);
@@ -194,6 +210,7 @@ export function renderJobDetail(main, jobId) {
       { class: "step-error", role: "group", "aria-label": "Error" },
       h("p", {}, h("strong", { class: "error-kind" }, error.kind), " — ", h("span", { class: "error-message" }, error.message)),
       error.hint ? h("p", { class: "error-hint" }, h("strong", {}, "Hint: "), error.hint) : null,
+      diagnostics.screenshot ? h("figure", { class: "failure-shot", dataset: { ordinal: String(ordinal), name: diagnostics.screenshot } }) : null,
       h(
         "details",
         {},
@@ -257,6 +274,7 @@ export function renderJobDetail(main, jobId) {
       const { items } = await api(`${base}/artifacts`);
       if (stopped) return;
       artifacts.add(items);
+      placeFailureShots();
     } catch {
       /* shown as before; a later event tries again */
     }
@@ -304,7 +322,10 @@ export function renderJobDetail(main, jobId) {
       }
     });
     source.addEventListener("step", () => scheduleRefresh());
-    source.addEventListener("artifact", (event) => artifacts.add([JSON.parse(event.data)]));
+    source.addEventListener("artifact", (event) => {
+      artifacts.add([JSON.parse(event.data)]);
+      placeFailureShots();
+    });
     source.addEventListener("report", () => loadReport());
     source.addEventListener("approval", (event) => {
       const data = JSON.parse(event.data);
