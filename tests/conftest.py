@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
+import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
 from fixture_app.server import running_fixture_app
 from playwright.async_api import Browser, Page, async_playwright
+from runwright_bus import connect
 from runwright_cli.stack import Stack
+from runwright_db import create_pool
 from runwright_engine.browser import launch
+from runwright_scheduler.firing import Firing
 from support.stack import running_stack
 
 
@@ -65,3 +69,15 @@ async def page(stack: Stack) -> AsyncIterator[Page]:
         yield await context.new_page()
         await context.close()
         await chromium.close()
+
+
+@pytest_asyncio.fixture
+async def firing(stack: Stack) -> AsyncIterator[Firing]:
+    """The scheduler's firing pass on the stack's own database, NATS, queue and executor: tests
+    fire an occurrence at its time instead of waiting for the clock (the occurrence's job id is
+    the same whoever fires it, so the stack's scheduler and the test never both submit it)."""
+    pool: asyncpg.Pool = await create_pool(stack.database_url, max_size=4)
+    nc = await connect(stack.nats.url, name="scheduler-e2e")
+    yield Firing(pool, nc)
+    await nc.drain()
+    await pool.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 import yaml
 from playwright.async_api import Page, Request, Route, expect
 from runwright_cli.stack import Stack
+from runwright_scheduler.firing import Firing
 from support.console import sign_in
 from support.runbooks import example, runbook
 
@@ -211,3 +213,43 @@ async def test_schedules_page_lists_next_fire_times_and_pauses_and_unpauses_a_sc
         await expect(item.get_by_role("button", name="Pause")).to_be_visible()
     finally:
         api.delete(f"/api/v1/schedules/{schedule_id}")
+
+
+async def test_a_schedules_jobs_are_one_click_away_and_link_back(
+    page: Page, stack: Stack, api: httpx.Client, demo_url: str, firing: Firing
+) -> None:
+    document = runbook(
+        [{"action": {"type": "navigate", "url": f"{demo_url}/login"}}], start_url=demo_url
+    )
+    response = api.post(
+        "/api/v1/schedules",
+        json={
+            "name": "Minutely check",
+            "cron": "* * * * *",
+            "overlap": "allow",
+            "runbook": document,
+        },
+    )
+    assert response.status_code == 201, response.text
+    schedule = response.json()
+    try:
+        fire_at = datetime.fromisoformat(schedule["next_fire_at"])
+        await firing.fire_due(fire_at + timedelta(seconds=1))
+        occurrences = api.get(f"/api/v1/schedules/{schedule['id']}/occurrences").json()["items"]
+        (job_id,) = [o["job_id"] for o in occurrences if o["job_id"]]
+        unrelated = api.post("/api/v1/jobs", json={"runbook": document}).json()["id"]
+
+        await sign_in(page, stack.token, "/console/schedules")
+        card = page.locator(f'[data-schedule-id="{schedule["id"]}"]')
+        await card.get_by_role("link", name="Its jobs").click()
+        job_row = page.locator(f'tr[data-job-id="{job_id}"]')
+        await expect(job_row).to_be_visible()
+        await expect(page.locator(f'tr[data-job-id="{unrelated}"]')).to_have_count(0)
+        await expect(page.get_by_label("Search")).to_have_value(
+            f"runwright.schedule={schedule['id']}"
+        )
+        await expect(job_row.get_by_role("link", name="Schedule")).to_have_attribute(
+            "href", re.compile(schedule["id"])
+        )
+    finally:
+        api.delete(f"/api/v1/schedules/{schedule['id']}")

@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import asyncpg
 import httpx
 import pytest
-from nats.aio.client import Client
-from runwright_bus import connect
 from runwright_cli.stack import Stack
-from runwright_db import create_pool
 from runwright_scheduler.firing import SCHEDULE_LABEL, Firing
 from support.runbooks import runbook
 from support.sse import read_events
@@ -62,16 +58,6 @@ def no_schedule_left_behind(api: httpx.Client) -> Iterator[None]:
     yield
     for schedule in api.get("/api/v1/schedules", params={"limit": 200}).json()["items"]:
         api.delete(f"/api/v1/schedules/{schedule['id']}")
-
-
-@pytest.fixture
-async def firing(stack: Stack) -> AsyncIterator[Firing]:
-    """The scheduler's firing pass on the stack's own database, NATS, queue and executor."""
-    pool: asyncpg.Pool = await create_pool(stack.database_url, max_size=4)
-    nc: Client = await connect(stack.nats.url, name="scheduler-e2e")
-    yield Firing(pool, nc)
-    await nc.drain()
-    await pool.close()
 
 
 def test_creating_a_schedule_answers_201_with_the_next_five_fire_times_in_its_zone(

@@ -2,7 +2,7 @@
 // "Load more", kept current by the workspace-wide event stream (/api/v1/events): rows move
 // between tabs and counts change as jobs do, with no periodic reload.
 import { api } from "./api.js";
-import { badge, duration, h, TERMINAL, when } from "./ui.js";
+import { badge, duration, h, SCHEDULE_LABEL, scheduleJobsUrl, TERMINAL, when } from "./ui.js";
 
 const TABS = [
   ["", "All"],
@@ -327,6 +327,10 @@ export function renderJobs(main, initialStatus) {
 
   function triggerCell(job) {
     const label = TRIGGER_LABELS[job.trigger] || job.trigger;
+    const schedule = job.labels?.[SCHEDULE_LABEL];
+    if (job.trigger === "schedule" && schedule) {
+      return h("a", { href: scheduleJobsUrl(schedule), title: "Show this schedule's jobs" }, label);
+    }
     if (job.trigger !== "batch" || !job.batch_id) return label;
     return h(
       "a",

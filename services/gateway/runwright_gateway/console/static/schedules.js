@@ -1,7 +1,7 @@
 // The Schedules page: every schedule with its cron line, zone, overlap policy and next fire times,
 // and a Pause / Unpause button that changes only the version the person saw (If-Match).
 import { api, ApiError } from "./api.js";
-import { h, toast, when } from "./ui.js";
+import { h, scheduleJobsUrl, toast, when } from "./ui.js";
 
 const PAGE = 50;
 const OVERLAP_LABELS = {
@@ -83,7 +83,12 @@ export function renderSchedules(main) {
         { class: "schedule-head" },
         h("h2", { id: headingId }, schedule.name),
         stateBadge(schedule.paused),
-        h("span", { class: "schedule-actions" }, toggle),
+        h(
+          "span",
+          { class: "schedule-actions" },
+          h("a", { href: scheduleJobsUrl(schedule.id), "aria-describedby": headingId }, "Its jobs"),
+          toggle,
+        ),
       ),
       h(
         "dl",

@@ -94,3 +94,9 @@ export function toast(message) {
     node.hidden = true;
   }, 6000);
 }
+
+// The scheduler labels every job it starts with its schedule's id; the Jobs page searches by it.
+export const SCHEDULE_LABEL = "runwright.schedule";
+export function scheduleJobsUrl(scheduleId) {
+  return `/console/jobs?${new URLSearchParams({ q: `${SCHEDULE_LABEL}=${scheduleId}` })}`;
+}
