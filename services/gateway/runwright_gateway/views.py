@@ -50,6 +50,7 @@ class JobSummary(Struct, kw_only=True):
     duration_ms: int | None
     steps_total: int
     steps_done: int
+    """Steps that ran to an end (succeeded or failed); skipped ones are not counted."""
     reason: str | None
     last_event_seq: int
 
@@ -84,7 +85,7 @@ SUMMARY_COLUMNS = """
     j.id, j.title, j.status, j.trigger, j.priority, j.labels, j.created_at, j.started_at,
     j.finished_at, j.steps_total, j.reason, j.event_seq, j.batch_id, j.version,
     (SELECT count(*) FROM queue.job_steps s
-      WHERE s.job_id = j.id AND s.status IN ('success', 'failed', 'skipped')) AS steps_done
+      WHERE s.job_id = j.id AND s.status IN ('success', 'failed')) AS steps_done
 """
 
 

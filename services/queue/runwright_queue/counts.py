@@ -21,6 +21,17 @@ ON CONFLICT (status) DO UPDATE SET n = c.n + excluded.n
 """
 
 
-async def fold_counts(pool: asyncpg.Pool | asyncpg.Connection, batch: int = 10_000) -> None:
-    """Fold up to ``batch`` delta rows into ``queue.job_counts``."""
-    await pool.execute(FOLD, batch)
+async def fold_counts(
+    pool: asyncpg.Pool | asyncpg.Connection, batch: int = 20_000, rounds: int = 10
+) -> int:
+    """Fold delta rows into ``queue.job_counts``, ``batch`` at a time, until fewer than a batch
+    remain or after ``rounds`` batches (so one pass stays short after a burst). Returns how many
+    were folded."""
+    folded = 0
+    for _ in range(rounds):
+        status = await pool.execute(FOLD, batch)
+        moved = int(status.rsplit(" ", 1)[-1])
+        folded += moved
+        if moved < batch:
+            break
+    return folded

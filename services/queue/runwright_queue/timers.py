@@ -104,7 +104,7 @@ async def run_timers(
             changed = await release_due(pool)
             if ticks % 10 == 0:
                 changed += await redispatch_stale(pool, redispatch_after_s)
-                await fold_counts(pool)
+            await fold_counts(pool)
             if changed:
                 kick()
         except (asyncpg.PostgresError, OSError, TransitionRejected) as exc:

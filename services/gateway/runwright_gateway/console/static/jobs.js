@@ -319,7 +319,7 @@ export function renderJobs(main, initialStatus) {
     const done = Math.min(job.steps_done, total);
     return h(
       "span",
-      { class: "steps" },
+      { class: `steps steps-${job.status}`, title: `${done} of ${total} steps ran` },
       h("progress", { max: String(total || 1), value: String(done), "aria-hidden": "true" }),
       ` ${done}/${total}`,
     );
@@ -434,7 +434,7 @@ export function renderJobs(main, initialStatus) {
     if (fetching.has(data.job_id)) fetching.set(data.job_id, true);
     const job = items.find((item) => item.id === data.job_id);
     if (!job || data.seq <= job.last_event_seq) return;
-    const finished = data.status === "success" || data.status === "failed" || data.status === "skipped";
+    const finished = data.status === "success" || data.status === "failed";
     place({
       ...job,
       last_event_seq: data.seq,
