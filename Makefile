@@ -22,6 +22,10 @@ test: install ## run the test suite (real nats-server, PostgreSQL, Chromium)
 bench: install ## run the benchmarks (figures beside a baseline measured in the same run)
 	@$(PY) -m tests.bench $(BENCH_ARGS)
 
+.PHONY: screenshots
+screenshots: install ## refresh the console screenshots in docs/images (starts the whole system)
+	@$(PY) -m scripts.screenshots
+
 lint: install ## ruff
 	@$(VENV)/bin/ruff check .
 

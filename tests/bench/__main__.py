@@ -17,7 +17,13 @@ from collections.abc import Callable, Iterator
 from runwright_cli.ports import free_port, wait_for_port
 from runwright_cli.stack import Stack, StackConfig
 
-from tests.bench import decisions, engine_overhead, live_and_artifacts, submit_latency
+from tests.bench import (
+    console_list,
+    decisions,
+    engine_overhead,
+    live_and_artifacts,
+    submit_latency,
+)
 from tests.support.stack import new_data_dir
 
 
@@ -69,11 +75,17 @@ def _submit(stack: Stack | None) -> str:
     return submit_latency.run(stack)
 
 
+def _console(stack: Stack | None) -> str:
+    assert stack is not None
+    return console_list.run(stack)
+
+
 BENCHMARKS: dict[str, tuple[bool, Callable[[Stack | None], str]]] = {
     "engine": (False, _engine),
     "submit": (True, _submit),
     "live": (True, _live),
     "decisions": (True, _decisions),
+    "console": (True, _console),  # last: it leaves a million jobs in the shared stack
 }
 
 
