@@ -3,12 +3,15 @@ status tabs, a failed step's error on the detail page, the approval dialog, canc
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from playwright.async_api import Page, expect
 from runwright_cli.stack import Stack
+from runwright_gateway.console import fingerprint
 from support.console import row, sign_in
 from support.runbooks import example, runbook
 
@@ -133,3 +136,18 @@ async def test_cancel_asks_for_confirmation_then_cancels_a_running_job(
     await expect(page.locator("#job-status .badge")).to_have_text("Cancelled")
     await expect(page.locator("#job-reason")).to_contain_text("not needed")
     assert api.get(f"/api/v1/jobs/{job_id}").json()["status"] == "cancelled"
+
+
+def test_the_console_assets_are_cached_by_version(stack: Stack, tmp_path: Path) -> None:
+    page = httpx.get(f"{stack.gateway_url}/console/jobs")
+    match = re.search(r'src="(/console/assets/[0-9a-f]{16})/app\.js"', page.text)
+    assert match, page.text
+    script = httpx.get(f"{stack.gateway_url}{match.group(1)}/jobs.js")
+    assert script.status_code == 200
+    assert "javascript" in script.headers["content-type"]
+    assert script.headers["cache-control"] == "max-age=31536000, immutable"
+    # Any change to any asset gives the page a new asset path.
+    (tmp_path / "app.js").write_text("one")
+    first = fingerprint(tmp_path)
+    (tmp_path / "app.js").write_text("two")
+    assert fingerprint(tmp_path) != first

@@ -7,6 +7,7 @@ the token never appears in a URL and other sites cannot send it) and out.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,23 @@ from runwright_gateway.auth import SESSION_COOKIE, session_token
 from runwright_gateway.problems import Problem
 
 STATIC_DIR = Path(__file__).parent / "static"
-INDEX = (STATIC_DIR / "index.html").read_bytes()
+
+
+def fingerprint(directory: Path) -> str:
+    """A short hash of every file under ``directory``: it changes whenever any asset does."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(directory).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+ASSETS = f"/console/assets/{fingerprint(STATIC_DIR)}"
+"""The page loads its assets from a path naming their version, so browsers keep them for a year
+and still never run a stale one; ``/console/static`` serves the same files, revalidated."""
+INDEX = (
+    (STATIC_DIR / "index.html").read_bytes().replace(b'"/console/static/', f'"{ASSETS}/'.encode())
+)
 
 
 def page_headers(s3_endpoint: str = "") -> dict[str, str]:
@@ -135,6 +152,13 @@ console_router = Router(
         session_state,
         sign_in,
         sign_out,
+        create_static_files_router(
+            path=ASSETS,
+            directories=[STATIC_DIR],
+            include_in_schema=False,
+            cache_control=CacheControlHeader(max_age=365 * 24 * 3600, immutable=True),
+            name="console-assets",
+        ),
         create_static_files_router(
             path="/console/static",
             directories=[STATIC_DIR],

@@ -227,14 +227,16 @@ export function renderJobs(main, initialStatus) {
     for (const [handle, data] of waiting) handle(data);
   }
 
+  let countsAsked = 0;
   async function loadCounts() {
+    const mine = ++countsAsked;
     let body;
     try {
       body = await api("/api/v1/jobs/counts");
     } catch {
       return;
     }
-    if (stopped) return;
+    if (stopped || mine !== countsAsked) return; // a newer answer is on its way
     for (const tab of tabs) {
       const value = tab.dataset.status;
       const n = value ? body.by_status[value] ?? 0 : body.total;
@@ -243,9 +245,13 @@ export function renderJobs(main, initialStatus) {
     }
   }
 
+  // At most one counts request per COUNTS_DELAY_MS however many jobs change meanwhile.
   function refreshCounts() {
-    clearTimeout(countsTimer);
-    countsTimer = setTimeout(loadCounts, COUNTS_DELAY_MS);
+    if (countsTimer) return;
+    countsTimer = setTimeout(() => {
+      countsTimer = 0;
+      loadCounts();
+    }, COUNTS_DELAY_MS);
   }
 
   // ---- rows ----------------------------------------------------------------------------------
