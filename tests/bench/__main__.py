@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -127,6 +128,7 @@ def main() -> None:
     finally:
         if stack is not None:
             stack.stop()
+            shutil.rmtree(stack.data_dir, ignore_errors=True)  # the console bench leaves ~2 GB
 
 
 if __name__ == "__main__":
