@@ -249,12 +249,32 @@ def test_a_change_sent_from_another_site_with_the_console_session_is_refused(
         ({"limit": "0"}, "limit"),
         ({"limit": "many"}, "limit"),
         ({"cursor": "%%%"}, "cursor"),
+        ({"trigger": "cron"}, "trigger"),
+        ({"q": "x" * 201}, "q"),
+        ({"batch_id": "seven"}, "batch_id"),
     ],
 )
 def test_bad_list_parameters_are_named(
     api: httpx.Client, params: dict[str, str], field: str
 ) -> None:
     response = api.get("/api/v1/jobs", params=params)
+    assert response.status_code in (400, 422)
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert field in [e["field"] for e in response.json()["errors"]]
+
+
+@pytest.mark.parametrize(
+    ("params", "headers", "field"),
+    [
+        ({"after": "soon"}, {}, "after"),
+        ({}, {"Last-Event-ID": "x"}, "Last-Event-ID"),
+        ({"types": "status,frames"}, {}, "types"),
+    ],
+)
+def test_bad_workspace_stream_parameters_are_named(
+    api: httpx.Client, params: dict[str, str], headers: dict[str, str], field: str
+) -> None:
+    response = api.get("/api/v1/events", params=params, headers=headers)
     assert response.status_code in (400, 422)
     assert response.headers["content-type"].startswith("application/problem+json")
     assert field in [e["field"] for e in response.json()["errors"]]
