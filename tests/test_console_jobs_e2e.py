@@ -184,6 +184,10 @@ async def test_search_by_title_and_label_and_the_trigger_filter(
     await search.fill(marker)
     rows = page.locator("#jobs-panel tbody tr")
     await expect(rows).to_have_count(3)
+    # The tabs count what the search matches.
+    all_tab = page.get_by_role("tab", name="All")
+    await expect(all_tab.locator(".count")).to_have_text("3")
+    await expect(all_tab).to_have_attribute("aria-label", "All, 3 matching jobs")
     await search.fill(f"nightly EXPORT {marker}")
     await expect(rows).to_have_count(1)
     await expect(row(page, single)).to_be_visible()

@@ -93,6 +93,12 @@ def test_search_finds_jobs_by_title_id_and_label_and_filters_by_trigger(
     submit_scheduled(api, demo_url, f"Download 100%_report {marker}")
     try:
         assert titles(api, q=f"INVOICES {marker}") == [f"Export invoices {marker}"]
+        matching = api.get("/api/v1/jobs/counts", params={"q": marker}).json()
+        assert matching["total"] == 2
+        assert matching["by_status"]["scheduled"] == 2
+        assert matching["capped"] is False
+        labelled = api.get("/api/v1/jobs/counts", params={"q": f"team=billing-{marker}"}).json()
+        assert labelled["total"] == 1
         assert titles(api, q=invoice["id"]) == [f"Export invoices {marker}"]
         assert titles(api, q=f"team=billing-{marker}") == [f"Export invoices {marker}"]
         # LIKE wildcards in the search text are literal characters.
@@ -104,9 +110,10 @@ def test_search_finds_jobs_by_title_id_and_label_and_filters_by_trigger(
             f"Download 100%_report {marker}",
             f"Export invoices {marker}",
         ]
-        bad = api.get("/api/v1/jobs", params={"trigger": "cron"})
-        assert bad.status_code == 422
-        assert bad.json()["errors"][0]["field"] == "trigger"
+        for path in ("/api/v1/jobs", "/api/v1/jobs/counts"):
+            bad = api.get(path, params={"trigger": "cron"})
+            assert bad.status_code == 422
+            assert bad.json()["errors"][0]["field"] == "trigger"
     finally:
         for item in api.get("/api/v1/jobs", params={"q": marker}).json()["items"]:
             api.post(f"/api/v1/jobs/{item['id']}/cancel")

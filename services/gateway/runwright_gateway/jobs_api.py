@@ -53,6 +53,18 @@ def parse_uuid(value: str, field: str) -> UUID:
         raise invalid([FieldError(field, f"not an id: {value!r}")]) from exc
 
 
+def list_filters(
+    batch_id: str | None, trigger: str | None, q: str | None
+) -> tuple[UUID | None, str | None, str | None]:
+    """The list's filters, checked: a batch id, a known trigger, the search text (or None)."""
+    if trigger is not None and trigger not in TRIGGERS:
+        raise invalid(
+            [FieldError("trigger", f"unknown trigger {trigger!r}; one of " + ", ".join(TRIGGERS))]
+        )
+    batch = parse_uuid(batch_id, "batch_id") if batch_id else None
+    return batch, trigger, q.strip() if q and q.strip() else None
+
+
 def if_match(request: Request[Any, Any, Any]) -> int | None:
     """``If-Match: "<version>"``: act only on the job as the person saw it."""
     header = request.headers.get("if-match")
@@ -130,15 +142,7 @@ class JobsController(Controller):
                     )
                 ]
             )
-        if trigger is not None and trigger not in TRIGGERS:
-            raise invalid(
-                [
-                    FieldError(
-                        "trigger", f"unknown trigger {trigger!r}; one of " + ", ".join(TRIGGERS)
-                    )
-                ]
-            )
-        batch = parse_uuid(batch_id, "batch_id") if batch_id else None
+        batch, trigger, search = list_filters(batch_id, trigger, q)
         return await views.list_jobs(
             request.app.state.pool,
             status=status,
@@ -146,14 +150,24 @@ class JobsController(Controller):
             cursor=cursor,
             batch_id=batch,
             trigger=trigger,
-            search=q.strip() if q and q.strip() else None,
+            search=search,
         )
 
     @get("/counts")
-    async def counts(self, request: Request[Any, Any, Any]) -> views.JobCounts:
-        """How many jobs each status has, and in all; exact, cheap at any table size."""
-        by_status = await views.job_counts(request.app.state.pool)
-        return views.JobCounts(total=sum(by_status.values()), by_status=by_status)
+    async def counts(
+        self,
+        request: Request[Any, Any, Any],
+        batch_id: str | None = None,
+        trigger: str | None = None,
+        q: Annotated[str | None, Parameter(max_length=200)] = None,
+    ) -> views.JobCounts:
+        """How many jobs each status has, and in all. Without filters exact and cheap at any
+        table size; with the list's filters counted over at most 10,000 matching jobs
+        (``capped`` says the figures are lower bounds)."""
+        batch, trigger, search = list_filters(batch_id, trigger, q)
+        return await views.job_counts(
+            request.app.state.pool, batch_id=batch, trigger=trigger, search=search
+        )
 
     @get("/{job_id:str}")
     async def get_job(self, request: Request[Any, Any, Any], job_id: str) -> views.JobView:

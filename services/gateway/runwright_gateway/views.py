@@ -65,6 +65,8 @@ class JobView(JobSummary, kw_only=True):
 class JobCounts(Struct, kw_only=True):
     total: int
     by_status: dict[str, int]
+    capped: bool = False
+    """True when a filter matched more jobs than were counted: the figures are lower bounds."""
 
 
 class JobPage(Struct, kw_only=True):
@@ -133,18 +135,7 @@ async def list_jobs(
     trigger: str | None = None,
     search: str | None = None,
 ) -> JobPage:
-    where: list[str] = ["true"]
-    args: list[Any] = []
-    if batch_id:
-        args.append(batch_id)
-        where.append(f"j.batch_id = ${len(args)}")
-    if trigger:
-        args.append(trigger)
-        where.append(f"j.trigger = ${len(args)}")
-    if search:
-        condition, value = search_condition(search, len(args) + 1)
-        args.append(value)
-        where.append(condition)
+    where, args = filters(batch_id, trigger, search)
     if status:
         args.append(status)
         where.append(f"j.status = ${len(args)}")
@@ -166,6 +157,25 @@ async def list_jobs(
     return JobPage(items=items, next_cursor=next_cursor)
 
 
+def filters(
+    batch_id: UUID | None, trigger: str | None, search: str | None
+) -> tuple[list[str], list[Any]]:
+    """SQL conditions on ``queue.jobs j`` (and their arguments) for the list's filters."""
+    where: list[str] = ["true"]
+    args: list[Any] = []
+    if batch_id:
+        args.append(batch_id)
+        where.append(f"j.batch_id = ${len(args)}")
+    if trigger:
+        args.append(trigger)
+        where.append(f"j.trigger = ${len(args)}")
+    if search:
+        condition, value = search_condition(search, len(args) + 1)
+        args.append(value)
+        where.append(condition)
+    return where, args
+
+
 def search_condition(text: str, placeholder: int) -> tuple[str, Any]:
     """What the search box means: a job id, ``key=value`` for a label, else part of the title."""
     text = text.strip()
@@ -180,17 +190,38 @@ def search_condition(text: str, placeholder: int) -> tuple[str, Any]:
     return f"lower(j.title) LIKE ${placeholder}", f"%{pattern}%"
 
 
-async def job_counts(pool: asyncpg.Pool) -> dict[str, int]:
-    """Jobs per status (every status present, zero included)."""
-    rows = await pool.fetch(
-        "SELECT status, sum(n)::bigint AS n FROM ("
-        "  SELECT status, n FROM queue.job_counts"
-        "  UNION ALL SELECT status, delta FROM queue.job_count_deltas"
-        ") t GROUP BY status"
-    )
-    counts = dict.fromkeys(JOB_STATUSES, 0)
-    counts.update({r["status"]: int(r["n"]) for r in rows if r["status"] in counts})
-    return counts
+COUNT_LIMIT = 10_000
+"""Counting the jobs a filter matches stops here; the counts are then lower bounds."""
+
+
+async def job_counts(
+    pool: asyncpg.Pool,
+    batch_id: UUID | None = None,
+    trigger: str | None = None,
+    search: str | None = None,
+) -> JobCounts:
+    """Jobs per status (every status present, zero included). Without filters, exact from the
+    maintained totals; with filters, counted over at most ``COUNT_LIMIT`` matching jobs."""
+    if batch_id is None and trigger is None and search is None:
+        rows = await pool.fetch(
+            "SELECT status, sum(n)::bigint AS n FROM ("
+            "  SELECT status, n FROM queue.job_counts"
+            "  UNION ALL SELECT status, delta FROM queue.job_count_deltas"
+            ") t GROUP BY status"
+        )
+        capped = False
+    else:
+        where, args = filters(batch_id, trigger, search)
+        args.append(COUNT_LIMIT + 1)
+        rows = await pool.fetch(
+            "SELECT status, count(*) AS n FROM (SELECT j.status FROM queue.jobs j WHERE "
+            f"{' AND '.join(where)} LIMIT ${len(args)}) t GROUP BY status",
+            *args,
+        )
+        capped = sum(r["n"] for r in rows) > COUNT_LIMIT
+    by_status = dict.fromkeys(JOB_STATUSES, 0)
+    by_status.update({r["status"]: int(r["n"]) for r in rows if r["status"] in by_status})
+    return JobCounts(total=sum(by_status.values()), by_status=by_status, capped=capped)
 
 
 async def get_job(pool: asyncpg.Pool, job_id: UUID) -> JobView | None:

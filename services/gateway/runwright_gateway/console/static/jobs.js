@@ -161,6 +161,7 @@ export function renderJobs(main, initialStatus) {
     nextCursor = null;
     tbody.replaceChildren();
     load(false);
+    if (!("status" in change) || Object.keys(change).length > 1) loadCounts();
   }
 
   tablist.addEventListener("click", (event) => {
@@ -186,12 +187,19 @@ export function renderJobs(main, initialStatus) {
 
   // ---- loading -------------------------------------------------------------------------------
 
-  function query(limit, cursor) {
-    const params = new URLSearchParams({ limit: String(limit) });
-    if (filter.status) params.set("status", filter.status);
+  // The search, trigger and batch filters (the tabs' counts follow them too).
+  function filterParams() {
+    const params = new URLSearchParams();
     if (filter.q) params.set("q", filter.q);
     if (filter.trigger) params.set("trigger", filter.trigger);
     if (filter.batch) params.set("batch_id", filter.batch);
+    return params;
+  }
+
+  function query(limit, cursor) {
+    const params = filterParams();
+    params.set("limit", String(limit));
+    if (filter.status) params.set("status", filter.status);
     if (cursor) params.set("cursor", cursor);
     return `/api/v1/jobs?${params}`;
   }
@@ -232,7 +240,7 @@ export function renderJobs(main, initialStatus) {
     const mine = ++countsAsked;
     let body;
     try {
-      body = await api("/api/v1/jobs/counts");
+      body = await api(`/api/v1/jobs/counts?${filterParams()}`);
     } catch {
       return;
     }
@@ -240,8 +248,12 @@ export function renderJobs(main, initialStatus) {
     for (const tab of tabs) {
       const value = tab.dataset.status;
       const n = value ? body.by_status[value] ?? 0 : body.total;
-      counts.get(value).textContent = n.toLocaleString();
-      tab.setAttribute("aria-label", `${tab.dataset.label}, ${n} ${n === 1 ? "job" : "jobs"}`);
+      // Capped: a filter matched more jobs than were counted, so these are lower bounds.
+      const more = body.capped && n > 0 ? "+" : "";
+      counts.get(value).textContent = `${n.toLocaleString()}${more}`;
+      const noun = n === 1 && !more ? "job" : "jobs";
+      const what = filter.q || filter.trigger || filter.batch ? "matching " : "";
+      tab.setAttribute("aria-label", `${tab.dataset.label}, ${n}${more ? " or more" : ""} ${what}${noun}`);
     }
   }
 
