@@ -199,11 +199,11 @@ async def list_case(label: str, **params: str) -> Case:
     return Case(label, "/api/v1/jobs", {"limit": "50", **params}, sql, args)
 
 
-async def counts_case(label: str) -> Case:
+async def counts_case(label: str, q: str | None = None) -> Case:
     capture = CapturePool()
-    await views.job_counts(capture)  # type: ignore[arg-type]
+    await views.job_counts(capture, search=q)  # type: ignore[arg-type]
     ((sql, args),) = capture.sent
-    return Case(label, "/api/v1/jobs/counts", {}, sql, args)
+    return Case(label, "/api/v1/jobs/counts", {"q": q} if q else {}, sql, args)
 
 
 async def deep_cursor(api: httpx.AsyncClient) -> str:
@@ -281,6 +281,7 @@ async def steady_cases(api: httpx.AsyncClient) -> list[Case]:
         await list_case(f"q={LABEL_SEARCH} (label)", q=LABEL_SEARCH),
         await list_case("trigger=schedule", trigger="schedule"),
         await counts_case("counts (steady state)"),
+        await counts_case(f"counts q={TITLE_SEARCH} (at most 10,000 counted)", q=TITLE_SEARCH),
     ]
 
 
