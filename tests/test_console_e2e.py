@@ -74,6 +74,9 @@ async def test_sign_in_live_list_failed_tab_and_a_failed_steps_error(
     await expect(row(page, job_id)).to_be_visible()
 
     await page.goto(f"/console/jobs/{failed_id}")
+    await expect(page.locator("#job-status-meaning")).to_have_text(
+        "Finished with one or more errors"
+    )
     failed_step = page.locator('.step[data-ordinal="1"]')
     await expect(failed_step.locator(".badge")).to_have_text("Failed")
     await expect(failed_step.locator(".error-kind")).to_have_text("Element not found")

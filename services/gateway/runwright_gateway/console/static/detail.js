@@ -2,7 +2,7 @@
 // all kept current by the job's own event stream (/api/v1/jobs/{id}/events).
 import { api } from "./api.js";
 import { artifactList } from "./artifacts.js";
-import { badge, duration, formatValue, h, STATUS_LABELS, TERMINAL, toast, valuesList } from "./ui.js";
+import { badge, duration, formatValue, h, STATUS_DESCRIPTIONS, STATUS_LABELS, TERMINAL, toast, valuesList } from "./ui.js";
 
 // Which actions each status allows (as the API enforces them).
 const ACTIONS = [
@@ -24,6 +24,7 @@ export function renderJobDetail(main, jobId) {
 
   const title = h("h1", { id: "job-title" }, "Job");
   const statusSlot = h("span", { id: "job-status" });
+  const meaning = h("p", { class: "muted small", id: "job-status-meaning" });
   const reason = h("p", { class: "muted", id: "job-reason", hidden: true });
   const actionButtons = ACTIONS.map(([action, label, , style]) =>
     h("button", { type: "button", class: style, dataset: { action }, hidden: true }, label),
@@ -76,6 +77,7 @@ export function renderJobDetail(main, jobId) {
   main.replaceChildren(
     h("p", {}, h("a", { href: "/console/jobs" }, "← All jobs")),
     h("div", { class: "page-head" }, title, statusSlot),
+    meaning,
     reason,
     h("div", { class: "row actions", role: "group", "aria-label": "Job actions" }, actionButtons),
     metrics,
@@ -139,6 +141,7 @@ export function renderJobDetail(main, jobId) {
     document.title = `${job.title} · Runwright`;
     title.textContent = job.title;
     statusSlot.replaceChildren(badge(job.status));
+    meaning.textContent = STATUS_DESCRIPTIONS[job.status] || "";
     reason.hidden = !job.reason;
     reason.textContent = job.reason ? `Reason: ${job.reason}` : "";
     for (const [index, [, , allowed]] of ACTIONS.entries()) {

@@ -2,7 +2,7 @@
 // "Load more", kept current by the workspace-wide event stream (/api/v1/events): rows move
 // between tabs and counts change as jobs do, with no periodic reload.
 import { api } from "./api.js";
-import { badge, duration, h, SCHEDULE_LABEL, scheduleJobsUrl, TERMINAL, when } from "./ui.js";
+import { badge, duration, h, SCHEDULE_LABEL, STATUS_DESCRIPTIONS, scheduleJobsUrl, TERMINAL, when } from "./ui.js";
 
 const TABS = [
   ["", "All"],
@@ -59,6 +59,7 @@ export function renderJobs(main, initialStatus) {
         id: `tab-${value || "all"}`,
         "aria-controls": "jobs-panel",
         dataset: { status: value, label },
+        title: value ? STATUS_DESCRIPTIONS[value] : "Every job",
       },
       h("span", {}, label),
       count,

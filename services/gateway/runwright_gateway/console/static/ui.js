@@ -34,8 +34,24 @@ export const STATUS_LABELS = {
 
 export const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 
+// What each job status means, as the Jobs page explains it.
+export const STATUS_DESCRIPTIONS = {
+  scheduled: "Waiting for the scheduled execution time",
+  queued: "In the job queue, waiting for a worker",
+  running: "Currently executing steps",
+  waiting_for_approval: "Paused, waiting for user approval on a step",
+  paused: "Manually paused by a user",
+  completed: "Finished successfully",
+  failed: "Finished with one or more errors",
+  cancelled: "Cancelled by a user",
+};
+
 export function badge(status) {
-  return h("span", { class: `badge badge-${status}` }, STATUS_LABELS[status] || status);
+  return h(
+    "span",
+    { class: `badge badge-${status}`, title: STATUS_DESCRIPTIONS[status] },
+    STATUS_LABELS[status] || status,
+  );
 }
 
 export function duration(ms) {
