@@ -253,10 +253,17 @@ async def test_the_jobs_page_works_from_the_keyboard_and_at_phone_width(
         await page.set_viewport_size({"width": 390, "height": 844})
         await sign_in(page, stack.token)
         await expect(row(page, job_id)).to_be_visible()
-        # Nothing sticks out sideways: the table scrolls inside its own box.
+        # Each job is a card that fits the screen: nothing scrolls sideways, facts are labelled.
         assert await page.evaluate("document.documentElement.scrollWidth <= innerWidth")
         box = page.locator(".table-scroll")
-        assert await box.evaluate("el => el.scrollWidth > el.clientWidth")
+        assert await box.evaluate("el => el.scrollWidth <= el.clientWidth")
+        trigger_cell = row(page, job_id).locator("td").last
+        label = await trigger_cell.evaluate("td => getComputedStyle(td, '::before').content")
+        assert label == '"Trigger: "'
+        await expect(trigger_cell).to_have_text("API")
+        card = await row(page, job_id).bounding_box()
+        assert card is not None
+        assert card["width"] <= 390
 
         await page.get_by_role("tab", name="All").focus()
         await page.keyboard.press("ArrowRight")

@@ -369,10 +369,10 @@ export function renderJobs(main, initialStatus) {
         h("span", { class: "muted small job-id" }, job.id.slice(0, 8)),
       ),
       h("td", {}, badge(job.status)),
-      h("td", {}, when(job.started_at)),
-      h("td", { class: "num", dataset: { elapsed: "" } }, elapsed(job)),
-      h("td", { class: "num" }, progress(job)),
-      h("td", {}, triggerCell(job)),
+      h("td", { dataset: { label: "Started" } }, when(job.started_at)),
+      h("td", { class: "num", dataset: { elapsed: "", label: "Duration" } }, elapsed(job)),
+      h("td", { class: "num", dataset: { label: "Steps" } }, progress(job)),
+      h("td", { dataset: { label: "Trigger" } }, triggerCell(job)),
     );
   }
 
