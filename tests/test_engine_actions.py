@@ -390,3 +390,26 @@ async def test_a_download_over_the_cap_fails_the_step_and_leaves_no_file(
     assert run.step(0).error is not None
     assert "over the 1 MB cap" in run.step(0).error.message
     assert list((tmp_path / "downloads").iterdir()) == []
+
+
+async def test_a_click_that_starts_a_slow_navigation_succeeds_once_and_the_page_has_loaded(
+    browser: Browser, fixture_url: str, tmp_path: Path
+) -> None:
+    """The page answers after 2 s, longer than the engine's first quick attempt gives a click:
+    Playwright reports a timeout although the click happened; the engine must not click again or
+    fail, and the next step sees the new page."""
+    steps = [
+        act(
+            {"type": "click", "selector": {"tagName": "a", "innerText": "Slow page"}},
+            captures=[{"name": "waited", "strategy": "url", "pattern": r"ms=(\d+)"}],
+        ),
+        act(
+            {"type": "extract", "script": "document.title"},
+            captures=[{"name": "title", "strategy": "expression", "expression": "{{__extracted}}"}],
+        ),
+    ]
+    run = await run_steps(browser, f"{fixture_url}/", steps, tmp_path, timeout_ms=6000)
+    assert [s.status for s in run.steps] == ["success", "success"], [s.error for s in run.steps]
+    assert run.step(0).retries == 0
+    assert run.step(0).captured == {"waited": "2000"}
+    assert run.step(1).captured == {"title": "Fixture: slow page"}

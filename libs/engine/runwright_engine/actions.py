@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from runwright_runbook.variables import interpolate
 
 from runwright_engine.errors import ActionFailed
 from runwright_engine.files import FileRecord, export_text, record, safe_name, unique_path
+from runwright_engine.navigation import NavigationWatch
 from runwright_engine.plugins import AiProvider
 from runwright_engine.selectors import Resolution, apply_filters, candidates, resolve
 
@@ -82,6 +84,11 @@ class ActionContext:
     fast: FastPath = field(default_factory=FastPath)
     max_download_bytes: int | None = None
     step_timeout_ms: int = 0
+    navigations: NavigationWatch | None = None
+
+    @property
+    def navigation_mark(self) -> int:
+        return self.navigations.count if self.navigations is not None else 0
 
     def text(self, value: str) -> str:
         return interpolate(value, self.values)
@@ -102,10 +109,13 @@ class ActionContext:
         strategy, _, factory = options[0]
         locator = apply_filters(self.page, factory(self.page), selector)
         budget = min(FAST_PATH_MS, max(1, self.timeout_ms // 2))
-        started = time.monotonic()
+        started, mark = time.monotonic(), self.navigation_mark
         try:
             await _element_action(self, locator, action, budget)
-        except PlaywrightTimeoutError:
+        except PlaywrightTimeoutError as exc:
+            if started_navigation(exc):
+                await finish_navigation(self, mark, self.action_timeout())
+                return Outcome(0, strategy)
             self.fast.misses += 1
         except PlaywrightError as exc:
             if "strict mode violation" not in str(exc):
@@ -123,11 +133,43 @@ def absolute_url(runbook: Runbook, url: str) -> str:
     return url
 
 
+def started_navigation(exc: PlaywrightError) -> bool:
+    """Playwright gave up while waiting for the navigation the action started: the click (or key
+    press) happened, so doing it again would act twice, on a page that has gone."""
+    text = str(exc)
+    return " action done" in text and "waiting for scheduled navigations" in text
+
+
+async def finish_navigation(ctx: ActionContext, mark: int, timeout_ms: int) -> None:
+    """Let the navigation an action started commit and load, so the next step sees the new page;
+    a page slower than this is the next step's to wait for (its own look-ups wait)."""
+    started = time.monotonic()
+    if ctx.navigations is not None:
+        await ctx.navigations.wait_past(mark, timeout_ms)
+    left = max(1, timeout_ms - int((time.monotonic() - started) * 1000))
+    with contextlib.suppress(PlaywrightError):
+        await ctx.page.wait_for_load_state("domcontentloaded", timeout=left)
+
+
 async def _act(coro: Any) -> None:
     try:
         await coro
     except Exception as exc:
         raise ActionFailed(exc) from exc
+
+
+async def _act_on(ctx: ActionContext, found: Resolution, action: Action) -> Outcome:
+    """The action on the element the full resolution found, with the time left for it."""
+    timeout, mark = ctx.action_timeout(), ctx.navigation_mark
+    try:
+        await _element_action(ctx, found.locator, action, timeout)
+    except PlaywrightError as exc:
+        if not started_navigation(exc):
+            raise ActionFailed(exc) from exc
+        await finish_navigation(ctx, mark, timeout)
+    except Exception as exc:
+        raise ActionFailed(exc) from exc
+    return Outcome(found.retries, found.strategy)
 
 
 async def perform(ctx: ActionContext, action: Action) -> Outcome:
@@ -140,9 +182,7 @@ async def perform(ctx: ActionContext, action: Action) -> Outcome:
             fast = await ctx.act_fast(action.selector, action)
             if fast is not None:
                 return fast
-            found = await ctx.locate(action.selector)
-            await _act(_element_action(ctx, found.locator, action, ctx.action_timeout()))
-            return Outcome(found.retries, found.strategy)
+            return await _act_on(ctx, await ctx.locate(action.selector), action)
         case WaitAction():
             return await _wait(ctx, action)
         case KeyAction():
@@ -150,9 +190,7 @@ async def perform(ctx: ActionContext, action: Action) -> Outcome:
                 fast = await ctx.act_fast(action.selector, action)
                 if fast is not None:
                     return fast
-                found = await ctx.locate(action.selector)
-                await _act(_element_action(ctx, found.locator, action, ctx.action_timeout()))
-                return Outcome(found.retries, found.strategy)
+                return await _act_on(ctx, await ctx.locate(action.selector), action)
             await _act(page.keyboard.press(ctx.text(action.key)))
             return Outcome()
         case ScrollAction():

@@ -29,6 +29,7 @@ from runwright_engine.captures import CaptureFailed, capture_value, is_empty
 from runwright_engine.diagnostics import diagnose, step_screenshot
 from runwright_engine.errors import HINTS
 from runwright_engine.files import FileRecord, record, unique_path
+from runwright_engine.navigation import NavigationWatch
 from runwright_engine.plugins import AiProvider
 from runwright_engine.screencast import Screencast
 from runwright_engine.values import (
@@ -129,6 +130,7 @@ class Engine:
         self.console: list[str] = []
         self.files: list[FileRecord] = []
         self.fast_path = FastPath()
+        self.navigations: NavigationWatch | None = None
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -140,6 +142,7 @@ class Engine:
         page = await self.context.new_page()
         page.on("console", lambda m: self._console(m.type, m.text))
         page.on("pageerror", lambda e: self._console("pageerror", str(e)))
+        self.navigations = NavigationWatch(page)
         self.screencast = Screencast(page)
         await self.observer.page_opened(page, self.screencast)
         recorder = VideoRecorder(self.screencast) if self.video else None
@@ -236,6 +239,7 @@ class Engine:
             fast=self.fast_path,
             max_download_bytes=self.max_download_bytes,
             step_timeout_ms=timeout,
+            navigations=self.navigations,
         )
         try:
             outcome: Outcome = await asyncio.wait_for(
