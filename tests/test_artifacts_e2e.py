@@ -133,6 +133,20 @@ def test_a_requested_video_is_a_webm_of_the_run(api: httpx.Client, fixture_url: 
     assert frames >= 5
     assert duration >= 1.0
 
+    # A player seeks with byte ranges: each answers exactly the bytes asked for.
+    whole = data.content
+    assert data.headers["accept-ranges"] == "bytes"
+    for asked, first, last in (("0-99", 0, 99), ("100-", 100, len(whole) - 1), ("-10", -10, -1)):
+        part = api.get(str(video["url"]), headers={"Range": f"bytes={asked}"})
+        assert part.status_code == 206
+        start = first % len(whole)
+        end = last % len(whole)
+        assert part.headers["content-range"] == f"bytes {start}-{end}/{len(whole)}"
+        assert part.content == whole[start : end + 1]
+    beyond = api.get(str(video["url"]), headers={"Range": f"bytes={len(whole)}-"})
+    assert beyond.status_code == 416
+    assert beyond.headers["content-range"] == f"bytes */{len(whole)}"
+
 
 def test_unknown_artifacts_and_jobs_are_404(api: httpx.Client) -> None:
     assert api.get("/api/v1/artifacts/0b8b8f5e-4b5a-4a43-9a5e-000000000000").status_code == 404

@@ -88,6 +88,24 @@ class FilesystemStore:
             raise NotFound(key) from None
         return ObjectStream(lambda: file.read(CHUNK_SIZE), file.close)
 
+    async def open_range(self, key: str, start: int, length: int) -> ObjectStream:
+        """``length`` bytes of the object from byte ``start`` (an HTTP Range request)."""
+        path = self.path_for(key)
+        try:
+            file = await asyncio.to_thread(path.open, "rb")
+        except (*_MISSING, IsADirectoryError):
+            raise NotFound(key) from None
+        await asyncio.to_thread(file.seek, start)
+        left = length
+
+        def read() -> bytes:
+            nonlocal left
+            chunk = file.read(min(CHUNK_SIZE, left)) if left > 0 else b""
+            left -= len(chunk)
+            return chunk
+
+        return ObjectStream(read, file.close)
+
     async def stat(self, key: str) -> StoredObject | None:
         return await asyncio.to_thread(_stat, key, self.path_for(key))
 

@@ -3,10 +3,12 @@
 S3: after the token check, a redirect to a presigned URL the artifact service mints (the gateway
 holds no store credentials). Filesystem (the embedded set-up): the gateway streams the file.
 Downloads are attachments with ``nosniff``; images and video may be served inline (``?inline=1``).
+The filesystem stream answers a single byte ``Range`` (206), so a video player can seek.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -22,7 +24,7 @@ from runwright_proto.artifacts import PresignArtifact, PresignReply
 from runwright_storage import FilesystemStore, content_disposition
 
 from runwright_gateway.auth import require_token
-from runwright_gateway.problems import not_found
+from runwright_gateway.problems import Problem, not_found
 
 INLINE_TYPES = ("image/", "video/")
 
@@ -64,10 +66,41 @@ def _uuid(value: str, what: str) -> UUID:
         raise not_found(f"{what} {value!r}") from exc
 
 
-async def _chunks(store: FilesystemStore, key: str) -> AsyncIterator[bytes]:
-    async with await store.open(key) as stream:
+async def _chunks(
+    store: FilesystemStore, key: str, span: tuple[int, int] | None = None
+) -> AsyncIterator[bytes]:
+    if span is None:
+        opened = await store.open(key)
+    else:
+        opened = await store.open_range(key, span[0], span[1] - span[0] + 1)
+    async with opened as stream:
         async for chunk in stream:
             yield chunk
+
+
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The one byte range a ``Range`` header asks for, as (first, last); None for the whole file
+    (no header, several ranges or a unit other than bytes: answering in full is allowed)."""
+    match = _RANGE.fullmatch(header.strip()) if header else None
+    if match is None or match.group(1) == match.group(2) == "":
+        return None
+    first, last = match.groups()
+    if first == "":
+        start, end = max(0, size - int(last)), size - 1
+    else:
+        start, end = int(first), min(int(last), size - 1) if last else size - 1
+    if start > end or start >= size:
+        raise Problem(
+            416,
+            "Range Not Satisfiable",
+            f"the file has {size} bytes",
+            code="range_not_satisfiable",
+            headers={"Content-Range": f"bytes */{size}"},
+        )
+    return start, end
 
 
 class ArtifactsController(Controller):
@@ -107,16 +140,24 @@ class ArtifactsController(Controller):
             if reply.url:
                 return Redirect(reply.url, status_code=302, headers={"Cache-Control": "no-store"})
         store: FilesystemStore = state.files
+        size: int = row["size"]
+        span = byte_range(request.headers.get("range"), size)
         headers = {
             "Content-Disposition": content_disposition(
                 row["name"], content_type=row["content_type"], inline=inline
             ),
             "X-Content-Type-Options": "nosniff",
-            "Content-Length": str(row["size"]),
+            "Content-Length": str(size if span is None else span[1] - span[0] + 1),
+            "Accept-Ranges": "bytes",
             "Cache-Control": "private, max-age=300",
             "Content-Security-Policy": "default-src 'none'; media-src 'self'; img-src 'self'; "
             "sandbox",
         }
+        if span is not None:
+            headers["Content-Range"] = f"bytes {span[0]}-{span[1]}/{size}"
         return Stream(
-            _chunks(store, row["storage_key"]), media_type=row["content_type"], headers=headers
+            _chunks(store, row["storage_key"], span),
+            media_type=row["content_type"],
+            headers=headers,
+            status_code=200 if span is None else 206,
         )
