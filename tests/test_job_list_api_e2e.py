@@ -4,6 +4,8 @@ event stream (``GET /api/v1/events``) with its resume rules."""
 from __future__ import annotations
 
 import asyncio
+import signal
+import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -12,6 +14,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from runwright_cli.ports import wait_for_port
 from runwright_cli.stack import Stack
 from runwright_proto.jobs import JOB_STATUSES
 from runwright_queue.counts import fold_counts
@@ -180,3 +183,60 @@ def test_a_position_the_stream_never_had_gets_a_reset(api: httpx.Client) -> None
     assert events[0].event == "reset"
     assert events[0].data["position"] < 10**12
     assert api.get("/api/v1/events", headers={"Last-Event-ID": "x"}).status_code == 422
+
+
+def test_a_stopping_gateway_ends_its_streams_cleanly_and_they_resume(
+    api: httpx.Client, stack: Stack, demo_url: str
+) -> None:
+    """SIGTERM ends every event stream at once with a clean end of stream (not a cut connection),
+    so clients reconnect with Last-Event-ID; after the restart nothing is lost."""
+    document = runbook(
+        [{"action": {"type": "wait", "duration": 1000}} for _ in range(4)], start_url=demo_url
+    )
+    job_id = api.post("/api/v1/jobs", json={"runbook": document}).json()["id"]
+    read_events(api, f"/api/v1/jobs/{job_id}/events", until=lambda e: e.event == "step")
+    _, hello = read_events(api, "/api/v1/events", limit=1)
+    ended: dict[str, BaseException | None] = {}
+    seen: dict[str, list[Event]] = {"job": [], "workspace": []}
+
+    def follow(name: str, path: str) -> None:
+        def keep(event: Event) -> bool:
+            seen[name].append(event)
+            return False  # read until the server ends the stream
+
+        try:
+            read_events(api, path, timeout=60, until=keep)
+            ended[name] = None
+        except BaseException as exc:
+            ended[name] = exc
+
+    readers = [
+        threading.Thread(target=follow, args=("job", f"/api/v1/jobs/{job_id}/events")),
+        threading.Thread(target=follow, args=("workspace", f"/api/v1/events?after={hello[0].id}")),
+    ]
+    for reader in readers:
+        reader.start()
+    time.sleep(0.5)  # both connected
+    gateway = stack.service("gateway")
+    assert gateway.proc is not None
+    gateway.proc.send_signal(signal.SIGTERM)
+    for reader in readers:
+        reader.join(30)
+    gateway.proc.wait(30)
+    assert ended == {"job": None, "workspace": None}
+    stack.supervise_once()
+    wait_for_port(stack.config.gateway_port, 60)
+
+    last_job = seen["job"][-1].id if seen["job"] else 0
+    _, rest = read_events(api, f"/api/v1/jobs/{job_id}/events", last_event_id=last_job)
+    job_seqs = [e.id for e in seen["job"]] + [e.id for e in rest]
+    assert job_seqs == list(range(job_seqs[0], job_seqs[-1] + 1))
+    assert rest[-1].data["status"] == "completed"
+
+    def done(e: Event) -> bool:
+        return e.data.get("job_id") == job_id and e.data.get("status") == "completed"
+
+    last_seen = seen["workspace"][-1].id if seen["workspace"] else hello[0].id
+    _, more = read_events(api, "/api/v1/events", last_event_id=last_seen, until=done, timeout=30)
+    mine = [e.data["seq"] for e in seen["workspace"] + more if e.data.get("job_id") == job_id]
+    assert mine == list(range(mine[0], mine[-1] + 1))

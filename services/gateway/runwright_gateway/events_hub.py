@@ -64,6 +64,16 @@ class EventHub:
         self._subs: list[Subscription] = []
         self._nc: Client | None = None
         self._announcer: asyncio.Task[None] | None = None
+        self.closing = False
+        """Set when the gateway stops: every stream ends so its client resumes elsewhere."""
+
+    def close_streams(self) -> None:
+        """End every event stream now (the gateway is stopping); clients reconnect with
+        ``Last-Event-ID`` to another gateway, or to this one once it is back."""
+        self.closing = True
+        for listeners in self._listeners.values():
+            for listener in listeners:
+                listener.wake.set()
 
     async def start(self, nc: Client) -> None:
         self._nc = nc

@@ -82,7 +82,7 @@ async def job_events(
                 if ends_stream(row["body"]):
                     return
             while True:
-                if listener.overflowed:
+                if listener.overflowed or hub.closing:
                     return
                 if listener.frame is not None:
                     frame, listener.frame = listener.frame, None

@@ -11,6 +11,7 @@ gateway or another one, misses nothing and sees nothing twice. A client that con
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -24,6 +25,7 @@ from runwright_proto import streams, subjects
 from runwright_runbook.parse import FieldError
 
 from runwright_gateway.auth import require_token
+from runwright_gateway.events_hub import EventHub
 from runwright_gateway.jobs_api import SSE_HEADERS, last_event_id
 from runwright_gateway.problems import invalid
 from runwright_gateway.sse import RETRY_MS
@@ -48,8 +50,16 @@ def _event(position: int, kind: str, data: bytes | str) -> ServerSentEventMessag
     return ServerSentEventMessage(data=text, event=kind, id=position)
 
 
+POLL_S = 1.0
+"""How often a quiet stream checks whether the gateway is stopping."""
+
+
 async def follow(
-    nc: Client, after: int | None, keepalive_s: float, types: frozenset[str] | None = None
+    nc: Client,
+    hub: EventHub,
+    after: int | None,
+    keepalive_s: float,
+    types: frozenset[str] | None = None,
 ) -> AsyncGenerator[ServerSentEventMessage, None]:
     js = nc.jetstream()
     state = (await js.stream_info(streams.EVENTS.name)).state
@@ -76,13 +86,17 @@ async def follow(
             inactive_threshold=INACTIVE_THRESHOLD_S,
         ),
     )
+    quiet_since = time.monotonic()
     try:
-        while True:
+        while not hub.closing:
             try:
-                msg = await sub.next_msg(timeout=keepalive_s)
+                msg = await sub.next_msg(timeout=min(keepalive_s, POLL_S))
             except NatsTimeout:
-                yield ServerSentEventMessage(data=None, comment="keep-alive")
+                if time.monotonic() - quiet_since >= keepalive_s:
+                    yield ServerSentEventMessage(data=None, comment="keep-alive")
+                    quiet_since = time.monotonic()
                 continue
+            quiet_since = time.monotonic()
             try:
                 kind = _type.decode(msg.data).type
             except (msgspec.DecodeError, msgspec.ValidationError):
@@ -126,5 +140,6 @@ class WorkspaceEventsController(Controller):
                 )
         state = request.app.state
         return ServerSentEvent(
-            follow(state.nc, since, state.settings.sse_keepalive_s, wanted), headers=SSE_HEADERS
+            follow(state.nc, state.hub, since, state.settings.sse_keepalive_s, wanted),
+            headers=SSE_HEADERS,
         )
