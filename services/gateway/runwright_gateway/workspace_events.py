@@ -96,13 +96,13 @@ async def follow(
                     yield ServerSentEventMessage(data=None, comment="keep-alive")
                     quiet_since = time.monotonic()
                 continue
-            quiet_since = time.monotonic()
             try:
                 kind = _type.decode(msg.data).type
             except (msgspec.DecodeError, msgspec.ValidationError):
                 continue
             if types is None or kind in types:
                 yield _event(msg.metadata.sequence.stream, kind, msg.data)
+                quiet_since = time.monotonic()
     finally:
         with contextlib.suppress(Exception):
             await sub.unsubscribe()
