@@ -13,7 +13,7 @@ from playwright.async_api import Page, expect
 from runwright_cli.stack import Stack
 from runwright_gateway.console import fingerprint
 from support.console import row, sign_in
-from support.runbooks import example, runbook
+from support.runbooks import approval_runbook, example, runbook
 
 pytestmark = pytest.mark.e2e
 
@@ -95,20 +95,7 @@ async def test_sign_in_live_list_failed_tab_and_a_failed_steps_error(
 async def test_the_approval_dialog_opens_by_itself_and_approve_completes_the_job(
     page: Page, stack: Stack, api: httpx.Client, demo_url: str
 ) -> None:
-    steps: list[dict[str, Any]] = [
-        {
-            "action": {"type": "navigate", "url": "/login"},
-            "captures": [{"name": "page", "strategy": "url", "pattern": "/(login)"}],
-        },
-        {
-            "description": "Sign in as the operator",
-            "riskLevel": "high",
-            "requiresConfirmation": True,
-            "action": {"type": "input", "selector": {"id": "email"}, "value": "op@example.com"},
-        },
-        {"action": {"type": "wait", "duration": 1}},
-    ]
-    job_id = submit(api, runbook(steps, start_url=demo_url, timeout_ms=5000))
+    job_id = submit(api, runbook(approval_runbook(), start_url=demo_url, timeout_ms=5000))
     await sign_in(page, stack.token, f"/console/jobs/{job_id}")
     dialog = page.locator("#approval-dialog")
     await expect(dialog).to_be_visible(timeout=45000)

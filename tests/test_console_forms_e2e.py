@@ -147,6 +147,19 @@ async def test_uploading_a_yaml_file_fills_the_form_and_its_options_go_with_the_
         api.post(f"/api/v1/jobs/{match.group(1)}/cancel")
 
 
+def login_page(demo_url: str) -> dict[str, Any]:
+    return runbook(
+        [{"action": {"type": "navigate", "url": f"{demo_url}/login"}}], start_url=demo_url
+    )
+
+
+def create_schedule(api: httpx.Client, demo_url: str, **fields: Any) -> dict[str, Any]:
+    response = api.post("/api/v1/schedules", json={"runbook": login_page(demo_url), **fields})
+    assert response.status_code == 201, response.text
+    schedule: dict[str, Any] = response.json()
+    return schedule
+
+
 async def test_schedules_page_lists_next_fire_times_and_pauses_and_unpauses_a_schedule(
     page: Page, stack: Stack, api: httpx.Client, demo_url: str
 ) -> None:
@@ -155,21 +168,14 @@ async def test_schedules_page_lists_next_fire_times_and_pauses_and_unpauses_a_sc
     await sign_in(page, stack.token, "/console/schedules")
     await expect(page.get_by_text("No schedules yet.")).to_be_visible()
 
-    document = runbook(
-        [{"action": {"type": "navigate", "url": f"{demo_url}/login"}}], start_url=demo_url
-    )
-    response = api.post(
-        "/api/v1/schedules",
-        json={
-            "name": "Nightly orders export",
-            "cron": "30 2 * * *",
-            "timezone": "Europe/Berlin",
-            "overlap": "cancel_previous",
-            "runbook": document,
-        },
-    )
-    assert response.status_code == 201, response.text
-    schedule_id = response.json()["id"]
+    schedule_id = create_schedule(
+        api,
+        demo_url,
+        name="Nightly orders export",
+        cron="30 2 * * *",
+        timezone="Europe/Berlin",
+        overlap="cancel_previous",
+    )["id"]
     try:
         await (
             page.get_by_role("navigation", name="Main")
@@ -218,26 +224,15 @@ async def test_schedules_page_lists_next_fire_times_and_pauses_and_unpauses_a_sc
 async def test_a_schedules_jobs_are_one_click_away_and_link_back(
     page: Page, stack: Stack, api: httpx.Client, demo_url: str, firing: Firing
 ) -> None:
-    document = runbook(
-        [{"action": {"type": "navigate", "url": f"{demo_url}/login"}}], start_url=demo_url
+    schedule = create_schedule(
+        api, demo_url, name="Minutely check", cron="* * * * *", overlap="allow"
     )
-    response = api.post(
-        "/api/v1/schedules",
-        json={
-            "name": "Minutely check",
-            "cron": "* * * * *",
-            "overlap": "allow",
-            "runbook": document,
-        },
-    )
-    assert response.status_code == 201, response.text
-    schedule = response.json()
     try:
         fire_at = datetime.fromisoformat(schedule["next_fire_at"])
         await firing.fire_due(fire_at + timedelta(seconds=1))
         occurrences = api.get(f"/api/v1/schedules/{schedule['id']}/occurrences").json()["items"]
         (job_id,) = [o["job_id"] for o in occurrences if o["job_id"]]
-        unrelated = api.post("/api/v1/jobs", json={"runbook": document}).json()["id"]
+        unrelated = api.post("/api/v1/jobs", json={"runbook": login_page(demo_url)}).json()["id"]
 
         await sign_in(page, stack.token, "/console/schedules")
         card = page.locator(f'[data-schedule-id="{schedule["id"]}"]')

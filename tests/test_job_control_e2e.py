@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from support.runbooks import runbook
+from support.runbooks import approval_runbook, runbook
 from support.sse import Event, read_events
 
 pytestmark = pytest.mark.e2e
@@ -115,22 +115,6 @@ def test_cancel_stops_a_running_step_at_once_and_skips_the_rest(
     follow_up = submit(api, [{"action": {"type": "wait", "duration": 1}}], demo_url)
     _, events = read_events(api, f"/api/v1/jobs/{follow_up}/events")
     assert events[-1].data["status"] == "completed", "the executor's slot was freed"
-
-
-def approval_runbook() -> list[dict[str, Any]]:
-    return [
-        {
-            "action": {"type": "navigate", "url": "/login"},
-            "captures": [{"name": "page", "strategy": "url", "pattern": "/(login)"}],
-        },
-        {
-            "description": "Sign in as the operator",
-            "riskLevel": "high",
-            "requiresConfirmation": True,
-            "action": {"type": "input", "selector": {"id": "email"}, "value": "op@example.com"},
-        },
-        {"action": {"type": "wait", "duration": 1}},
-    ]
 
 
 def test_an_approval_request_carries_evidence_and_approve_runs_the_step(

@@ -46,3 +46,20 @@ def runbook(
     if variables:
         document["variables"] = variables
     return document
+
+
+def approval_runbook() -> list[dict[str, Any]]:
+    """Steps whose second (high risk) asks for a person's approval, with a value captured first."""
+    return [
+        {
+            "action": {"type": "navigate", "url": "/login"},
+            "captures": [{"name": "page", "strategy": "url", "pattern": "/(login)"}],
+        },
+        {
+            "description": "Sign in as the operator",
+            "riskLevel": "high",
+            "requiresConfirmation": True,
+            "action": {"type": "input", "selector": {"id": "email"}, "value": "op@example.com"},
+        },
+        {"action": {"type": "wait", "duration": 1}},
+    ]
