@@ -4,6 +4,20 @@ from __future__ import annotations
 
 from typing import Literal
 
+from runwright_runbook.numbering import step_label, step_number
+
+__all__ = [
+    "JOB_STATUSES",
+    "STEP_STATUSES",
+    "TERMINAL",
+    "TRIGGERS",
+    "JobStatus",
+    "StepStatus",
+    "Trigger",
+    "step_label",
+    "step_number",
+]
+
 JobStatus = Literal[
     "scheduled",
     "queued",

@@ -21,6 +21,7 @@ from rich.table import Table
 from runwright_common import redaction
 from runwright_engine.browser import launch
 from runwright_engine.engine import Engine, Observer, RunOutcome, StepResult
+from runwright_proto.jobs import step_number
 from runwright_runbook import RunbookInvalid, parse_runbook
 from runwright_runbook.model import Runbook, Step, action_type
 from runwright_runbook.report import ExecutionReport, ReportFile, ReportStep, build_report
@@ -60,7 +61,7 @@ class LiveProgress(Observer):
             table.add_column(column, overflow="fold")
         for ordinal, row in self.rows.items():
             table.add_row(
-                str(ordinal),
+                str(step_number(ordinal)),
                 row["description"],
                 row["action"],
                 ICONS[row["status"]],

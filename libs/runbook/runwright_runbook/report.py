@@ -6,6 +6,7 @@ from typing import Any
 
 from msgspec import Struct
 
+from runwright_runbook.numbering import step_number
 from runwright_runbook.variables import format_value
 
 
@@ -108,14 +109,16 @@ def to_markdown(report: ExecutionReport) -> str:
     for step in report.steps:
         captured = ", ".join(f"{k} = {_cell(v)}" for k, v in step.captured_values.items())
         lines.append(
-            f"| {step.ordinal} | {_cell(step.description)} | {step.action_type} | "
+            f"| {step_number(step.ordinal)} | {_cell(step.description)} | {step.action_type} | "
             f"{step.status} | {_duration(step.duration_ms)} | {step.retries} | "
             f"{captured} |"
         )
     errors = [s for s in report.steps if s.error]
     if errors:
         lines += ["", "## Errors", ""]
-        lines += [f"- Step {s.ordinal} ({_cell(s.description)}): {s.error}" for s in errors]
+        lines += [
+            f"- Step {step_number(s.ordinal)} ({_cell(s.description)}): {s.error}" for s in errors
+        ]
     if report.memory_collections:
         lines += ["", "## Memory collections", ""]
         lines += [f"- {name}: {count} items" for name, count in report.memory_collections.items()]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 from runwright_proto.events import ApprovalEvent, StatusEvent
-from runwright_proto.jobs import TERMINAL
+from runwright_proto.jobs import TERMINAL, step_label
 from runwright_proto.webhooks import (
     ApprovalNotice,
     ApprovalRequestedNotice,
@@ -79,7 +79,7 @@ def slack_text(message: Notice) -> str:
         case JobFinishedNotice(status=status):
             return f"Runwright: {job} {status}{_because(message.reason)}."
         case ApprovalRequestedNotice(approval=approval):
-            step = f"step {approval.ordinal}"
+            step = step_label(approval.ordinal)
             if approval.description:
                 step += f" ({_escape(approval.description)})"
             return (

@@ -20,6 +20,7 @@ from runwright_proto.control import (
     ReleaseJob,
     RequestApproval,
 )
+from runwright_proto.jobs import step_label
 
 from runwright_queue.journal import (
     TransitionRejected,
@@ -142,7 +143,7 @@ async def request_approval(pool: asyncpg.Pool, cmd: RequestApproval) -> Approval
             job_id,
             "waiting_for_approval",
             ("running",),
-            reason=f"step {cmd.ordinal} needs approval",
+            reason=f"{step_label(cmd.ordinal)} needs approval",
             actor="executor",
         )
         row = await conn.fetchrow(
