@@ -21,6 +21,7 @@ class Run:
     page: Page
     files_dir: Path
     values: dict[str, Any]
+    engine: Engine
 
     @property
     def steps(self) -> list[StepResult]:
@@ -76,4 +77,4 @@ async def run_steps(
         **options,
     )
     outcome = await engine.run()
-    return Run(outcome, context.pages[0], tmp, engine.values)
+    return Run(outcome, context.pages[0], tmp, engine.values, engine)

@@ -31,7 +31,6 @@ from runwright_runbook.model import (
     Selector,
     WaitAction,
 )
-from runwright_runbook.variables import interpolate
 
 from runwright_engine.errors import ActionFailed
 from runwright_engine.files import FileRecord, export_text, record, safe_name, unique_path
@@ -90,20 +89,17 @@ class ActionContext:
     def navigation_mark(self) -> int:
         return self.navigations.count if self.navigations is not None else 0
 
-    def text(self, value: str) -> str:
-        return interpolate(value, self.values)
-
     def action_timeout(self) -> int:
         """Time for the action once its element is found: what is left of the step, but at
         least a second when the step allows one (a slow resolution must not starve the act)."""
         return max(self.timeout_ms, min(MIN_ACTION_MS, self.step_timeout_ms or self.timeout_ms))
 
     async def locate(self, selector: Selector) -> Resolution:
-        return await resolve(self.page, selector, self.values, self.timeout_ms, ai=self.ai)
+        return await resolve(self.page, selector, self.timeout_ms, ai=self.ai)
 
     async def act_fast(self, selector: Selector, action: Action) -> Outcome | None:
         """The fast path: an Outcome when it acted, None to resolve fully (time is deducted)."""
-        options = candidates(selector, self.values)
+        options = candidates(selector)
         if not self.fast.enabled or not options:
             return None
         strategy, _, factory = options[0]
@@ -176,7 +172,7 @@ async def perform(ctx: ActionContext, action: Action) -> Outcome:
     page, timeout = ctx.page, ctx.timeout_ms
     match action:
         case NavigateAction():
-            await page.goto(absolute_url(ctx.runbook, ctx.text(action.url)), timeout=timeout)
+            await page.goto(absolute_url(ctx.runbook, action.url), timeout=timeout)
             return Outcome()
         case ClickAction() | HoverAction() | InputAction() | SelectAction():
             fast = await ctx.act_fast(action.selector, action)
@@ -191,7 +187,7 @@ async def perform(ctx: ActionContext, action: Action) -> Outcome:
                 if fast is not None:
                     return fast
                 return await _act_on(ctx, await ctx.locate(action.selector), action)
-            await _act(page.keyboard.press(ctx.text(action.key)))
+            await _act(page.keyboard.press(action.key))
             return Outcome()
         case ScrollAction():
             if action.selector is not None:
@@ -202,7 +198,7 @@ async def perform(ctx: ActionContext, action: Action) -> Outcome:
             await page.evaluate("() => new Promise(requestAnimationFrame)")
             return Outcome()
         case ExtractAction():
-            return Outcome(extracted=await page.evaluate(as_function(ctx.text(action.script))))
+            return Outcome(extracted=await page.evaluate(as_function(action.script)))
         case DownloadAction():
             return await _download(ctx, action)
         case ExportAction():
@@ -219,13 +215,13 @@ def _element_action(ctx: ActionContext, locator: Locator, action: Action, timeou
         case HoverAction():
             return locator.hover(timeout=timeout)
         case InputAction():
-            return locator.fill(ctx.text(action.value), timeout=timeout)
+            return locator.fill(action.value, timeout=timeout)
         case KeyAction():
-            return locator.press(ctx.text(action.key), timeout=timeout)
+            return locator.press(action.key, timeout=timeout)
         case SelectAction():
             if action.value is not None:
-                return locator.select_option(value=ctx.text(action.value), timeout=timeout)
-            return locator.select_option(label=ctx.text(action.option_text or ""), timeout=timeout)
+                return locator.select_option(value=action.value, timeout=timeout)
+            return locator.select_option(label=action.option_text or "", timeout=timeout)
     raise ActionFailed(TypeError(f"not an element action: {action!r}"))
 
 
@@ -235,7 +231,7 @@ async def _wait(ctx: ActionContext, action: WaitAction) -> Outcome:
     if action.load_state is not None:
         await ctx.page.wait_for_load_state(action.load_state, timeout=ctx.timeout_ms)
     if action.selector is not None and action.state in ("hidden", "detached"):
-        options = candidates(action.selector, ctx.values)
+        options = candidates(action.selector)
         if options:
             locator = apply_filters(ctx.page, options[0][2](ctx.page), action.selector)
             await locator.first.wait_for(state=action.state, timeout=ctx.timeout_ms)
@@ -262,7 +258,7 @@ async def _download(ctx: ActionContext, action: DownloadAction) -> Outcome:
     else:
         download = await page.wait_for_event("download", timeout=timeout)
     suggested = download.suggested_filename
-    wanted = ctx.text(action.download_path) if action.download_path else suggested
+    wanted = action.download_path if action.download_path else suggested
     path = unique_path(ctx.files_dir / "downloads", safe_name(wanted, "download.bin"))
     await download.save_as(path)
     failure = await download.failure()
@@ -284,7 +280,7 @@ async def _download(ctx: ActionContext, action: DownloadAction) -> Outcome:
 def _export(ctx: ActionContext, action: ExportAction) -> Outcome:
     items = list(ctx.memory.get(action.export_collection, []))
     default = f"{safe_name(action.export_collection, 'export')}.{action.format}"
-    name = safe_name(ctx.text(action.file_name), default) if action.file_name else default
+    name = safe_name(action.file_name, default) if action.file_name else default
     if not name.lower().endswith(f".{action.format}"):
         name = f"{name}.{action.format}"
     path = unique_path(ctx.files_dir / "exports", name)

@@ -12,8 +12,10 @@ from playwright.async_api import Page
 from runwright_proto.reports import StepError
 from runwright_runbook.model import Action, Selector
 
+from runwright_engine.attempts import attempts, message
 from runwright_engine.errors import HINTS, classify
 from runwright_engine.files import FileRecord, record, unique_path
+from runwright_engine.network import network_code, network_hint
 
 EXCERPT_CHARS = 1500
 
@@ -95,5 +97,9 @@ async def diagnose(
         await page.screenshot(path=str(path), timeout=5000)
         shot = record("screenshot", path, ordinal)
         diagnostics["screenshot"] = shot.name
-    message = str(exc).strip().splitlines()[0][:1000] if str(exc).strip() else type(exc).__name__
-    return StepError(kind=kind, message=message, hint=HINTS[kind], diagnostics=diagnostics), shot
+    diagnostics["attempts"] = attempts(exc, action)
+    said = message(exc, diagnostics["attempts"])
+    hint = network_hint(said) or HINTS[kind]
+    if code := network_code(said):
+        diagnostics["network_error"] = code
+    return StepError(kind=kind, message=said, hint=hint, diagnostics=diagnostics), shot

@@ -12,84 +12,39 @@ import contextlib
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from playwright.async_api import BrowserContext, Page
 from runwright_common import redaction
-from runwright_proto.jobs import StepStatus
 from runwright_proto.reports import StepError
 from runwright_runbook.model import Runbook, Step, action_type
-from runwright_runbook.variables import ENV_PREFIX, interpolate
+from runwright_runbook.numbering import step_label
+from runwright_runbook.variables import ENV_PREFIX
 
 from runwright_engine import memory as memory_ops
 from runwright_engine.actions import ActionContext, FastPath, Outcome, absolute_url, perform
+from runwright_engine.attempts import attempts
 from runwright_engine.captures import CaptureFailed, capture_value, is_empty
 from runwright_engine.diagnostics import diagnose, step_screenshot
-from runwright_engine.errors import HINTS
+from runwright_engine.errors import HINTS, TEMPLATE_HINT
 from runwright_engine.files import FileRecord, record, unique_path
 from runwright_engine.navigation import NavigationWatch
-from runwright_engine.plugins import AiProvider
-from runwright_engine.screencast import Screencast
-from runwright_engine.values import (
-    public_values,
-    resolve_late,
-    resolve_values,
-    secret_values,
+from runwright_engine.outcomes import (
+    Observer,
+    RunOutcome,
+    StepRejected,
+    StepResult,
+    StepSkipped,
 )
+from runwright_engine.plugins import AiProvider
+from runwright_engine.rendering import masked_description, names_used, render_step
+from runwright_engine.screencast import Screencast
+from runwright_engine.templates import TemplateError
+from runwright_engine.values import hidden_names, resolve_late, resolve_values, secret_values
 from runwright_engine.video import VideoRecorder
 
-
-class StepSkipped(Exception):
-    """Raised by ``before_step``: a person chose to skip this step; the run goes on."""
-
-
-class StepRejected(Exception):
-    """Raised by ``before_step``: a person rejected this step; it fails."""
-
-
-@dataclass
-class StepResult:
-    ordinal: int
-    description: str
-    action_type: str
-    status: StepStatus
-    duration_ms: int = 0
-    retries: int = 0
-    captured: dict[str, Any] = field(default_factory=dict)
-    error: StepError | None = None
-    files: list[FileRecord] = field(default_factory=list)
-    strategy: str | None = None
-
-
-@dataclass
-class RunOutcome:
-    status: Literal["completed", "failed"]
-    results: list[StepResult]
-    memory: dict[str, list[Any]]
-    files: list[FileRecord]
-    duration_ms: int
-    reason: str | None = None
-
-
-class Observer:
-    """Hooks the engine calls; the executor reports over NATS, the CLI draws progress."""
-
-    async def before_step(self, step: Step) -> None:
-        """Called at each step boundary: wait (pause, approval) or raise to stop the run."""
-
-    async def step_started(self, step: Step, description: str) -> None:
-        pass
-
-    async def step_finished(self, step: Step, result: StepResult) -> None:
-        pass
-
-    async def file_ready(self, record: FileRecord) -> None:
-        """A file the run produced is complete on disk (hand it over while the run goes on)."""
-
-    async def page_opened(self, page: Page, screencast: Screencast) -> None:
-        """The run's page exists; ``screencast`` streams it when someone acquires it."""
+__all__ = ["Engine", "Observer", "RunOutcome", "StepRejected", "StepResult", "StepSkipped"]
 
 
 class Engine:
@@ -126,6 +81,7 @@ class Engine:
             env=os.environ if env is None else env,
             env_prefix=env_prefix,
         )
+        self._failed_variables: dict[str, str] = {}
         self.memory: dict[str, list[Any]] = {}
         self.console: list[str] = []
         self.files: list[FileRecord] = []
@@ -152,7 +108,9 @@ class Engine:
         if start:
             with contextlib.suppress(Exception):
                 await page.goto(absolute_url(self.runbook, start), timeout=settings.default_timeout)
-        await resolve_late(self.runbook, self._late, self.values, page, self.ai)
+        self._failed_variables = await resolve_late(
+            self.runbook, self._late, self.values, page, self.ai
+        )
         redaction.register(self.secrets)
         results: list[StepResult] = []
         failed = False
@@ -209,9 +167,9 @@ class Engine:
         return result
 
     def describe(self, step: Step) -> str:
-        return interpolate(
-            step.description, public_values(self.runbook, self.values, self._secrets)
-        )
+        """The step's description rendered with the values known now, secrets masked."""
+        hidden = hidden_names(self.runbook, self._secrets)
+        return masked_description(step, self.values, hidden, self.secrets)
 
     def _skipped(self, step: Step) -> StepResult:
         return StepResult(step.ordinal, self.describe(step), action_type(step.action), "skipped")
@@ -225,36 +183,15 @@ class Engine:
         description = self.describe(step)
         await self.observer.step_started(step, description)
         result = StepResult(step.ordinal, description, action_type(step.action), "success")
-        timeout = self.runbook.settings.default_timeout
         began = time.perf_counter()
-        context = ActionContext(
-            page=page,
-            runbook=self.runbook,
-            values=self.values,
-            memory=self.memory,
-            timeout_ms=timeout,
-            files_dir=self.files_dir,
-            ordinal=step.ordinal,
-            ai=self.ai,
-            fast=self.fast_path,
-            max_download_bytes=self.max_download_bytes,
-            step_timeout_ms=timeout,
-            navigations=self.navigations,
-        )
+        rendered = render_step(step, self.values)
         try:
-            outcome: Outcome = await asyncio.wait_for(
-                perform(context, step.action), timeout=timeout / 1000 + 10
-            )
-            result.retries, result.strategy = outcome.retries, outcome.strategy
-            result.files += outcome.files
-            if outcome.extracted is not None:
-                self.values["__extracted"] = outcome.extracted
-            await self._captures(page, step, result)
-            self._memory(step, result)
+            self._check_variables(step)
+            await self._act(page, rendered, result)
         except Exception as exc:
             result.status = "failed"
             result.retries = max(result.retries, getattr(exc, "retries", 0))
-            result.error, shot = await self._diagnose(page, step, exc)
+            result.error, shot = await self._diagnose(page, rendered, exc)
             if shot is not None:
                 result.files.append(shot)
         result.duration_ms = int((time.perf_counter() - began) * 1000)
@@ -269,9 +206,45 @@ class Engine:
         await self.observer.step_finished(step, result)
         return result
 
+    def _check_variables(self, step: Step) -> None:
+        """A step that uses an ``expression`` variable that could not be computed fails."""
+        for name in sorted(names_used(step) & self._failed_variables.keys()):
+            raise TemplateError(f"{step_label(step.ordinal)}: {self._failed_variables[name]}")
+
+    async def _act(self, page: Page, step: Step, result: StepResult) -> None:
+        """The rendered step's action, then its captures and memory operations."""
+        timeout = self.runbook.settings.default_timeout
+        context = ActionContext(
+            page=page,
+            runbook=self.runbook,
+            values=self.values,
+            memory=self.memory,
+            timeout_ms=timeout,
+            files_dir=self.files_dir,
+            ordinal=step.ordinal,
+            ai=self.ai,
+            fast=self.fast_path,
+            max_download_bytes=self.max_download_bytes,
+            step_timeout_ms=timeout,
+            navigations=self.navigations,
+        )
+        outcome: Outcome = await asyncio.wait_for(
+            perform(context, step.action), timeout=timeout / 1000 + 10
+        )
+        result.retries, result.strategy = outcome.retries, outcome.strategy
+        result.files += outcome.files
+        if outcome.extracted is not None:
+            self.values["__extracted"] = outcome.extracted
+        await self._captures(page, step, result)
+        self._memory(step, result)
+
     async def _captures(self, page: Page, step: Step, result: StepResult) -> None:
         for capture in step.captures:
-            value = await capture_value(page, capture, self.values, self.ai)
+            try:
+                value = await capture_value(page, capture, self.values, self.ai)
+            except TemplateError as exc:
+                where = f"{step_label(step.ordinal)}, capture `{capture.name}`"
+                raise TemplateError(f"{where}: {exc}") from exc
             if capture.required and is_empty(value):
                 raise CaptureFailed(f"required capture `{capture.name}` is empty")
             result.captured[capture.name] = value
@@ -288,12 +261,13 @@ class Engine:
     async def _diagnose(
         self, page: Page, step: Step, exc: BaseException
     ) -> tuple[StepError, FileRecord | None]:
-        if isinstance(exc, CaptureFailed | memory_ops.MemoryError_):
+        if isinstance(exc, CaptureFailed | memory_ops.MemoryError_ | TemplateError):
+            template = isinstance(exc, TemplateError)
             return StepError(
-                kind="Action failed",
-                message=str(exc),
-                hint=HINTS["Action failed"],
-                diagnostics={"url": page.url},
+                kind="Unknown" if template else "Action failed",
+                message=redaction.mask_text(str(exc), self.secrets),
+                hint=TEMPLATE_HINT if template else HINTS["Action failed"],
+                diagnostics={"url": page.url, "attempts": attempts(exc, step.action)},
             ), None
         error, shot = await diagnose(
             page, step.action, exc, self.console, self.files_dir, step.ordinal

@@ -22,6 +22,11 @@ HINTS = {
     "Unknown": "Unexpected error: see the message and the diagnostics.",
 }
 
+TEMPLATE_HINT = (
+    "A `{{...}}` placeholder had no value: use the name of a variable or of a value captured by "
+    "an earlier step (or this step's `__extracted`), or write JavaScript in parentheses."
+)
+
 
 @dataclass
 class StepFailure(Exception):

@@ -12,13 +12,11 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from playwright.async_api import Locator, Page
 from runwright_runbook.model import Selector
-from runwright_runbook.variables import interpolate
 
 from runwright_engine.plugins import AiProvider
 
@@ -34,6 +32,7 @@ class Attempt:
     query: str
     matches: int
     visible: int
+    attempt: int = 1
 
 
 @dataclass
@@ -47,8 +46,12 @@ class Resolution:
 class SelectorNotFound(Exception):
     def __init__(self, tried: list[Attempt], retries: int, page_changed: bool) -> None:
         self.tried, self.retries, self.page_changed = tried, retries, page_changed
-        summary = ", ".join(f"{a.strategy}={a.query!r}→{a.matches}" for a in tried[-12:])
-        super().__init__(f"no element matched the selector ({summary or 'no strategy given'})")
+        last = [a for a in tried if a.attempt == tried[-1].attempt] if tried else []
+        summary = ", ".join(f"{a.strategy}={a.query!r}→{a.matches}" for a in last[:12])
+        times = f" in {retries + 1} attempts" if retries else ""
+        super().__init__(
+            f"no element matched the selector{times} ({summary or 'no strategy given'})"
+        )
 
 
 def _quote(value: str) -> str:
@@ -68,48 +71,44 @@ def _text_tiers(value: str) -> list[tuple[str, str | re.Pattern[str]]]:
 Candidate = tuple[str, str, Callable[[Page], Locator]]
 
 
-def candidates(selector: Selector, values: Mapping[str, Any]) -> list[Candidate]:
-    """``(strategy, query shown in diagnostics, locator factory)`` in priority order."""
+def candidates(selector: Selector) -> list[Candidate]:
+    """``(strategy, query shown in diagnostics, locator factory)`` in priority order, for a
+    selector whose ``{{name}}`` values were rendered when its step started."""
     s = selector
     out: list[Candidate] = []
-
-    def text(v: str) -> str:
-        return interpolate(v, values)
 
     def css(strategy: str, query: str, selector: str) -> None:
         out.append((strategy, query, lambda p: p.locator(selector)))
 
     if s.id:
-        css("id", s.id, f"[id={_quote(text(s.id))}]")
+        css("id", s.id, f"[id={_quote(s.id)}]")
     if s.aria_label:
-        label = text(s.aria_label)
+        label = s.aria_label
         css("ariaLabel", label, f"[aria-label={_quote(label)}]")
         for tier, pattern in _text_tiers(label)[1:]:
             out.append((f"ariaLabel ({tier})", label, _by_text("labelText", pattern)))
     if s.data_test_id:
-        css("dataTestId", s.data_test_id, f"[data-testid={_quote(text(s.data_test_id))}]")
+        css("dataTestId", s.data_test_id, f"[data-testid={_quote(s.data_test_id)}]")
     if s.data_attributes:
         query = "".join(
-            f"[data-{k.removeprefix('data-')}={_quote(text(v))}]"
-            for k, v in s.data_attributes.items()
+            f"[data-{k.removeprefix('data-')}={_quote(v)}]" for k, v in s.data_attributes.items()
         )
         css("dataAttributes", query, query)
     if s.css_selector:
-        css("cssSelector", s.css_selector, text(s.css_selector))
+        css("cssSelector", s.css_selector, s.css_selector)
     if s.x_path:
-        css("xPath", s.x_path, f"xpath={text(s.x_path)}")
+        css("xPath", s.x_path, f"xpath={s.x_path}")
     for strategy, raw in (
         ("labelText", s.label_text),
         ("innerText", s.inner_text),
         ("placeholder", s.placeholder),
     ):
         if raw:
-            value = text(raw)
-            for tier, pattern in _text_tiers(value):
+            for tier, pattern in _text_tiers(raw):
                 name = strategy if tier == "exact" else f"{strategy} ({tier})"
-                out.append((name, value, _by_text(strategy, pattern)))
+                out.append((name, raw, _by_text(strategy, pattern)))
     if s.name:
-        css("name", s.name, f"[name={_quote(text(s.name))}]")
+        css("name", s.name, f"[name={_quote(s.name)}]")
     return out
 
 
@@ -156,20 +155,20 @@ async def _rect_locator(page: Page, selector: Selector) -> Locator | None:
 
 
 async def resolve_once(
-    page: Page, selector: Selector, values: Mapping[str, Any], tried: list[Attempt]
+    page: Page, selector: Selector, tried: list[Attempt], attempt: int = 1
 ) -> tuple[Locator, str] | None:
     """One pass over the strategies: how many elements each matches, and which are visible."""
     ambiguous: tuple[Locator, str] | None = None
     hidden: tuple[Locator, str] | None = None
-    for strategy, query, factory in candidates(selector, values):
+    for strategy, query, factory in candidates(selector):
         try:
             locator = apply_filters(page, factory(page), selector)
             flags = await _visibility(locator)
         except Exception as exc:  # an invalid CSS or XPath expression
-            tried.append(Attempt(strategy, f"{query} ({type(exc).__name__})", 0, 0))
+            tried.append(Attempt(strategy, f"{query} ({type(exc).__name__})", 0, 0, attempt))
             continue
         visible = [i for i, flag in enumerate(flags) if flag]
-        tried.append(Attempt(strategy, query, len(flags), len(visible)))
+        tried.append(Attempt(strategy, query, len(flags), len(visible), attempt))
         if len(visible) == 1:
             return locator.nth(visible[0]), strategy
         if visible and ambiguous is None:
@@ -182,7 +181,7 @@ async def resolve_once(
         return hidden
     rect = await _rect_locator(page, selector)
     if rect is not None:
-        tried.append(Attempt("rect", str(selector.rect), 1, 1))
+        tried.append(Attempt("rect", str(selector.rect), 1, 1, attempt))
         return rect, "rect"
     return None
 
@@ -197,7 +196,6 @@ async def fingerprint(page: Page) -> str:
 async def resolve(
     page: Page,
     selector: Selector,
-    values: Mapping[str, Any],
     timeout_ms: int,
     *,
     ai: AiProvider | None = None,
@@ -208,7 +206,7 @@ async def resolve(
     Each retry is counted; the caller records the count on the step."""
     deadline = time.monotonic() + timeout_ms / 1000
     tried: list[Attempt] = []
-    found = await resolve_once(page, selector, values, tried)
+    found = await resolve_once(page, selector, tried)
     if found is not None:
         return Resolution(found[0], found[1], 0, tried)
     first_print = await fingerprint(page)
@@ -221,12 +219,12 @@ async def resolve(
         wait = RETRY_WAITS_MS[min(retries, len(RETRY_WAITS_MS) - 1)] / 1000
         await asyncio.sleep(min(wait, remaining))
         retries += 1
-        found = await resolve_once(page, selector, values, tried)
+        found = await resolve_once(page, selector, tried, retries + 1)
         if found is not None:
             return Resolution(found[0], found[1], retries, tried)
     if await _scroll_recovery(page):
         retries += 1
-        found = await resolve_once(page, selector, values, tried)
+        found = await resolve_once(page, selector, tried, retries + 1)
         if found is not None:
             return Resolution(found[0], f"{found[1]} (after scrolling)", retries, tried)
     changed = await fingerprint(page) != first_print

@@ -16,7 +16,7 @@ from runwright_runbook.model import Runbook, VariableDef
 from runwright_runbook.variables import ENV_PREFIX
 
 from runwright_engine.plugins import AiProvider
-from runwright_engine.templates import Unresolved, render
+from runwright_engine.templates import TemplateError, render
 
 _LATE = object()
 
@@ -88,18 +88,22 @@ def resolve_values(
 
 async def resolve_late(
     runbook: Runbook, names: list[str], values: dict[str, Any], page: Page, ai: AiProvider | None
-) -> None:
+) -> dict[str, str]:
+    """Give the page-dependent variables their values; returns what failed, name → why (a step
+    that uses such a variable fails with that reason, the others run)."""
+    failed: dict[str, str] = {}
     for name in names:
         spec = runbook.variables[name]
         if spec.source == "expression" and spec.expression:
             try:
                 values[name] = await render(spec.expression, values, page)
-            except Unresolved:
-                continue
+            except TemplateError as exc:
+                failed[name] = f"variable `{name}`: {exc}"
         elif spec.source == "context" and ai is not None:
             values[name] = await ai.context_variable(
                 runbook.context or "", name, spec.description or ""
             )
+    return failed
 
 
 def secret_values(
@@ -113,9 +117,6 @@ def secret_values(
     return tuple(v for v in hidden if v)
 
 
-def public_values(
-    runbook: Runbook, values: Mapping[str, Any], secrets: Mapping[str, str]
-) -> dict[str, Any]:
-    """Values that may appear in what people read (step descriptions)."""
-    hidden = set(secrets) | {n for n, s in runbook.variables.items() if s.sensitive}
-    return {k: v for k, v in values.items() if k not in hidden}
+def hidden_names(runbook: Runbook, secrets: Mapping[str, str]) -> set[str]:
+    """Names whose values people must never read: run secrets and sensitive variables."""
+    return set(secrets) | {n for n, s in runbook.variables.items() if s.sensitive}

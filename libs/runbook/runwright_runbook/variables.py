@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -12,7 +13,12 @@ from runwright_runbook.parse import FieldError
 ENV_PREFIX = "RUNWRIGHT_VAR_"
 """Only environment variables with this prefix may feed ``env`` variables."""
 
-PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*\}\}")
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z0-9_$]+)*)\s*\}\}")
+"""A ``{{name}}`` placeholder; dotted names (``{{row.price}}``, ``{{rows.0}}``) reach inside."""
+
+
+class UnknownName(LookupError):
+    """A placeholder names no variable or captured value (or no part of one)."""
 
 
 def submission_errors(
@@ -72,14 +78,33 @@ def submission_errors(
     return errors
 
 
+def lookup(name: str, values: Mapping[str, Any]) -> Any:
+    """The value ``name`` stands for: a variable or capture, dotted names reaching into objects
+    and lists (``row.price``, ``rows.0``). Raises :class:`UnknownName`."""
+    if name in values:
+        return values[name]
+    head, _, rest = name.partition(".")
+    if head not in values:
+        raise UnknownName(name)
+    value: Any = values[head]
+    for part in rest.split(".") if rest else []:
+        if isinstance(value, Mapping) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            raise UnknownName(name)
+    return value
+
+
 def interpolate(text: str, values: Mapping[str, Any]) -> str:
     """Replace each ``{{name}}`` with its value; unknown names are left as written."""
 
     def substitute(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name in values:
-            return format_value(values[name])
-        return match.group(0)
+        try:
+            return format_value(lookup(match.group(1), values))
+        except UnknownName:
+            return match.group(0)
 
     return PLACEHOLDER.sub(substitute, text)
 
@@ -94,4 +119,6 @@ def format_value(value: Any) -> str:
         return repr(value)
     if value is None:
         return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
     return str(value)
