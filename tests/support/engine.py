@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser, BrowserContext, Page
 from runwright_engine.engine import Engine, RunOutcome, StepResult
 from runwright_engine.plugins import AiProvider
 from runwright_runbook import parse_runbook
@@ -51,9 +51,13 @@ async def run_steps(
     pause_ms: int = 0,
     runbook_variables: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
+    prepare: Callable[[BrowserContext], Awaitable[None]] | None = None,
+    document: dict[str, Any] | None = None,
     **options: Any,
 ) -> Run:
-    document = runbook(
+    """Run ``steps`` (or a whole ``document``) in a fresh context of ``browser``; ``prepare``
+    may set the context up first (routes, for instance)."""
+    document = document or runbook(
         steps,
         start_url=start_url,
         timeout_ms=timeout_ms,
@@ -65,6 +69,8 @@ async def run_steps(
     context = await browser.new_context(
         viewport={"width": 1280, "height": 720}, accept_downloads=True
     )
+    if prepare is not None:
+        await prepare(context)
     engine = Engine(
         context,
         parse_runbook(document),
