@@ -88,11 +88,14 @@ def _what(action: Action) -> str:
     return f"{action_type(action)} action"
 
 
+_SAYS_NOTHING = ("timed out", "nothing matched", "found")
+
+
 def message(exc: BaseException, found: list[dict[str, Any]]) -> str:
-    """The failure said once: the error's first line, and the last attempt's result when the
+    """The failure said once: the error's first line, and the last attempt's reason when the
     first line does not already say it."""
     line = first_line(exc)
-    last = found[-1]["result"] if found else ""
-    if last and last not in line and last not in ("timed out", "nothing matched", "found"):
-        return f"{line}: {last}"
+    reasons = [a["result"] for a in found if a["result"] not in _SAYS_NOTHING]
+    if reasons and reasons[-1] not in line:
+        return f"{line}: {reasons[-1]}"
     return line
