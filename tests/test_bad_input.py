@@ -135,6 +135,21 @@ def test_bad_runbooks_get_422_naming_the_field_and_write_nothing(
     assert job_count(api) == before
 
 
+def test_a_runbook_with_several_faults_gets_one_422_naming_each(api: httpx.Client) -> None:
+    document = unknown_action()
+    del document["steps"][2]["action"]["selector"]
+    document["colour"] = "blue"
+    before = job_count(api)
+    response = api.post("/api/v1/jobs", json={"runbook": document})
+    assert response.status_code == 422, response.text
+    assert sorted(e["field"] for e in response.json()["errors"]) == [
+        "runbook.colour",
+        "runbook.steps[1].action.type",
+        "runbook.steps[2].action.selector",
+    ]
+    assert job_count(api) == before
+
+
 def test_a_missing_prompt_variable_is_named(api: httpx.Client, demo_url: str) -> None:
     before = job_count(api)
     response = api.post(

@@ -122,3 +122,30 @@ def test_a_body_that_is_not_a_validation_request_is_a_422_naming_the_field(
 def test_validation_needs_the_token(api: httpx.Client) -> None:
     response = api.post(VALIDATE, json={"runbook": "title: x"}, headers={"Authorization": ""})
     assert response.status_code == 401
+
+
+def test_every_error_of_a_runbook_is_answered_at_once(api: httpx.Client, demo_url: str) -> None:
+    document = yaml.safe_load(example("login.yaml", demo_url))
+    del document["steps"][3]["action"]["selector"]
+    document["steps"][1]["action"]["type"] = "teleport"
+    document["settings"]["defaultTimeout"] = "soon"
+    answer = validate(api, document)
+    assert answer["valid"] is False
+    assert sorted(e["field"] for e in answer["errors"]) == [
+        "settings.defaultTimeout",
+        "steps[1].action.type",
+        "steps[3].action.selector",
+    ]
+    teleport = next(e for e in answer["errors"] if e["field"] == "steps[1].action.type")
+    assert "click, input, select, navigate" in teleport["message"]
+
+
+def test_a_hand_written_runbook_without_metadata_or_settings_is_valid(api: httpx.Client) -> None:
+    document = {
+        "title": "Hand-written",
+        "steps": [{"ordinal": 0, "action": {"type": "navigate", "url": "http://127.0.0.1:9/"}}],
+    }
+    answer = validate(api, document)
+    assert answer["errors"] == []
+    assert answer["valid"] is True
+    assert answer["steps"] == 1

@@ -29,11 +29,14 @@ class Settings(_Model):
 
 
 class Metadata(_Model):
-    start_url: str
-    goal: str
-    goal_achieved: bool
-    total_steps: NonNegativeInt
-    generated_at: str
+    """Refrain writes every field; a hand-written runbook may leave them out (parsing derives
+    them from the rest, see :mod:`runwright_runbook.defaults`)."""
+
+    start_url: str = ""
+    goal: str = ""
+    goal_achieved: bool = False
+    total_steps: NonNegativeInt = 0
+    generated_at: str | None = None
     skills: list[str] = []
 
 
@@ -236,9 +239,9 @@ class RunwrightOptions(_Model):
 
 class Runbook(_Model):
     title: Annotated[str, Meta(min_length=1)]
-    settings: Settings
-    metadata: Metadata
     steps: Annotated[list[Step], Meta(min_length=1)]
+    settings: Settings = field(default_factory=Settings)
+    metadata: Metadata = field(default_factory=Metadata)
     natural_language_summary: str | None = None
     notes: str | None = None
     context: str | None = None

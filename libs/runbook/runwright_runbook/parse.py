@@ -1,7 +1,7 @@
 """Turn YAML text or a JSON object into a validated :class:`Runbook`.
 
-Every problem is reported as a :class:`FieldError` whose ``field`` is a path into the runbook
-(``steps[2].action.selector``), so an API can answer with an error that names the field.
+Every problem is reported, all at once, as a :class:`FieldError` whose ``field`` is a path into
+the runbook (``steps[2].action.selector``), so an API can answer with errors that name fields.
 """
 
 from __future__ import annotations
@@ -12,22 +12,16 @@ from typing import Any
 import msgspec
 import yaml
 
-from runwright_runbook.model import Runbook, SelectAction, VariableDef, WaitAction
+from runwright_runbook import rules, shape
+from runwright_runbook.defaults import with_defaults
+from runwright_runbook.errors import FieldError, RunbookInvalid
+from runwright_runbook.model import Runbook, Step
+
+__all__ = ["FieldError", "RunbookInvalid", "field_error_from_msgspec", "load_yaml", "parse_runbook"]
 
 _AT = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
 _MISSING = re.compile(r"Object missing required field `(?P<name>[^`]+)`")
 _UNKNOWN = re.compile(r"Object contains unknown field `(?P<name>[^`]+)`")
-
-
-class FieldError(msgspec.Struct, frozen=True):
-    field: str
-    message: str
-
-
-class RunbookInvalid(ValueError):
-    def __init__(self, errors: list[FieldError]) -> None:
-        self.errors = errors
-        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
 
 
 class _YamlLoader(yaml.SafeLoader):
@@ -65,75 +59,40 @@ def field_error_from_msgspec(exc: msgspec.ValidationError, prefix: str = "") -> 
 
 
 def parse_runbook(source: str | dict[str, Any]) -> Runbook:
-    """Parse and validate a runbook given as YAML text or as an already-decoded mapping."""
+    """Parse and validate a runbook given as YAML text or as an already-decoded mapping; raise
+    :class:`RunbookInvalid` with every error found."""
     data = load_yaml(source) if isinstance(source, str) else source
     if not isinstance(data, dict):
-        raise RunbookInvalid(
-            [FieldError("runbook", "expected a mapping with title, settings, metadata and steps")]
-        )
-    try:
-        runbook = msgspec.convert(data, Runbook)
-    except msgspec.ValidationError as exc:
-        error = field_error_from_msgspec(exc)
-        if "[...]" in error.field:
-            error = _name_the_key(data, error)
-        raise RunbookInvalid([error]) from exc
-    errors = semantic_errors(runbook)
+        raise RunbookInvalid([FieldError("runbook", "expected a mapping with a title and steps")])
+    data = with_defaults(data)
+    errors = list(shape.errors(data, Runbook))
+    errors += _rule_errors(data, errors)
     if errors:
         raise RunbookInvalid(errors)
-    return runbook
+    try:
+        return msgspec.convert(data, Runbook)
+    except msgspec.ValidationError as exc:  # a rule of msgspec's the walk does not know
+        raise RunbookInvalid([field_error_from_msgspec(exc)]) from exc
 
 
-def _name_the_key(data: dict[str, Any], error: FieldError) -> FieldError:
-    """msgspec writes map keys as ``[...]``; find which entry of ``variables`` is at fault."""
-    variables = data.get("variables")
-    if error.field.startswith("variables[...]") and isinstance(variables, dict):
-        for name, spec in variables.items():
-            try:
-                msgspec.convert(spec, VariableDef)
-            except msgspec.ValidationError as exc:
-                return field_error_from_msgspec(exc, prefix=f"variables.{name}")
-    return error
-
-
-def semantic_errors(runbook: Runbook) -> list[FieldError]:
-    """Rules the types alone cannot state."""
-    errors: list[FieldError] = []
-    previous = -1
-    for index, step in enumerate(runbook.steps):
-        where = f"steps[{index}]"
-        if step.ordinal <= previous:
-            errors.append(
-                FieldError(
-                    f"{where}.ordinal",
-                    f"ordinals must be unique and increasing; {step.ordinal} follows {previous}",
-                )
-            )
-        previous = step.ordinal
-        action = step.action
-        if isinstance(action, SelectAction) and action.value is None and action.option_text is None:
-            errors.append(
-                FieldError(
-                    f"{where}.action.value", "select needs `value` (option value) or `optionText`"
-                )
-            )
-        if isinstance(action, WaitAction) and (
-            action.duration is None and action.selector is None and action.load_state is None
-        ):
-            errors.append(
-                FieldError(
-                    f"{where}.action.duration", "wait needs `duration`, `selector` or `loadState`"
-                )
-            )
-        for c_index, capture in enumerate(step.captures):
-            if capture.pattern is not None:
-                try:
-                    re.compile(capture.pattern)
-                except re.error as exc:
-                    errors.append(
-                        FieldError(
-                            f"{where}.captures[{c_index}].pattern",
-                            f"invalid regular expression: {exc}",
-                        )
-                    )
+def _rule_errors(data: dict[str, Any], found: list[FieldError]) -> list[FieldError]:
+    """The rules beyond types: ordinals, and the rest for every step whose shape is right."""
+    steps = data.get("steps")
+    if not isinstance(steps, list):
+        return []
+    ordinals = [
+        (index, raw["ordinal"])
+        for index, raw in enumerate(steps)
+        if isinstance(raw, dict) and type(raw.get("ordinal")) is int
+    ]
+    errors = list(rules.ordinal_errors(ordinals))
+    for index, raw in enumerate(steps):
+        at = f"steps[{index}]"
+        if any(e.field == at or e.field.startswith((f"{at}.", f"{at}[")) for e in found):
+            continue
+        try:
+            step = msgspec.convert(raw, Step)
+        except msgspec.ValidationError:
+            continue  # reported when the whole runbook is converted
+        errors += rules.step_errors(index, step)
     return errors

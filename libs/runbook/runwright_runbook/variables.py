@@ -7,8 +7,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from runwright_runbook.errors import FieldError
 from runwright_runbook.model import Runbook
-from runwright_runbook.parse import FieldError
 
 ENV_PREFIX = "RUNWRIGHT_VAR_"
 """Only environment variables with this prefix may feed ``env`` variables."""
