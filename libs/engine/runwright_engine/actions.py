@@ -31,11 +31,13 @@ from runwright_runbook.model import (
     Selector,
     WaitAction,
 )
+from runwright_runbook.variables import interpolate
 
 from runwright_engine.errors import ActionFailed
 from runwright_engine.files import FileRecord, export_text, record, safe_name, unique_path
 from runwright_engine.navigation import NavigationWatch
 from runwright_engine.plugins import AiProvider
+from runwright_engine.scripts import as_function
 from runwright_engine.selectors import Resolution, apply_filters, candidates, resolve
 
 
@@ -122,8 +124,9 @@ class ActionContext:
         return None
 
 
-def absolute_url(runbook: Runbook, url: str) -> str:
-    base = runbook.settings.base_url or runbook.metadata.start_url
+def absolute_url(runbook: Runbook, url: str, values: Mapping[str, Any]) -> str:
+    """``url`` resolved against ``baseUrl`` (else the start URL), both rendered with ``values``."""
+    base = interpolate(runbook.settings.base_url or runbook.metadata.start_url, values)
     if base and "://" not in url and not url.startswith(("about:", "data:")):
         return urljoin(base.rstrip("/") + "/", url.lstrip("/") if base.endswith("/") else url)
     return url
@@ -172,7 +175,7 @@ async def perform(ctx: ActionContext, action: Action) -> Outcome:
     page, timeout = ctx.page, ctx.timeout_ms
     match action:
         case NavigateAction():
-            await page.goto(absolute_url(ctx.runbook, action.url), timeout=timeout)
+            await page.goto(absolute_url(ctx.runbook, action.url, ctx.values), timeout=timeout)
             return Outcome()
         case ClickAction() | HoverAction() | InputAction() | SelectAction():
             fast = await ctx.act_fast(action.selector, action)
@@ -286,22 +289,3 @@ def _export(ctx: ActionContext, action: ExportAction) -> Outcome:
     path = unique_path(ctx.files_dir / "exports", name)
     path.write_text(export_text(items, action.format), encoding="utf-8")
     return Outcome(files=[record("export", path, ctx.ordinal)])
-
-
-def as_function(script: str) -> str:
-    """An expression, a function, or a body with ``return`` (wrapped in a function)."""
-    stripped = script.strip()
-    if (
-        stripped.startswith(("function", "async function"))
-        or (stripped.startswith(("(", "async (", "async(")) and "=>" in stripped.split("{")[0])
-        or _is_arrow(stripped)
-    ):
-        return stripped
-    if "return" in stripped:
-        return f"async () => {{ {stripped} }}"
-    return f"() => ({stripped.rstrip(';').strip()})"
-
-
-def _is_arrow(text: str) -> bool:
-    head = text.split("=>", 1)[0].strip()
-    return "=>" in text and (head.isidentifier() or head.startswith("("))

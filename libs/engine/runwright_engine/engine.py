@@ -20,7 +20,7 @@ from runwright_common import redaction
 from runwright_proto.reports import StepError
 from runwright_runbook.model import Runbook, Step, action_type
 from runwright_runbook.numbering import step_label
-from runwright_runbook.variables import ENV_PREFIX
+from runwright_runbook.variables import ENV_PREFIX, interpolate
 
 from runwright_engine import memory as memory_ops
 from runwright_engine.actions import ActionContext, FastPath, Outcome, absolute_url, perform
@@ -94,41 +94,17 @@ class Engine:
 
     async def run(self) -> RunOutcome:
         started = time.perf_counter()
-        settings = self.runbook.settings
-        page = await self.context.new_page()
-        page.on("console", lambda m: self._console(m.type, m.text))
-        page.on("pageerror", lambda e: self._console("pageerror", str(e)))
-        self.navigations = NavigationWatch(page)
-        self.screencast = Screencast(page)
-        await self.observer.page_opened(page, self.screencast)
-        recorder = VideoRecorder(self.screencast) if self.video else None
+        page = await self._open_page()
+        recorder = VideoRecorder(self.screencast) if self.video and self.screencast else None
         if recorder is not None:
             await recorder.start()
-        start = self.runbook.metadata.start_url or (self.runbook.steps[0].url or "")
-        if start:
-            with contextlib.suppress(Exception):
-                await page.goto(absolute_url(self.runbook, start), timeout=settings.default_timeout)
+        await self._go_to_start(page)
         self._failed_variables = await resolve_late(
             self.runbook, self._late, self.values, page, self.ai
         )
         redaction.register(self.secrets)
-        results: list[StepResult] = []
-        failed = False
         try:
-            for step in self.runbook.steps:
-                if failed and settings.stop_on_error:
-                    results.append(self._skipped(step))
-                    continue
-                try:
-                    await self.observer.before_step(step)
-                except (StepSkipped, StepRejected) as decision:
-                    result = await self._decided(step, decision)
-                else:
-                    result = await self._run_step(page, step)
-                results.append(result)
-                failed = failed or result.status == "failed"
-                if settings.pause_between_steps and step is not self.runbook.steps[-1]:
-                    await asyncio.sleep(settings.pause_between_steps / 1000)
+            results = await self._steps(page)
             if recorder is not None:
                 await self._finish_video(recorder)
                 recorder = None
@@ -136,7 +112,9 @@ class Engine:
             redaction.unregister(self.secrets)
             if recorder is not None:
                 await recorder.discard()
-            await self.screencast.close()
+            if self.screencast is not None:
+                await self.screencast.close()
+        failed = any(r.status == "failed" for r in results)
         return RunOutcome(
             status="failed" if failed else "completed",
             results=results,
@@ -145,6 +123,43 @@ class Engine:
             duration_ms=int((time.perf_counter() - started) * 1000),
             reason="a step failed" if failed else None,
         )
+
+    async def _open_page(self) -> Page:
+        page = await self.context.new_page()
+        page.on("console", lambda m: self._console(m.type, m.text))
+        page.on("pageerror", lambda e: self._console("pageerror", str(e)))
+        self.navigations = NavigationWatch(page)
+        self.screencast = Screencast(page)
+        await self.observer.page_opened(page, self.screencast)
+        return page
+
+    async def _go_to_start(self, page: Page) -> None:
+        """``metadata.startUrl`` (else the first step's url), rendered with the values known."""
+        start = self.runbook.metadata.start_url or (self.runbook.steps[0].url or "")
+        if start:
+            with contextlib.suppress(Exception):
+                url = absolute_url(self.runbook, interpolate(start, self.values), self.values)
+                await page.goto(url, timeout=self.runbook.settings.default_timeout)
+
+    async def _steps(self, page: Page) -> list[StepResult]:
+        settings = self.runbook.settings
+        results: list[StepResult] = []
+        failed = False
+        for step in self.runbook.steps:
+            if failed and settings.stop_on_error:
+                results.append(self._skipped(step))
+                continue
+            try:
+                await self.observer.before_step(step)
+            except (StepSkipped, StepRejected) as decision:
+                result = await self._decided(step, decision)
+            else:
+                result = await self._run_step(page, step)
+            results.append(result)
+            failed = failed or result.status == "failed"
+            if settings.pause_between_steps and step is not self.runbook.steps[-1]:
+                await asyncio.sleep(settings.pause_between_steps / 1000)
+        return results
 
     async def _finish_video(self, recorder: VideoRecorder) -> None:
         path = unique_path(self.files_dir / "videos", "run.webm")
