@@ -18,7 +18,6 @@ from runwright_common.settings import load
 from runwright_engine.browser import launch
 from runwright_proto import streams, subjects
 from runwright_proto.commands import ClaimJob, ClaimReply, DispatchJob
-from runwright_proto.control import ActionReply, ReleaseJob
 
 from runwright_executor.runner import JobContext, JobRunner
 from runwright_executor.settings import ExecutorSettings
@@ -85,16 +84,16 @@ async def pull_loop(ctx: ServiceContext, job_ctx: JobContext, settings: Executor
 
 async def hand_back(ctx: ServiceContext, job_ctx: JobContext, runner: JobRunner) -> None:
     """The grace period is over: give the job back (its loss policy applies now)."""
-    with contextlib.suppress(Exception):
-        reply: ActionReply = await request(
-            ctx.nc,
-            subjects.RELEASE,
-            ReleaseJob(
-                job_id=runner.job_id, attempt=runner.attempt, executor_id=job_ctx.executor_id
-            ),
-            ActionReply,
+    try:
+        await runner.hand_back(job_ctx.executor_id)
+    except Exception as exc:
+        log.warning(
+            "could not hand a job back; its lease will expire",
+            job_id=runner.job_id,
+            error=repr(exc),
         )
-        log.warning("handed a job back", job_id=runner.job_id, now=reply.status)
+        return
+    log.warning("handed a job back", job_id=runner.job_id)
 
 
 async def _take(

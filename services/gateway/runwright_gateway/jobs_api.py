@@ -243,9 +243,17 @@ class JobsController(Controller):
 
     @get("/{job_id:str}/events")
     async def events(
-        self, request: Request[Any, Any, Any], job_id: str, after: int | None = None
+        self,
+        request: Request[Any, Any, Any],
+        job_id: str,
+        after: int | None = None,
+        types: str | None = None,
+        live: bool = False,
     ) -> Response[Any]:
-        """SSE: ``status`` and ``step`` events; ids are the job's event ``seq``."""
+        """SSE: the job's events (``status``, ``step``, ``artifact``, ``approval``, ``report``);
+        ids are the job's event ``seq``. ``types=status,step`` keeps only those; ``live=1`` adds
+        the live browser view as ``screenshot`` events (JPEG frames, without ids)."""
+        wanted = sse.parse_types(types)
         state = request.app.state
         uid = parse_job_id(job_id)
         current = await views.job_status(state.pool, uid)
@@ -256,6 +264,14 @@ class JobsController(Controller):
         if views.is_terminal(status) and since >= last_seq:
             return Response(b"", status_code=204)
         return ServerSentEvent(
-            sse.job_events(state.pool, state.hub, uid, since, state.settings.sse_keepalive_s),
+            sse.job_events(
+                state.pool,
+                state.hub,
+                uid,
+                since,
+                state.settings.sse_keepalive_s,
+                types=wanted,
+                live=live,
+            ),
             headers=SSE_HEADERS,
         )
