@@ -14,7 +14,7 @@ import msgspec
 from nats.aio.client import Client
 from playwright.async_api import Browser, Page
 from runwright_bus import request
-from runwright_common.logging import get_logger
+from runwright_common.logging import get_logger, logged_failure
 from runwright_engine.engine import Engine, Observer, RunOutcome, StepResult
 from runwright_engine.files import FileRecord
 from runwright_engine.screencast import Screencast
@@ -234,7 +234,7 @@ class JobRunner:
             outcome: RunOutcome = await engine.run()
         finally:
             await self.live.close()
-            with contextlib.suppress(Exception):
+            with logged_failure(log, "browser context not closed", job_id=self.job_id):
                 await context.close()
         await self.report(
             JobFinished(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import tempfile
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from playwright.async_api import async_playwright
 from runwright_bus import decode, ensure_topology, request
 from runwright_bus.service import ServiceContext, service
 from runwright_common.errors import RetryableError
-from runwright_common.logging import get_logger
+from runwright_common.logging import get_logger, logged_failure
 from runwright_common.settings import load
 from runwright_engine.browser import launch
 from runwright_proto import streams, subjects
@@ -71,7 +70,7 @@ async def pull_loop(ctx: ServiceContext, job_ctx: JobContext, settings: Executor
         task = asyncio.create_task(_take(ctx, job_ctx, msgs[0], slots))
         running.add(task)
         task.add_done_callback(running.discard)
-    with contextlib.suppress(Exception):
+    with logged_failure(log, "dispatch subscription not closed"):
         await sub.unsubscribe()
     if running:
         log.info("draining running jobs", jobs=len(running))

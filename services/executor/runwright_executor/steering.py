@@ -18,7 +18,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from playwright.async_api import Page
 from runwright_bus import decode, request
-from runwright_common.logging import get_logger
+from runwright_common.logging import get_logger, logged_failure
 from runwright_engine.diagnostics import step_screenshot
 from runwright_engine.engine import StepRejected, StepSkipped
 from runwright_engine.files import FileRecord
@@ -65,13 +65,14 @@ class Steering:
 
     async def stop(self) -> None:
         if self._sub is not None:
-            with contextlib.suppress(Exception):
+            with logged_failure(log, "control subscription not closed", job_id=self.job_id):
                 await self._sub.unsubscribe()
 
     async def _on_control(self, msg: Msg) -> None:
         try:
             command: Control = decode(msg.data, Control)
-        except Exception:
+        except Exception as exc:
+            log.warning("undecodable control message ignored", job_id=self.job_id, error=repr(exc))
             return
         if command.attempt != self.attempt:
             return

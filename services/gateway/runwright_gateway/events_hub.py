@@ -19,7 +19,10 @@ import msgspec
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+from runwright_common.logging import get_logger, logged_failure
 from runwright_proto import live, subjects
+
+log = get_logger("runwright.gateway.events")
 
 LATEST_KEEP_S = 60.0
 
@@ -92,7 +95,7 @@ class EventHub:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._announcer
         for sub in self._subs:
-            with contextlib.suppress(Exception):
+            with logged_failure(log, "event subscription not closed"):
                 await sub.unsubscribe()
 
     def listen(self, job_id: str, frames: bool = True) -> Listener:
@@ -123,7 +126,7 @@ class EventHub:
 
     async def _announce(self, job_id: str) -> None:
         if self._nc is not None and self._nc.is_connected:
-            with contextlib.suppress(Exception):
+            with logged_failure(log, "watch announcement not sent", job_id=job_id):
                 await self._nc.publish(subjects.live_watch(job_id), b"")
 
     async def _announce_watchers(self) -> None:
