@@ -298,7 +298,7 @@ async def test_a_slack_webhook_gets_one_readable_line_with_title_status_and_link
         assert await Dispatcher(pool, client, FAST).sweep_once() == 1
     assert receiver.requests[1].json() == {
         "text": f"Runwright: <https://runwright.example.com/jobs/{job_id}|Export &lt;orders&gt; "
-        "&amp; invoices> is waiting for approval before step 2 (Pay the invoice), risk high."
+        "&amp; invoices> is waiting for approval before step 3 (Pay the invoice), risk high."
     }
 
 
