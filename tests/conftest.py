@@ -12,10 +12,10 @@ import pytest_asyncio
 from fixture_app.server import running_fixture_app
 from playwright.async_api import Browser, Page, async_playwright
 from runwright_bus import connect
-from runwright_cli.stack import Stack
 from runwright_db import create_pool
 from runwright_engine.browser import launch
 from runwright_scheduler.firing import Firing
+from runwright_stack.stack import Stack
 from support.stack import running_stack
 
 

@@ -11,11 +11,11 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import msgspec
 import pytest
-from runwright_cli.stack import Stack
 from runwright_proto.commands import ClaimJob, JobOptions
 from runwright_proto.control import ReleaseJob
 from runwright_proto.reports import StepStarted
 from runwright_queue import claims, control, reaper, reports, submission, timers
+from runwright_stack.stack import Stack
 from support.database import private_database
 from test_queue_invariants import command
 

@@ -11,8 +11,7 @@ from pathlib import Path
 from types import FrameType
 
 from rich.console import Console
-
-from runwright_cli.stack import Stack, StackConfig
+from runwright_stack.stack import Stack, StackConfig
 
 console = Console(highlight=False)
 
@@ -109,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "run":
         sys.exit(_run(args))
     if args.command == "demo":
-        from runwright_cli.demo.__main__ import main as serve_demo
+        from runwright_demo.__main__ import main as serve_demo
 
         serve_demo(["--host", args.host, "--port", str(args.port)])
 

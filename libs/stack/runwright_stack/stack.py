@@ -16,10 +16,10 @@ from pathlib import Path
 
 import httpx
 
-from runwright_cli.nats_server import NatsServer
-from runwright_cli.ports import port_in_use, wait_for_port
-from runwright_cli.postgres import EmbeddedPostgres
-from runwright_cli.processes import spawn, tail, terminate
+from runwright_stack.nats_server import NatsServer
+from runwright_stack.ports import port_in_use, wait_for_port
+from runwright_stack.postgres import EmbeddedPostgres
+from runwright_stack.processes import spawn, tail, terminate
 
 SERVICES = ("queue", "scheduler", "approval", "artifact", "executor", "gateway")
 NO_DATABASE = frozenset({"executor"})
@@ -122,7 +122,7 @@ class Stack:
         if self.config.demo_port:
             self._add_child(
                 "demo",
-                [sys.executable, "-m", "runwright_cli.demo", "--port", str(self.config.demo_port)],
+                [sys.executable, "-m", "runwright_demo", "--port", str(self.config.demo_port)],
                 dict(os.environ),
             )
         for child in self.children.values():

@@ -13,7 +13,7 @@ import stat
 import subprocess
 from pathlib import Path
 
-from runwright_cli.ports import free_port, wait_for_port
+from runwright_stack.ports import free_port, wait_for_port
 
 PG_USER = "embedded_postgres"
 
