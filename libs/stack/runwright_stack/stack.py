@@ -95,6 +95,7 @@ class Stack:
                 "RUNWRIGHT_GATEWAY_PORT to a free port"
             )
         self.token = self.admin_token()
+        (self.data_dir / "api-url").write_text(self.gateway_url + "\n")  # for the runwright CLI
         started = time.monotonic()
         self.nats.start()
         progress(
