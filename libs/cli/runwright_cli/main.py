@@ -1,4 +1,5 @@
-"""``runwright``: ``run`` starts the embedded stack in the foreground; ``demo`` serves the demo."""
+"""``runwright``: ``run`` starts the whole system here, ``exec`` runs one runbook without it, and
+``submit``, ``jobs``, the job actions and ``schedules`` talk to a running gateway."""
 
 from __future__ import annotations
 
@@ -7,11 +8,15 @@ import os
 import signal
 import sys
 import time
+import typing
+from importlib.metadata import version
 from pathlib import Path
 from types import FrameType
 
 from rich.console import Console
 from runwright_stack.stack import Stack, StackConfig
+
+from runwright_cli import outcomes, remote
 
 console = Console(highlight=False)
 
@@ -74,8 +79,19 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+class Parser(argparse.ArgumentParser):
+    """A usage error exits with ``outcomes.REFUSED`` (2 means a cancelled job)."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(outcomes.REFUSED, f"{self.prog}: error: {message}\n")
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="runwright", description=__doc__)
+    parser = Parser(prog="runwright", description=__doc__)
+    parser.add_argument(
+        "--version", action="version", version=f"runwright {version('runwright-cli')}"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="start the whole system in the foreground (embedded default)")
     demo = commands.add_parser("demo", help="serve the bundled demo web application")
@@ -100,7 +116,10 @@ def main(argv: list[str] | None = None) -> None:
     execute.add_argument(
         "--out", type=Path, help="where the report and files go (default runwright-out/<time>)"
     )
+    remote.add_commands(commands)
     args = parser.parse_args(argv)
+    if hasattr(args, "handler"):
+        sys.exit(remote.run(args.handler, args))
     if args.command == "exec":
         from runwright_cli.exec_run import run_exec
 
