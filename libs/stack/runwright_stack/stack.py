@@ -103,20 +103,7 @@ class Stack:
             f"nats-server with JetStream on {self.nats.url} "
             f"({(time.monotonic() - started) * 1000:.0f} ms)",
         )
-        if not self.config.database_url:
-            started = time.monotonic()
-            self.postgres = EmbeddedPostgres(
-                self.data_dir, self.log_dir, durable=self.config.durable
-            )
-            created = self.postgres.start()
-            progress(
-                "postgres",
-                f"PostgreSQL on 127.0.0.1:{self.postgres.port} "
-                f"({'new cluster' if created else 'existing data'}, "
-                f"{(time.monotonic() - started) * 1000:.0f} ms)",
-            )
-        else:
-            progress("postgres", "PostgreSQL from DATABASE_URL")
+        self._start_postgres(progress)
         for name in SERVICES:
             for index in range(self.config.executors if name == "executor" else 1):
                 self._add_service(name, index)
@@ -129,6 +116,20 @@ class Stack:
         for child in self.children.values():
             self._launch(child)
         self.wait_ready(progress, ready_timeout)
+
+    def _start_postgres(self, progress: Progress) -> None:
+        if self.config.database_url:
+            progress("postgres", "PostgreSQL from DATABASE_URL")
+            return
+        started = time.monotonic()
+        self.postgres = EmbeddedPostgres(self.data_dir, self.log_dir, durable=self.config.durable)
+        created = self.postgres.start()
+        progress(
+            "postgres",
+            f"PostgreSQL on 127.0.0.1:{self.postgres.port} "
+            f"({'new cluster' if created else 'existing data'}, "
+            f"{(time.monotonic() - started) * 1000:.0f} ms)",
+        )
 
     def _add_service(self, name: str, index: int) -> None:
         env = dict(os.environ)
