@@ -66,6 +66,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
         ],
         lifespan=[lifespan],
         exception_handlers=HANDLERS,
+        logging_config=None,  # the process's logging is structlog's (configure_logging)
         state=State({"settings": settings}),
         openapi_config=openapi_config(),
     )
