@@ -240,3 +240,9 @@ def test_the_api_and_token_default_to_what_the_embedded_system_wrote(
     refused = runwright("jobs", "list", cwd=tmp_path)
     assert refused.returncode == 3
     assert refused.stderr.startswith("✗ no API token: pass --token, set RUNWRIGHT_TOKEN")
+
+
+def test_a_wrong_token_is_one_line_that_says_so(stack: Stack, tmp_path: Path) -> None:
+    done = runwright("jobs", "list", api=stack.gateway_url, token="not-the-token", cwd=tmp_path)
+    assert done.returncode == 3
+    assert done.stderr == ("✗ the gateway refused the token: pass --token or set RUNWRIGHT_TOKEN\n")
