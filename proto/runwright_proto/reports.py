@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from msgspec import Struct
+from runwright_runbook.report import ReportFile
 
 from runwright_proto.commands import AwareDatetime
 from runwright_proto.jobs import StepStatus
@@ -25,17 +26,8 @@ class StepError(Struct, frozen=True, kw_only=True, omit_defaults=True):
     diagnostics: dict[str, Any] = {}
 
 
-class FileRef(Struct, frozen=True, kw_only=True):
-    """A file the run produced, kept where the executor wrote it until artifacts are stored."""
-
-    kind: str
-    name: str
-    size: int
-    sha256: str
-    content_type: str
-    ordinal: int | None = None
-    path: str | None = None
-    artifact_id: str | None = None
+FileRef = ReportFile
+"""A file the run produced, as the execution report lists it (one type: ``ReportFile``)."""
 
 
 class _Report(Struct, frozen=True, kw_only=True, tag_field="type"):

@@ -15,6 +15,7 @@ from runwright_proto.control import (
     JobState,
     JobStateReply,
 )
+from runwright_proto.jobs import ACTIVE
 
 from runwright_queue.journal import (
     TransitionRejected,
@@ -24,7 +25,6 @@ from runwright_queue.journal import (
 )
 
 Notify = Callable[[Control], Awaitable[None]]
-ACTIVE = ("running", "paused", "waiting_for_approval")
 DECIDED = {"approve": "approved", "reject": "rejected", "skip": "skipped"}
 
 
