@@ -42,9 +42,6 @@ MESSAGES: dict[str, Any] = {
     "events": events.JobEvent,
     "control": control.JobAction
     | control.ActionReply
-    | control.RequestApproval
-    | control.ApprovalReply
-    | control.ReleaseJob
     | control.Control
     | control.JobState
     | control.JobStateReply,

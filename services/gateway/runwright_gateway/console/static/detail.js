@@ -313,7 +313,7 @@ export function renderJobDetail(main, jobId) {
 
   function connect() {
     // EventSource sends the session cookie and resumes with Last-Event-ID by itself.
-    source = new EventSource(`${base}/events`);
+    source = new EventSource(`${base}/events?live=1`);
     source.addEventListener("status", (event) => {
       const data = JSON.parse(event.data);
       scheduleRefresh();
