@@ -27,6 +27,8 @@ async def test_a_selector_retried_several_times_is_named_once_and_each_pass_is_a
     assert all(a["result"] == "nothing matched" for a in attempts)
     assert all(a["tried"].startswith("id='ghost'→0, innerText='Phantom'→0") for a in attempts)
     assert f"in {len(attempts)} attempts" in error.message
+    tried = error.diagnostics["selectors_tried"]
+    assert {t["attempt"] for t in tried} == {a["number"] for a in attempts}
 
 
 async def test_an_action_playwright_retried_says_why_once_and_lists_its_tries(

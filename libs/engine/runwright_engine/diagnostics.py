@@ -85,7 +85,13 @@ async def diagnose(
     tried = getattr(exc, "tried", None)
     if tried:
         diagnostics["selectors_tried"] = [
-            {"strategy": a.strategy, "query": a.query, "matches": a.matches, "visible": a.visible}
+            {
+                "strategy": a.strategy,
+                "query": a.query,
+                "matches": a.matches,
+                "visible": a.visible,
+                "attempt": a.attempt,
+            }
             for a in tried
         ]
     selector = getattr(action, "selector", None)
