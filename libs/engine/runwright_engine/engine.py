@@ -95,7 +95,9 @@ class Engine:
     async def run(self) -> RunOutcome:
         started = time.perf_counter()
         page = await self._open_page()
-        recorder = VideoRecorder(self.screencast) if self.video and self.screencast else None
+        recorder = (
+            VideoRecorder(self.screencast) if self.video and self.screencast is not None else None
+        )
         if recorder is not None:
             await recorder.start()
         await self._go_to_start(page)
