@@ -225,3 +225,21 @@ async def test_a_variable_expression_that_fails_fails_the_steps_that_use_it(
     assert error is not None
     assert error.message.startswith("step 2: variable `code`: `{{missing.part}}` names no")
     assert await run.page.text_content("#query") == "fine=1"
+
+
+async def test_javascript_that_throws_fails_its_step_naming_the_placeholder(
+    browser: Browser, fixture_url: str, tmp_path: Path
+) -> None:
+    steps = [
+        act(
+            {"type": "memory"},
+            captures=[
+                {"name": "n", "strategy": "expression", "expression": "{{ missingFn(1) }} items"}
+            ],
+        )
+    ]
+    run = await run_steps(browser, f"{fixture_url}/static", steps, tmp_path)
+    error = run.step(0).error
+    assert error is not None
+    assert error.message.startswith("step 1, capture `n`: `{{missingFn(1)}}` failed in the page")
+    assert "missingFn is not defined" in error.message
