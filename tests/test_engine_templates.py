@@ -56,7 +56,7 @@ async def test_a_description_shows_a_value_captured_two_steps_earlier_and_masks_
         act({"type": "wait", "duration": 1}, description="Before: {{title}}"),
         act(
             {"type": "input", "selector": {"id": "nickname"}, "value": "{{password}}"},
-            description="Type {{password}} on “{{title}}” for {{who}}",
+            description="Type {{password}} on “{{title}}” for {{who}} (pin {{pin}})",
         ),
     ]
     run = await run_steps(
@@ -66,10 +66,11 @@ async def test_a_description_shows_a_value_captured_two_steps_earlier_and_masks_
         tmp_path,
         variables={"who": "ada"},
         secrets={"password": "hunter2-secret"},
+        runbook_variables={"pin": {"source": "fixed", "value": "4321", "sensitive": True}},
         observer=recorder,
     )
     assert [s.status for s in run.steps] == ["success"] * 3, [s.error for s in run.steps]
-    said = f"Type {MASK} on “Fixture: forms, hover and keys” for ada"
+    said = f"Type {MASK} on “Fixture: forms, hover and keys” for ada (pin {MASK})"
     assert recorder.started[1:] == ["Before: Fixture: forms, hover and keys", said]
     assert recorder.finished[2] == said
     assert run.step(2).description == said
