@@ -56,7 +56,7 @@ async def test_a_description_shows_a_value_captured_two_steps_earlier_and_masks_
         act({"type": "wait", "duration": 1}, description="Before: {{title}}"),
         act(
             {"type": "input", "selector": {"id": "nickname"}, "value": "{{password}}"},
-            description="Type {{password}} on “{{title}}” for {{who}} (pin {{pin}})",
+            description="Type {{password}} on “{{title}}” for {{who}} (pin {{pin}}; {{note}})",
         ),
     ]
     run = await run_steps(
@@ -64,13 +64,16 @@ async def test_a_description_shows_a_value_captured_two_steps_earlier_and_masks_
         f"{fixture_url}/forms",
         steps,
         tmp_path,
-        variables={"who": "ada"},
+        variables={"who": "ada", "note": "a note with hunter2-secret in it"},
         secrets={"password": "hunter2-secret"},
-        runbook_variables={"pin": {"source": "fixed", "value": "4321", "sensitive": True}},
+        runbook_variables={"pin": {"source": "fixed", "value": "42", "sensitive": True}},
         observer=recorder,
     )
     assert [s.status for s in run.steps] == ["success"] * 3, [s.error for s in run.steps]
-    said = f"Type {MASK} on “Fixture: forms, hover and keys” for ada (pin {MASK})"
+    said = (
+        f"Type {MASK} on “Fixture: forms, hover and keys” for ada"
+        f" (pin {MASK}; a note with {MASK} in it)"
+    )
     assert recorder.started[1:] == ["Before: Fixture: forms, hover and keys", said]
     assert recorder.finished[2] == said
     assert run.step(2).description == said
