@@ -18,9 +18,12 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from support.runbooks import example
+from support.sse import read_events
 
 pytestmark = pytest.mark.e2e
 
+LOGIN = {"email": "ops@example.com", "password": "demo"}
 EXAMPLES = 8
 """Per operation: enough to reach each documented answer, and a few minutes at most on 2 cores."""
 ENDLESS = r"^/api/v1/events$"
@@ -83,3 +86,27 @@ def test_every_operation_answers_as_its_openapi_document_says(stack: Stack) -> N
             failures[operation.label] = str(exc)[:2000]
     assert tested >= 20, f"only {tested} operations in the document"
     assert not failures, "\n\n".join(f"{label}:\n{text}" for label, text in failures.items())
+
+
+def test_real_jobs_and_their_reports_conform_too(
+    stack: Stack, api: httpx.Client, demo_url: str
+) -> None:
+    """Generated ids find nothing; a finished job shows whether real views match the document."""
+    body = {"runbook": example("login.yaml", demo_url), "variables": LOGIN, "screenshots": True}
+    submitted = api.post("/api/v1/jobs", json=body)
+    assert submitted.status_code == 201, submitted.text
+    job_id = submitted.json()["id"]
+    read_events(api, f"/api/v1/jobs/{job_id}/events")
+    checked = []
+    for operation in operations(stack):
+        params = {p.name for p in operation.path_parameters}
+        if operation.method.upper() != "GET" or not params <= {"job_id"}:
+            continue
+        case = operation.Case(path_parameters={"job_id": job_id} if params else {})
+        response = case.call_and_validate(
+            headers={"Authorization": f"Bearer {stack.token}"}, checks=CHECKS
+        )
+        assert response.status_code in (200, 204), (operation.label, response.status_code)
+        checked.append(operation.path)
+    assert "/api/v1/jobs/{job_id}/report" in checked
+    assert "/api/v1/jobs/{job_id}/artifacts" in checked

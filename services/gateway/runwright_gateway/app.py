@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.datastructures import State
 from runwright_bus import connect
 from runwright_common.logging import configure_logging, get_logger
@@ -18,7 +18,7 @@ from runwright_gateway import health
 from runwright_gateway.artifacts_api import ArtifactsController
 from runwright_gateway.batches import BatchesController
 from runwright_gateway.console import console_router
-from runwright_gateway.docs import docs_router, openapi_config
+from runwright_gateway.docs import SECURITY, docs_router, openapi_config
 from runwright_gateway.events_hub import EventHub
 from runwright_gateway.jobs_api import JobsController
 from runwright_gateway.problems import HANDLERS
@@ -55,7 +55,8 @@ def create_app(settings: GatewaySettings) -> Litestar:
             JobsController,
             BatchesController,
             WebhooksController,
-            WorkspaceEventsController,
+            # The lead's module: its guard is the token; the document names the schemes too.
+            Router(path="/", route_handlers=[WorkspaceEventsController], security=SECURITY),
             SchedulesController,
             RunbooksController,
             ArtifactsController,
