@@ -56,7 +56,9 @@ class Channel:
     durables: tuple[streams.ConsumerSpec, ...] = ()
 
 
-def _request(name: str, subject: str, ask: Any, answer: Any, by: Service, to: Service) -> Channel:
+def _request(
+    name: str, subject: str, ask: Any, answer: Any, by: Service, to: Service, what: str
+) -> Channel:
     return Channel(
         name=name,
         subject=subject,
@@ -65,7 +67,7 @@ def _request(name: str, subject: str, ask: Any, answer: Any, by: Service, to: Se
         replies=(answer,),
         publishers=(by,),
         consumers=(to,),
-        description=f"Request/reply, {by} to {to}.",
+        description=f"Request/reply, {by} to {to}: {what}.",
     )
 
 
@@ -87,18 +89,43 @@ CHANNELS: tuple[Channel, ...] = (
         commands.SubmitBatchReply,
         "gateway",
         "queue",
+        "record a batch run, one job per row, atomically",
     ),
     _request(
-        "queue.claim", subjects.CLAIM, commands.ClaimJob, commands.ClaimReply, "executor", "queue"
+        "queue.claim",
+        subjects.CLAIM,
+        commands.ClaimJob,
+        commands.ClaimReply,
+        "executor",
+        "queue",
+        "take ownership of a dispatched job (bumps the attempt, starts a lease)",
     ),
     _request(
-        "queue.renew", subjects.RENEW, commands.RenewLease, commands.RenewReply, "executor", "queue"
+        "queue.renew",
+        subjects.RENEW,
+        commands.RenewLease,
+        commands.RenewReply,
+        "executor",
+        "queue",
+        "extend the lease on a running job",
     ),
     _request(
-        "queue.action", subjects.ACTION, control.JobAction, control.ActionReply, "gateway", "queue"
+        "queue.action",
+        subjects.ACTION,
+        control.JobAction,
+        control.ActionReply,
+        "gateway",
+        "queue",
+        "a person's action on a job (approve, reject, skip, pause, resume, cancel)",
     ),
     _request(
-        "queue.state", subjects.STATE, control.JobState, control.JobStateReply, "executor", "queue"
+        "queue.state",
+        subjects.STATE,
+        control.JobState,
+        control.JobStateReply,
+        "executor",
+        "queue",
+        "while waiting, the job's status and any decision",
     ),
     Channel(
         name="dispatch",
@@ -168,6 +195,7 @@ CHANNELS: tuple[Channel, ...] = (
         artifacts.PresignReply,
         "gateway",
         "artifact",
+        "a short-lived download URL for a stored artifact (S3)",
     ),
     Channel(
         name="control",
@@ -214,6 +242,7 @@ CHANNELS: tuple[Channel, ...] = (
         webhooks.WebhookCreated | webhooks.WebhookRejected,
         "gateway",
         "approval",
+        "add a webhook subscription",
     ),
     _request(
         "approval.webhooks.delete",
@@ -222,6 +251,7 @@ CHANNELS: tuple[Channel, ...] = (
         webhooks.WebhookDeleted,
         "gateway",
         "approval",
+        "remove a subscription and its deliveries",
     ),
     _request(
         "scheduler.create",
@@ -230,6 +260,7 @@ CHANNELS: tuple[Channel, ...] = (
         schedules.ScheduleReply,
         "gateway",
         "scheduler",
+        "record a new schedule",
     ),
     _request(
         "scheduler.update",
@@ -238,6 +269,7 @@ CHANNELS: tuple[Channel, ...] = (
         schedules.ScheduleReply,
         "gateway",
         "scheduler",
+        "replace a schedule's definition at a version",
     ),
     _request(
         "scheduler.delete",
@@ -246,5 +278,6 @@ CHANNELS: tuple[Channel, ...] = (
         schedules.ScheduleReply,
         "gateway",
         "scheduler",
+        "remove a schedule and its history",
     ),
 )
