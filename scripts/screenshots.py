@@ -25,9 +25,9 @@ from typing import Any
 import httpx
 import yaml
 from playwright.async_api import Browser, Page, async_playwright, expect
-from runwright_cli.ports import free_port, port_in_use
-from runwright_cli.stack import Stack, StackConfig
 from runwright_engine.browser import launch
+from runwright_stack.ports import free_port, port_in_use
+from runwright_stack.stack import Stack, StackConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGES = ROOT / "docs" / "images"

@@ -1,5 +1,6 @@
 """Fixtures that start real parts: the whole stack (nats-server, PostgreSQL, six services,
-Chromium) once per test session, and an HTTP client authenticated against its gateway."""
+Chromium) once per test session, and clients authenticated against its gateway (plain httpx, and
+the typed runwright_client)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ import pytest_asyncio
 from fixture_app.server import running_fixture_app
 from playwright.async_api import Browser, Page, async_playwright
 from runwright_bus import connect
-from runwright_cli.stack import Stack
+from runwright_client import Runwright
 from runwright_db import create_pool
 from runwright_engine.browser import launch
 from runwright_scheduler.firing import Firing
+from runwright_stack.stack import Stack
 from support.stack import running_stack
 
 
@@ -31,6 +33,13 @@ def api(stack: Stack) -> Iterator[httpx.Client]:
         base_url=stack.gateway_url, timeout=30, headers={"Authorization": f"Bearer {stack.token}"}
     ) as client:
         yield client
+
+
+@pytest.fixture
+def client(stack: Stack) -> Iterator[Runwright]:
+    """The typed client (runwright_client) on the stack's gateway."""
+    with Runwright(stack.gateway_url, stack.token) as rw:
+        yield rw
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ with running_demo_app() as base_url:
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from runwright_cli.demo import create_app
+from runwright_demo import create_app
 from support.threaded_server import serving
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.async_api import Page
-from runwright_cli.stack import Stack
+from runwright_stack.stack import Stack
 
 pytestmark = pytest.mark.e2e
 

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.async_api import Page, expect
-from runwright_cli.stack import Stack
+from runwright_stack.stack import Stack
 from support.console import sign_in
 from support.runbooks import runbook
 from support.sse import read_events

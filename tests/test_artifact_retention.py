@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 from runwright_artifact.settings import ArtifactSettings
 from runwright_artifact.sweeper import sweep
-from runwright_cli.stack import Stack
+from runwright_stack.stack import Stack
 from runwright_storage import FilesystemStore
 from support.database import private_database
 

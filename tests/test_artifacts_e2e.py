@@ -8,7 +8,7 @@ import io
 import av
 import httpx
 import pytest
-from runwright_cli.stack import Stack
+from runwright_stack.stack import Stack
 from support.runbooks import example, runbook
 from support.sse import read_events
 

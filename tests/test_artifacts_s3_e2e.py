@@ -12,8 +12,8 @@ import pytest
 from minio import Minio
 from moto.server import ThreadedMotoServer
 from playwright.async_api import async_playwright, expect
-from runwright_cli.stack import Stack
 from runwright_engine.browser import launch
+from runwright_stack.stack import Stack
 from support.console import sign_in
 from support.runbooks import runbook
 from support.sse import read_events

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from runwright_cli.stack import Stack
+from runwright_stack.stack import Stack
 from support.runbooks import example, runbook
 
 pytestmark = pytest.mark.e2e

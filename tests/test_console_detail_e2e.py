@@ -13,7 +13,7 @@ import httpx
 import pytest
 from fixture_app.content import blob_bytes
 from playwright.async_api import Locator, Page, expect
-from runwright_cli.stack import Stack
+from runwright_stack.stack import Stack
 from support.console import sign_in
 from support.runbooks import runbook
 

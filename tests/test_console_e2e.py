@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 from playwright.async_api import Page, expect
-from runwright_cli.stack import Stack
 from runwright_gateway.console import fingerprint
+from runwright_stack.stack import Stack
 from support.console import row, sign_in
 from support.runbooks import approval_runbook, example, runbook
 

@@ -14,8 +14,8 @@ import httpx
 import pytest
 import yaml
 from playwright.async_api import Page, Request, Route, expect
-from runwright_cli.stack import Stack
 from runwright_scheduler.firing import Firing
+from runwright_stack.stack import Stack
 from support.console import sign_in
 from support.runbooks import example, runbook
 

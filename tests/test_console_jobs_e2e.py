@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 from playwright.async_api import Page, expect
-from runwright_cli.ports import wait_for_port
-from runwright_cli.stack import Stack
+from runwright_stack.ports import wait_for_port
+from runwright_stack.stack import Stack
 from support.console import row, sign_in
 from support.runbooks import runbook
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from runwright_cli.ports import free_port
+from runwright_stack.ports import free_port
 from support.stack import new_data_dir
 
 pytestmark = pytest.mark.e2e

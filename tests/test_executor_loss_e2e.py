@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from runwright_cli.stack import Stack
+from runwright_stack.stack import Stack
 from support.runbooks import runbook
 from support.sse import read_events
 from support.stack import running_stack

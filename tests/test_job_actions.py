@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
-from runwright_cli.stack import Stack
 from runwright_proto.control import ACTIONS, AVAILABLE, Control, JobAction
 from runwright_proto.jobs import JOB_STATUSES
 from runwright_queue import control, submission
+from runwright_stack.stack import Stack
 from support.database import private_database
 from test_queue_invariants import command
 

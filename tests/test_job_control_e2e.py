@@ -5,61 +5,45 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import closing
 from typing import Any
 
 import httpx
 import pytest
+from runwright_client import Runwright
+from runwright_proto.api.jobs import JobRequest
+from runwright_proto.events import ApprovalEvent, JobEvent, StatusEvent, StepEvent
 from support.runbooks import approval_runbook, runbook
-from support.sse import Event, read_events
+from support.sse import read_events
 
 pytestmark = pytest.mark.e2e
 
 
-def wait_for(
-    api: httpx.Client, job_id: str, match: Callable[[Event], bool], timeout: float = 60
-) -> Event:
-    """Follow the job's stream until an event matches (the stream is then closed)."""
-    import json
-
-    deadline = time.time() + timeout
-    with api.stream("GET", f"/api/v1/jobs/{job_id}/events", timeout=timeout) as response:
-        fields: dict[str, str] = {}
-        for line in response.iter_lines():
-            assert time.time() < deadline, "timed out waiting for an event"
-            if line == "":
-                if "id" in fields and "data" in fields:
-                    event = Event(
-                        int(fields["id"]), fields.get("event", ""), json.loads(fields["data"])
-                    )
-                    if match(event):
-                        return event
-                fields = {}
-            elif not line.startswith(":"):
-                name, _, value = line.partition(":")
-                fields[name] = value.lstrip(" ")
-    raise AssertionError("the stream ended before the event came")
+def wait_for(client: Runwright, job_id: str, match: Callable[[JobEvent], bool]) -> JobEvent:
+    """Follow the job's events until one matches (the stream is then closed)."""
+    with closing(client.follow(job_id)) as events:
+        for event in events:
+            if match(event):
+                return event
+    raise AssertionError("the job ended before the event came")
 
 
-def step_is(ordinal: int, status: str) -> Callable[[Event], bool]:
-    return lambda e: (
-        e.event == "step" and e.data["ordinal"] == ordinal and e.data["status"] == status
-    )
+def step_is(ordinal: int, status: str) -> Callable[[JobEvent], bool]:
+    return lambda e: isinstance(e, StepEvent) and e.ordinal == ordinal and e.status == status
 
 
-def status_is(status: str) -> Callable[[Event], bool]:
-    return lambda e: e.event == "status" and e.data["status"] == status
+def status_is(status: str) -> Callable[[JobEvent], bool]:
+    return lambda e: isinstance(e, StatusEvent) and e.status == status
 
 
-def submit(api: httpx.Client, steps: list[dict[str, Any]], start: str, **extra: Any) -> str:
-    response = api.post(
-        "/api/v1/jobs", json={"runbook": runbook(steps, start_url=start, timeout_ms=5000), **extra}
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
+def submit(client: Runwright, steps: list[dict[str, Any]], start: str, **extra: Any) -> str:
+    document = runbook(steps, start_url=start, timeout_ms=5000)
+    return client.submit(JobRequest(runbook=document, **extra)).id
 
 
 def test_pause_holds_at_the_next_step_and_resume_carries_on_with_the_same_page(
     api: httpx.Client,
+    client: Runwright,
     demo_url: str,
 ) -> None:
     steps = [
@@ -73,12 +57,12 @@ def test_pause_holds_at_the_next_step_and_resume_carries_on_with_the_same_page(
             ],
         },
     ]
-    job_id = submit(api, steps, demo_url)
-    wait_for(api, job_id, step_is(2, "running"))
+    job_id = submit(client, steps, demo_url)
+    wait_for(client, job_id, step_is(2, "running"))
     paused = api.post(f"/api/v1/jobs/{job_id}/pause")
     assert paused.status_code == 200
     assert paused.json()["status"] == "paused"
-    wait_for(api, job_id, step_is(2, "success"))
+    wait_for(client, job_id, step_is(2, "success"))
     time.sleep(1.5)
     job = api.get(f"/api/v1/jobs/{job_id}").json()
     assert job["status"] == "paused"
@@ -95,14 +79,14 @@ def test_pause_holds_at_the_next_step_and_resume_carries_on_with_the_same_page(
 
 
 def test_cancel_stops_a_running_step_at_once_and_skips_the_rest(
-    api: httpx.Client, demo_url: str
+    api: httpx.Client, client: Runwright, demo_url: str
 ) -> None:
     steps = [
         {"action": {"type": "wait", "duration": 60000}},
         {"action": {"type": "navigate", "url": "/login"}},
     ]
-    job_id = submit(api, steps, demo_url)
-    wait_for(api, job_id, step_is(0, "running"))
+    job_id = submit(client, steps, demo_url)
+    wait_for(client, job_id, step_is(0, "running"))
     started = time.time()
     response = api.post(f"/api/v1/jobs/{job_id}/cancel", json={"reason": "wrong customer"})
     assert response.status_code == 200
@@ -112,22 +96,24 @@ def test_cancel_stops_a_running_step_at_once_and_skips_the_rest(
     assert job["reason"] == "wrong customer"
     assert [s["status"] for s in job["steps"]] == ["skipped", "skipped"]
     assert api.post(f"/api/v1/jobs/{job_id}/cancel").status_code == 409
-    follow_up = submit(api, [{"action": {"type": "wait", "duration": 1}}], demo_url)
+    follow_up = submit(client, [{"action": {"type": "wait", "duration": 1}}], demo_url)
     _, events = read_events(api, f"/api/v1/jobs/{follow_up}/events")
     assert events[-1].data["status"] == "completed", "the executor's slot was freed"
 
 
 def test_an_approval_request_carries_evidence_and_approve_runs_the_step(
     api: httpx.Client,
+    client: Runwright,
     demo_url: str,
 ) -> None:
-    job_id = submit(api, approval_runbook(), demo_url)
-    request = wait_for(api, job_id, lambda e: e.event == "approval")
-    assert request.data["state"] == "requested"
-    assert request.data["description"] == "Sign in as the operator"
-    assert request.data["risk_level"] == "high"
-    assert request.data["captured"] == {"page": "login"}
-    shot = request.data["screenshot_artifact_id"]
+    job_id = submit(client, approval_runbook(), demo_url)
+    request = wait_for(client, job_id, lambda e: isinstance(e, ApprovalEvent))
+    assert isinstance(request, ApprovalEvent)
+    assert request.state == "requested"
+    assert request.description == "Sign in as the operator"
+    assert request.risk_level == "high"
+    assert request.captured == {"page": "login"}
+    shot = request.screenshot_artifact_id
     assert api.get(f"/api/v1/jobs/{job_id}").json()["status"] == "waiting_for_approval"
     assert api.post(f"/api/v1/jobs/{job_id}/pause").status_code == 409
     approved = api.post(f"/api/v1/jobs/{job_id}/approve")
@@ -146,10 +132,15 @@ def test_an_approval_request_carries_evidence_and_approve_runs_the_step(
     [("reject", "failed", "failed"), ("skip", "skipped", "completed")],
 )
 def test_reject_fails_the_step_and_skip_skips_it(
-    api: httpx.Client, demo_url: str, action: str, step_status: str, job_status: str
+    api: httpx.Client,
+    client: Runwright,
+    demo_url: str,
+    action: str,
+    step_status: str,
+    job_status: str,
 ) -> None:
-    job_id = submit(api, approval_runbook(), demo_url)
-    wait_for(api, job_id, status_is("waiting_for_approval"))
+    job_id = submit(client, approval_runbook(), demo_url)
+    wait_for(client, job_id, status_is("waiting_for_approval"))
     assert api.post(f"/api/v1/jobs/{job_id}/{action}").status_code == 200
     _, events = read_events(api, f"/api/v1/jobs/{job_id}/events")
     assert events[-1].data["status"] == job_status
@@ -161,18 +152,20 @@ def test_reject_fails_the_step_and_skip_skips_it(
 
 
 def test_no_decision_in_time_fails_the_job_as_approval_timed_out(
-    api: httpx.Client, demo_url: str
+    api: httpx.Client, client: Runwright, demo_url: str
 ) -> None:
-    job_id = submit(api, approval_runbook(), demo_url, approval_timeout_s=1)
+    job_id = submit(client, approval_runbook(), demo_url, approval_timeout_s=1)
     _, events = read_events(api, f"/api/v1/jobs/{job_id}/events")
     assert events[-1].data["status"] == "failed"
     assert events[-1].data["reason"] == "approval timed out"
     assert [e.data["state"] for e in events if e.event == "approval"] == ["requested", "timed_out"]
 
 
-def test_cancel_while_waiting_for_approval(api: httpx.Client, demo_url: str) -> None:
-    job_id = submit(api, approval_runbook(), demo_url)
-    wait_for(api, job_id, status_is("waiting_for_approval"))
+def test_cancel_while_waiting_for_approval(
+    api: httpx.Client, client: Runwright, demo_url: str
+) -> None:
+    job_id = submit(client, approval_runbook(), demo_url)
+    wait_for(client, job_id, status_is("waiting_for_approval"))
     assert api.post(f"/api/v1/jobs/{job_id}/cancel").json()["status"] == "cancelled"
     _, events = read_events(api, f"/api/v1/jobs/{job_id}/events")
     assert events[-1].data["status"] == "cancelled"
@@ -180,9 +173,9 @@ def test_cancel_while_waiting_for_approval(api: httpx.Client, demo_url: str) -> 
 
 
 def test_actions_answer_409_with_the_status_404_for_unknown_jobs(
-    api: httpx.Client, demo_url: str
+    api: httpx.Client, client: Runwright, demo_url: str
 ) -> None:
-    job_id = submit(api, [{"action": {"type": "wait", "duration": 1}}], demo_url)
+    job_id = submit(client, [{"action": {"type": "wait", "duration": 1}}], demo_url)
     read_events(api, f"/api/v1/jobs/{job_id}/events")
     refused = api.post(f"/api/v1/jobs/{job_id}/resume")
     assert refused.status_code == 409
@@ -197,13 +190,14 @@ def test_actions_answer_409_with_the_status_404_for_unknown_jobs(
 
 def test_a_job_with_run_at_waits_as_scheduled_and_can_be_cancelled_before(
     api: httpx.Client,
+    client: Runwright,
     demo_url: str,
 ) -> None:
     from datetime import UTC, datetime, timedelta
 
-    soon = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()
-    later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-    job_id = submit(api, [{"action": {"type": "wait", "duration": 1}}], demo_url, run_at=soon)
+    soon = datetime.now(UTC) + timedelta(seconds=2)
+    later = datetime.now(UTC) + timedelta(hours=1)
+    job_id = submit(client, [{"action": {"type": "wait", "duration": 1}}], demo_url, run_at=soon)
     assert api.get(f"/api/v1/jobs/{job_id}").json()["status"] == "scheduled"
     _, events = read_events(api, f"/api/v1/jobs/{job_id}/events")
     assert [e.data["status"] for e in events if e.event == "status"] == [
@@ -212,7 +206,7 @@ def test_a_job_with_run_at_waits_as_scheduled_and_can_be_cancelled_before(
         "running",
         "completed",
     ]
-    waiting = submit(api, [{"action": {"type": "wait", "duration": 1}}], demo_url, run_at=later)
+    waiting = submit(client, [{"action": {"type": "wait", "duration": 1}}], demo_url, run_at=later)
     assert api.post(f"/api/v1/jobs/{waiting}/cancel").json()["status"] == "cancelled"
     bad = api.post(
         "/api/v1/jobs",

@@ -14,10 +14,10 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from runwright_cli.ports import wait_for_port
-from runwright_cli.stack import Stack
 from runwright_proto.jobs import JOB_STATUSES
 from runwright_queue.counts import fold_counts
+from runwright_stack.ports import wait_for_port
+from runwright_stack.stack import Stack
 from support.runbooks import runbook
 from support.sse import Event, read_events
 

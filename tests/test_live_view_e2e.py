@@ -10,7 +10,7 @@ import time
 
 import httpx
 import pytest
-from runwright_cli.stack import Stack
+from runwright_stack.stack import Stack
 from support.runbooks import runbook
 from support.sse import Event, read_events
 

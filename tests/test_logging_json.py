@@ -10,7 +10,7 @@ import textwrap
 
 import httpx
 import pytest
-from runwright_cli.stack import Stack
+from runwright_stack.stack import Stack
 
 SCRIPT = textwrap.dedent(
     """

@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 
 import asyncpg
 import pytest
-from runwright_cli.stack import Stack
 from runwright_proto.commands import ClaimJob, RenewLease, StepSpec, SubmitJob
 from runwright_proto.reports import JobFinished, StepFinished, StepStarted
 from runwright_queue import claims, reaper, reports, submission
 from runwright_runbook import parse_runbook
+from runwright_stack.stack import Stack
 from support.database import private_database
 from support.runbooks import runbook
 

@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import msgspec
 import pytest
-from runwright_cli.stack import Stack
 from runwright_proto.commands import ClaimJob, JobOptions
 from runwright_proto.reports import JobReleased, StepStarted
 from runwright_queue import claims, reaper, reports, submission, timers
+from runwright_stack.stack import Stack
 from support.database import private_database
 from test_queue_invariants import command
 

@@ -11,13 +11,13 @@ from datetime import UTC, datetime
 import asyncpg
 import msgspec
 import pytest
-from runwright_cli.stack import Stack
 from runwright_proto.artifacts import ArtifactStored
 from runwright_proto.commands import ClaimJob
 from runwright_proto.control import JobState
 from runwright_proto.reports import ApprovalRequested, StepFinished, StepStarted
 from runwright_queue import artifacts, claims, control, reports, submission
 from runwright_queue.approvals import EvidencePending
+from runwright_stack.stack import Stack
 from support import causal
 from support.database import private_database
 from test_queue_invariants import command, events

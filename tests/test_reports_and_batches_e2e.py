@@ -47,7 +47,7 @@ def test_a_finished_job_has_a_report_in_the_api_in_markdown_and_on_the_stream(
     assert markdown.headers["content-type"].startswith("text/markdown")
     assert "attachment" in markdown.headers["content-disposition"]
     assert markdown.text.startswith("# Export shipped orders from Acme Back Office")
-    assert "| 7 | Download the orders CSV | download | success |" in markdown.text
+    assert "| 8 | Download the orders CSV | download | success |" in markdown.text
     same = api.get(f"/api/v1/jobs/{job_id}/report", headers={"Accept": "text/markdown"})
     assert same.text == markdown.text
 

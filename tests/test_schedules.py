@@ -19,8 +19,6 @@ import asyncpg
 import pytest
 from nats.aio.client import Client
 from runwright_bus import connect, serve
-from runwright_cli.nats_server import NatsServer
-from runwright_cli.stack import Stack
 from runwright_common.errors import SettingsError
 from runwright_common.settings import load
 from runwright_db import create_pool, migrate
@@ -38,6 +36,8 @@ from runwright_runbook import parse_runbook
 from runwright_scheduler.firing import SCHEDULE_LABEL, Firing
 from runwright_scheduler.registry import Registry
 from runwright_scheduler.settings import SchedulerSettings
+from runwright_stack.nats_server import NatsServer
+from runwright_stack.stack import Stack
 from support.runbooks import runbook
 
 pytestmark = pytest.mark.e2e

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from runwright_cli.stack import Stack
 from runwright_scheduler.firing import SCHEDULE_LABEL, Firing
+from runwright_stack.stack import Stack
 from support.runbooks import runbook
 from support.sse import read_events
 

@@ -30,7 +30,6 @@ from nats.aio.msg import Msg
 from runwright_approval import notify, subscriptions
 from runwright_approval.delivery import Dispatcher, RetryPolicy
 from runwright_approval.settings import ApprovalSettings
-from runwright_cli.stack import Stack
 from runwright_common.errors import SettingsError
 from runwright_common.settings import load
 from runwright_proto.commands import StepSpec, SubmitJob
@@ -38,6 +37,7 @@ from runwright_proto.events import ApprovalEvent, StatusEvent, StepEvent
 from runwright_proto.webhooks import CreateWebhook, DeleteWebhook, WebhookCreated
 from runwright_queue import submission
 from runwright_runbook import parse_runbook
+from runwright_stack.stack import Stack
 from support.database import private_database
 from support.runbooks import runbook
 
@@ -298,7 +298,7 @@ async def test_a_slack_webhook_gets_one_readable_line_with_title_status_and_link
         assert await Dispatcher(pool, client, FAST).sweep_once() == 1
     assert receiver.requests[1].json() == {
         "text": f"Runwright: <https://runwright.example.com/jobs/{job_id}|Export &lt;orders&gt; "
-        "&amp; invoices> is waiting for approval before step 2 (Pay the invoice), risk high."
+        "&amp; invoices> is waiting for approval before step 3 (Pay the invoice), risk high."
     }
 
 

@@ -15,8 +15,8 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 
-from runwright_cli.ports import free_port, wait_for_port
-from runwright_cli.stack import Stack, StackConfig
+from runwright_stack.ports import free_port, wait_for_port
+from runwright_stack.stack import Stack, StackConfig
 
 from tests.bench import (
     console_list,

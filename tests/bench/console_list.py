@@ -33,10 +33,10 @@ from typing import Any
 import asyncpg
 import httpx
 from playwright.async_api import Page, async_playwright
-from runwright_cli.stack import Stack
 from runwright_db import create_pool
 from runwright_engine.browser import launch
 from runwright_gateway import views
+from runwright_stack.stack import Stack
 
 from tests.bench.stats import percentile, table
 from tests.support.console import sign_in

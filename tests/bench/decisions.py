@@ -14,7 +14,7 @@ import time
 import uuid
 
 import httpx
-from runwright_cli.stack import Stack
+from runwright_stack.stack import Stack
 
 from tests.bench.stats import percentile, table
 from tests.bench.submit_latency import nats_round_trips

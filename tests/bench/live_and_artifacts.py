@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 import nats
-from runwright_cli.stack import Stack
+from runwright_stack.stack import Stack
 from runwright_storage import FilesystemStore
 
 from tests.bench.stats import percentile, table

@@ -12,7 +12,7 @@ import time
 
 import httpx
 import nats
-from runwright_cli.stack import Stack
+from runwright_stack.stack import Stack
 
 from tests.bench.stats import summary_ms, table
 

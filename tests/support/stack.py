@@ -10,8 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from runwright_cli.ports import free_port
-from runwright_cli.stack import Stack, StackConfig
+from runwright_stack.ports import free_port
+from runwright_stack.stack import Stack, StackConfig
 
 from support.causal import unordered_jobs
 

@@ -44,6 +44,9 @@ class ServiceContext:
             try:
                 results[name] = await check()
             except Exception as exc:
+                get_logger(f"runwright.{self.name}").warning(
+                    "readiness check failed", check=name, error=str(exc)
+                )
                 results[name] = f"error: {type(exc).__name__}"
         return results
 

@@ -10,7 +10,6 @@ import asyncio
 import json
 import time
 from pathlib import Path
-from typing import Any
 
 import msgspec
 from playwright.async_api import async_playwright
@@ -21,72 +20,49 @@ from rich.table import Table
 from runwright_common import redaction
 from runwright_engine.browser import launch
 from runwright_engine.engine import Engine, Observer, RunOutcome, StepResult
-from runwright_proto.jobs import step_number
 from runwright_runbook import RunbookInvalid, parse_runbook
 from runwright_runbook.model import Runbook, Step, action_type
 from runwright_runbook.report import ExecutionReport, ReportFile, ReportStep, build_report
 from runwright_runbook.report import to_markdown as report_markdown
-from runwright_runbook.variables import format_value, submission_errors
+from runwright_runbook.variables import submission_errors
 
-ICONS = {
-    "pending": "[dim]○ pending[/]",
-    "running": "[yellow]◐ running[/]",
-    "success": "[green]✓ success[/]",
-    "failed": "[red]✗ failed[/]",
-    "skipped": "[dim]- skipped[/]",
-}
+from runwright_cli.steps_table import StepRow, StepTable, captured_text, error_text
 
 
 class LiveProgress(Observer):
-    """A table with one row per step, redrawn as the engine reports."""
+    """The step table, redrawn as the engine reports."""
 
     def __init__(self, runbook: Runbook) -> None:
-        self.rows: dict[int, dict[str, Any]] = {
-            s.ordinal: {
-                "description": s.description,
-                "action": action_type(s.action),
-                "status": "pending",
-                "duration": "",
-                "retries": "",
-                "captured": "",
-            }
-            for s in runbook.steps
-        }
-        self.title = runbook.title
+        self.table = StepTable(
+            runbook.title,
+            {
+                s.ordinal: StepRow(description=s.description, action=action_type(s.action))
+                for s in runbook.steps
+            },
+        )
         self.live: Live | None = None
 
     def render(self) -> Table:
-        table = Table(title=self.title, title_justify="left", expand=True)
-        for column in ("#", "step", "action", "status", "time", "retries", "captured"):
-            table.add_column(column, overflow="fold")
-        for ordinal, row in self.rows.items():
-            table.add_row(
-                str(step_number(ordinal)),
-                row["description"],
-                row["action"],
-                ICONS[row["status"]],
-                row["duration"],
-                row["retries"],
-                row["captured"],
-            )
-        return table
+        return self.table.render()
 
     def _update(self) -> None:
         if self.live is not None:
             self.live.update(self.render())
 
     async def step_started(self, step: Step, description: str) -> None:
-        self.rows[step.ordinal].update(description=description, status="running")
+        row = self.table.rows[step.ordinal]
+        row.description, row.status = description, "running"
         self._update()
 
     async def step_finished(self, step: Step, result: StepResult) -> None:
-        captured = ", ".join(f"{k}={format_value(v)[:40]}" for k, v in result.captured.items())
+        captured = captured_text(result.captured)
         if result.error:
-            captured = f"[red]{result.error.kind}[/]: {result.error.message[:120]}"
-        self.rows[step.ordinal].update(
+            captured = error_text(result.error.kind, result.error.message)
+        self.table.finish(
+            step.ordinal,
             status=result.status,
-            duration=f"{result.duration_ms} ms",
-            retries=str(result.retries or ""),
+            duration_ms=result.duration_ms,
+            retries=result.retries,
             captured=captured,
         )
         self._update()

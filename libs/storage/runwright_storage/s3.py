@@ -26,6 +26,7 @@ import urllib3
 from minio import Minio
 from minio.commonconfig import REPLACE, CopySource
 from minio.error import MinioException, S3Error
+from runwright_common.logging import get_logger
 
 from runwright_storage.base import (
     CHUNK_SIZE,
@@ -44,6 +45,7 @@ PART_SIZE = 5 * 1024 * 1024
 MAX_OBJECT_BYTES = 5 * 1024**3
 """The largest object one server-side copy can relabel, so the largest this store accepts."""
 CHECK_TIMEOUT_S = 5.0
+log = get_logger("runwright.storage.s3")
 SHA256_HEADER = "x-amz-meta-sha256"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -147,8 +149,10 @@ class S3Store:
                 written = await upload
             except BaseException:
                 pipe.abort()  # the SDK then aborts the multipart upload: no parts are kept
-                with contextlib.suppress(Exception):
+                try:
                     await upload
+                except Exception as exc:  # the first error is the one raised
+                    log.warning("aborted S3 upload ended with an error", key=key, error=str(exc))
                 raise
             stored = meter.stored(key, content_type)
             try:
@@ -161,8 +165,10 @@ class S3Store:
                     metadata_directive=REPLACE,
                 )
             except BaseException:
-                with contextlib.suppress(Exception):
+                try:
                     await asyncio.to_thread(self._client.remove_object, self.bucket, key)
+                except Exception as exc:  # the first error is the one raised
+                    log.warning("S3 object left after a failed write", key=key, error=str(exc))
                 raise
         return stored
 
@@ -253,6 +259,7 @@ class S3Store:
         except TimeoutError:
             return f"S3 at {self.endpoint} did not answer within {CHECK_TIMEOUT_S:g} s"
         except Exception as exc:
+            log.warning("S3 readiness check failed", endpoint=self.endpoint, error=str(exc))
             return f"S3 at {self.endpoint}: {type(exc).__name__}: {exc}"[:300]
         return "ok" if exists else f"bucket {self.bucket!r} does not exist at {self.endpoint}"
 

@@ -7,7 +7,6 @@ The staged object is deleted only after the row is committed, so a crash loses n
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import tempfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -69,8 +68,10 @@ class Intake:
         )
         if not exists:
             await self._store(staged)
-        with contextlib.suppress(Exception):
+        try:
             await self.staging.delete(staged.object_name)
+        except Exception as exc:  # harmless: the staging bucket's TTL removes it later
+            log.warning("staged object not deleted", object_name=staged.object_name, error=str(exc))
 
     async def _store(self, staged: ArtifactStaged) -> None:
         limit = self.settings.max_download_mb * (1 << 20) if staged.kind == "download" else None

@@ -143,11 +143,15 @@ class EventHub:
         listeners = self._listeners.get(job_id)
         if not listeners:
             return
-        seq = _seq_of(msg.data)
-        if seq is None:
+        head = _head_of(msg.data)
+        if head is None:
             return
         for listener in tuple(listeners):
-            listener.offer(seq, msg.data)
+            listener.offer(head.seq, msg.data)
+        if head.type == "step" and head.status == "running" and self._watched(job_id):
+            # The executor listens for watchers once the run's page is open, which is before its
+            # first step starts: say it again now rather than at the next interval.
+            await self._announce(job_id)
 
     async def _on_frame(self, msg: Msg) -> None:
         job_id = msg.subject.rsplit(".", 1)[-1]
@@ -170,13 +174,15 @@ class EventHub:
 
 class _Head(msgspec.Struct):
     seq: int
+    type: str = ""
+    status: str | None = None
 
 
 _head = msgspec.json.Decoder(_Head)
 
 
-def _seq_of(data: bytes) -> int | None:
+def _head_of(data: bytes) -> _Head | None:
     try:
-        return _head.decode(data).seq
+        return _head.decode(data)
     except (msgspec.DecodeError, msgspec.ValidationError):
         return None

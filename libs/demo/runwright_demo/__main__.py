@@ -1,15 +1,15 @@
-"""Serve the demo app: ``python -m runwright_cli.demo --host 127.0.0.1 --port 8090``."""
+"""Serve the demo app: ``python -m runwright_demo --host 127.0.0.1 --port 8090``."""
 
 import argparse
 
 import uvicorn
 
-from runwright_cli.demo.app import create_app
+from runwright_demo.app import create_app
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m runwright_cli.demo",
+        prog="python -m runwright_demo",
         description="Serve Acme Back Office, the demo app the example runbooks automate.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (127.0.0.1)")

@@ -13,7 +13,7 @@ import stat
 import subprocess
 from pathlib import Path
 
-from runwright_cli.ports import free_port, wait_for_port
+from runwright_stack.ports import free_port, wait_for_port
 
 PG_USER = "embedded_postgres"
 
@@ -72,33 +72,45 @@ class EmbeddedPostgres:
 
     def start(self) -> bool:
         """Start the cluster; returns True when it had to be created first."""
-        created = False
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         self.log.parent.mkdir(parents=True, exist_ok=True)
         if self.user:
-            _traversable(self.pgdata.parent)
-            _traversable(bin_dir())
-            self.log.touch()
-            os.chown(self.log, pwd.getpwnam(self.user).pw_uid, pwd.getpwnam(self.user).pw_gid)
-        if not (self.pgdata / "PG_VERSION").exists():
-            self.pgdata.mkdir(mode=0o700, exist_ok=True)
-            if self.user:
-                entry = pwd.getpwnam(self.user)
-                os.chown(self.pgdata, entry.pw_uid, entry.pw_gid)
-            self._run(
-                "initdb",
-                "-D",
-                str(self.pgdata),
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "-E",
-                "UTF8",
-                "--no-sync",
-            )
-            created = True
+            self._hand_over_to_user()
+        created = not (self.pgdata / "PG_VERSION").exists()
+        if created:
+            self._create_cluster()
         if self._run("pg_ctl", "-D", str(self.pgdata), "status", check=False).returncode == 0:
             self._run("pg_ctl", "-D", str(self.pgdata), "-m", "fast", "-w", "stop", check=False)
+        self._start_server()
+        wait_for_port(self.port, 30)
+        return created
+
+    def _hand_over_to_user(self) -> None:
+        assert self.user is not None
+        _traversable(self.pgdata.parent)
+        _traversable(bin_dir())
+        self.log.touch()
+        entry = pwd.getpwnam(self.user)
+        os.chown(self.log, entry.pw_uid, entry.pw_gid)
+
+    def _create_cluster(self) -> None:
+        self.pgdata.mkdir(mode=0o700, exist_ok=True)
+        if self.user:
+            entry = pwd.getpwnam(self.user)
+            os.chown(self.pgdata, entry.pw_uid, entry.pw_gid)
+        self._run(
+            "initdb",
+            "-D",
+            str(self.pgdata),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
+
+    def _start_server(self) -> None:
         options = (
             f"-h 127.0.0.1 -p {self.port} -c unix_socket_directories='' -c max_connections=200"
         )
@@ -122,8 +134,6 @@ class EmbeddedPostgres:
             raise RuntimeError(
                 f"PostgreSQL did not start: {result.stderr.decode()[-500:]}\nsee {self.log}"
             )
-        wait_for_port(self.port, 30)
-        return created
 
     def stop(self) -> None:
         if (self.pgdata / "postmaster.pid").exists():

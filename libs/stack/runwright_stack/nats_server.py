@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from runwright_cli.ports import free_port, wait_for_port
-from runwright_cli.processes import spawn, terminate
+from runwright_stack.ports import free_port, wait_for_port
+from runwright_stack.processes import spawn, terminate
 
 
 def nats_binary() -> str:

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import httpx
 
-from runwright_cli.nats_server import NatsServer
-from runwright_cli.ports import port_in_use, wait_for_port
-from runwright_cli.postgres import EmbeddedPostgres
-from runwright_cli.processes import spawn, tail, terminate
+from runwright_stack.nats_server import NatsServer
+from runwright_stack.ports import port_in_use, wait_for_port
+from runwright_stack.postgres import EmbeddedPostgres
+from runwright_stack.processes import spawn, tail, terminate
 
 SERVICES = ("queue", "scheduler", "approval", "artifact", "executor", "gateway")
 NO_DATABASE = frozenset({"executor"})
@@ -95,6 +95,7 @@ class Stack:
                 "RUNWRIGHT_GATEWAY_PORT to a free port"
             )
         self.token = self.admin_token()
+        (self.data_dir / "api-url").write_text(self.gateway_url + "\n")  # for the runwright CLI
         started = time.monotonic()
         self.nats.start()
         progress(
@@ -102,32 +103,33 @@ class Stack:
             f"nats-server with JetStream on {self.nats.url} "
             f"({(time.monotonic() - started) * 1000:.0f} ms)",
         )
-        if not self.config.database_url:
-            started = time.monotonic()
-            self.postgres = EmbeddedPostgres(
-                self.data_dir, self.log_dir, durable=self.config.durable
-            )
-            created = self.postgres.start()
-            progress(
-                "postgres",
-                f"PostgreSQL on 127.0.0.1:{self.postgres.port} "
-                f"({'new cluster' if created else 'existing data'}, "
-                f"{(time.monotonic() - started) * 1000:.0f} ms)",
-            )
-        else:
-            progress("postgres", "PostgreSQL from DATABASE_URL")
+        self._start_postgres(progress)
         for name in SERVICES:
             for index in range(self.config.executors if name == "executor" else 1):
                 self._add_service(name, index)
         if self.config.demo_port:
             self._add_child(
                 "demo",
-                [sys.executable, "-m", "runwright_cli.demo", "--port", str(self.config.demo_port)],
+                [sys.executable, "-m", "runwright_demo", "--port", str(self.config.demo_port)],
                 dict(os.environ),
             )
         for child in self.children.values():
             self._launch(child)
         self.wait_ready(progress, ready_timeout)
+
+    def _start_postgres(self, progress: Progress) -> None:
+        if self.config.database_url:
+            progress("postgres", "PostgreSQL from DATABASE_URL")
+            return
+        started = time.monotonic()
+        self.postgres = EmbeddedPostgres(self.data_dir, self.log_dir, durable=self.config.durable)
+        created = self.postgres.start()
+        progress(
+            "postgres",
+            f"PostgreSQL on 127.0.0.1:{self.postgres.port} "
+            f"({'new cluster' if created else 'existing data'}, "
+            f"{(time.monotonic() - started) * 1000:.0f} ms)",
+        )
 
     def _add_service(self, name: str, index: int) -> None:
         env = dict(os.environ)

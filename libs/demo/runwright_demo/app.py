@@ -24,7 +24,7 @@ from litestar.status_codes import (
     HTTP_401_UNAUTHORIZED,
 )
 
-from runwright_cli.demo.orders import ORDERS, STATUS_LABELS, orders_csv
+from runwright_demo.orders import ORDERS, STATUS_LABELS, orders_csv
 
 DEMO_PASSWORD = "demo"  # noqa: S105 (the demo's published password, not a secret)
 """The one password the demo accepts, with any non-empty email."""
@@ -32,7 +32,7 @@ DEMO_PASSWORD = "demo"  # noqa: S105 (the demo's published password, not a secre
 SESSION_COOKIE = "acme_session"
 LOGIN_ERROR = "Invalid email or password"
 
-_PACKAGE = resources.files("runwright_cli.demo")
+_PACKAGE = resources.files("runwright_demo")
 _SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; form-action 'self'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",

@@ -1,0 +1,79 @@
+"""``runwright run``: the whole system in the foreground until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from types import FrameType
+
+from rich.console import Console
+from runwright_stack.stack import Stack, StackConfig
+
+console = Console(highlight=False)
+
+
+def config_from(env: Mapping[str, str]) -> StackConfig:
+    return StackConfig(
+        data_dir=Path(env.get("RUNWRIGHT_DATA_DIR", ".runwright")),
+        gateway_port=int(env.get("RUNWRIGHT_GATEWAY_PORT", "8080")),
+        admin_token=env.get("RUNWRIGHT_ADMIN_TOKEN") or None,
+        database_url=env.get("DATABASE_URL") or env.get("RUNWRIGHT_DATABASE_URL") or None,
+        demo_port=int(env.get("RUNWRIGHT_DEMO_PORT", "8090")) or None,
+        executors=int(env.get("RUNWRIGHT_EXECUTORS", "1")),
+        executor_slots=int(env.get("RUNWRIGHT_EXECUTOR_SLOTS", "2")),
+    )
+
+
+def _announce(stack: Stack, config: StackConfig, started: float) -> None:
+    console.print(
+        f"\n[bold green]Runwright is running[/] "
+        f"({time.monotonic() - started:.1f} s) at {stack.gateway_url}"
+    )
+    console.print(f"  admin token: [bold]{stack.token}[/]  (kept in {config.data_dir}/admin-token)")
+    console.print(f"  logs:        {stack.log_dir}")
+    console.print(
+        '  try:         curl -s -H "Authorization: Bearer $(cat '
+        f'{config.data_dir}/admin-token)" {stack.gateway_url}/api/v1/jobs'
+    )
+    console.print("Press Ctrl-C to stop.")
+
+
+def _progress(_: str, text: str) -> None:
+    console.print(f"  [green]✓[/] {text}")
+
+
+def run_foreground() -> int:
+    config = config_from(os.environ)
+    stack = Stack(config)
+    stopping = False
+
+    def on_signal(signum: int, _: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    started = time.monotonic()
+    console.print(f"[bold]Runwright[/] starting (data in {config.data_dir.resolve()})")
+    try:
+        with console.status("starting services…"):
+            stack.start(_progress)
+    except (RuntimeError, TimeoutError, FileNotFoundError) as exc:
+        console.print(f"[red]✗ start-up failed:[/] {exc}")
+        stack.stop(grace_s=5)
+        return 1
+    _announce(stack, config, started)
+    while not stopping:
+        time.sleep(0.5)
+        if not stopping:
+            stack.supervise_once(lambda _, text: console.print(f"[yellow]![/] {text}"))
+    console.print("stopping…")
+    stack.stop()
+    # Stopped: a late second signal must not turn a clean exit into death by signal.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    console.print("[green]stopped[/]; data kept in", str(config.data_dir.resolve()))
+    return 0
