@@ -9,8 +9,9 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
 from runwright_stack.stack import Stack
-from schemathesis import APIOperation, Case
+from schemathesis import APIOperation, Case, GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -18,11 +19,15 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from support.runbooks import example
+from support.sse import read_events
 
 pytestmark = pytest.mark.e2e
 
+LOGIN = {"email": "ops@example.com", "password": "demo"}
 EXAMPLES = 8
-"""Per operation: enough to reach each documented answer, and a few minutes at most on 2 cores."""
+"""Per operation and mode: enough to reach each documented answer; the module takes under a
+minute here (2 cores)."""
 ENDLESS = r"^/api/v1/events$"
 """The workspace stream never ends on its own, so its body cannot be read to an end."""
 CHECKS = [
@@ -40,7 +45,7 @@ def operations(stack: Stack) -> Iterator[APIOperation]:
         yield result.ok()
 
 
-def exercise(operation: APIOperation, token: str) -> Callable[[], None]:
+def exercise(operation: APIOperation, token: str, mode: GenerationMode) -> Callable[[], None]:
     @settings(
         max_examples=EXAMPLES,
         deadline=None,
@@ -49,7 +54,7 @@ def exercise(operation: APIOperation, token: str) -> Callable[[], None]:
         phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    @given(case=operation.as_strategy())
+    @given(case=operation.as_strategy(generation_mode=mode))
     def run(case: Case) -> None:
         case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
 
@@ -72,14 +77,45 @@ def leaves_no_subscriptions(api: httpx.Client) -> Iterator[None]:
 
 @pytest.mark.timeout(600)
 @pytest.mark.usefixtures("leaves_no_subscriptions")
-def test_every_operation_answers_as_its_openapi_document_says(stack: Stack) -> None:
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=str)
+def test_every_operation_answers_as_its_openapi_document_says(
+    stack: Stack, mode: GenerationMode
+) -> None:
+    """Valid requests (positive) and invalid ones (negative: bad types, missing fields, bad
+    ids): never a server error, never an answer the document does not list."""
     failures: dict[str, str] = {}
     tested = 0
     for operation in operations(stack):
         tested += 1
         try:
-            exercise(operation, stack.token)()
+            exercise(operation, stack.token, mode)()
+        except Unsatisfiable:
+            assert mode is GenerationMode.NEGATIVE, operation.label  # it takes no input at all
         except (Exception, BaseExceptionGroup) as exc:  # report every operation's failures
             failures[operation.label] = str(exc)[:2000]
     assert tested >= 20, f"only {tested} operations in the document"
     assert not failures, "\n\n".join(f"{label}:\n{text}" for label, text in failures.items())
+
+
+def test_real_jobs_and_their_reports_conform_too(
+    stack: Stack, api: httpx.Client, demo_url: str
+) -> None:
+    """Generated ids find nothing; a finished job shows whether real views match the document."""
+    body = {"runbook": example("login.yaml", demo_url), "variables": LOGIN, "screenshots": True}
+    submitted = api.post("/api/v1/jobs", json=body)
+    assert submitted.status_code == 201, submitted.text
+    job_id = submitted.json()["id"]
+    read_events(api, f"/api/v1/jobs/{job_id}/events")
+    checked = []
+    for operation in operations(stack):
+        params = {p.name for p in operation.path_parameters}
+        if operation.method.upper() != "GET" or not params <= {"job_id"}:
+            continue
+        case = operation.Case(path_parameters={"job_id": job_id} if params else {})
+        response = case.call_and_validate(
+            headers={"Authorization": f"Bearer {stack.token}"}, checks=CHECKS
+        )
+        assert response.status_code in (200, 204), (operation.label, response.status_code)
+        checked.append(operation.path)
+    assert "/api/v1/jobs/{job_id}/report" in checked
+    assert "/api/v1/jobs/{job_id}/artifacts" in checked

@@ -1,4 +1,5 @@
-"""Generate JSON Schema for every message and for the runbook into ``proto/schema/``.
+"""Generate JSON Schema for every message and for the runbook, and the AsyncAPI document of every
+subject, into ``proto/schema/``.
 
 ``python -m runwright_proto.schema`` writes the files; ``--check`` exits 1 when they differ.
 """
@@ -15,6 +16,7 @@ from runwright_runbook.model import Runbook
 
 from runwright_proto import (
     artifacts,
+    asyncapi,
     commands,
     control,
     events,
@@ -83,6 +85,7 @@ def render() -> dict[str, str]:
             ],
         }
     )
+    files["asyncapi.json"] = _dump(asyncapi.render())
     return files
 
 

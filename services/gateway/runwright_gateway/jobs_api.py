@@ -22,6 +22,7 @@ from runwright_proto.commands import SubmitBatchReply, SubmitReply
 from runwright_proto.control import Action, ActionReply, JobAction
 from runwright_proto.jobs import JobStatus, Trigger
 from runwright_runbook.parse import FieldError
+from runwright_runbook.report import ExecutionReport
 
 from runwright_gateway import batches, sse, views
 from runwright_gateway.auth import require_token
@@ -201,7 +202,13 @@ class JobsController(Controller):
         assert job is not None
         return Response(job, headers={"ETag": f'"{job.version}"'})
 
-    @get("/{job_id:str}/report", responses=problems(404))
+    @get(
+        "/{job_id:str}/report",
+        responses=answers(
+            {200: typed(ExecutionReport, "The execution report (Markdown when asked for)")},
+            problems(404),
+        ),
+    )
     async def report(self, request: Request[Any, Any, Any], job_id: UUID) -> Response[Any]:
         """The execution report as JSON, or as Markdown with ``Accept: text/markdown`` (also at
         ``report.md``)."""

@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar.openapi.datastructures import ResponseSpec
 from runwright_proto.api.problems import PROBLEM_MEDIA_TYPE, ProblemDetails
+from runwright_proto.api.streams import StreamEvent
 
 WHY = {
     400: "The request body is not JSON",
@@ -38,10 +39,10 @@ def problems(*codes: int) -> dict[int, ResponseSpec]:
 
 
 def event_stream(description: str) -> dict[int, ResponseSpec]:
-    """A Server-Sent Events answer (``text/event-stream``)."""
+    """A Server-Sent Events answer (``text/event-stream``): the schema is that of each event."""
     return {
         200: ResponseSpec(
-            data_container=str,
+            data_container=StreamEvent,
             description=description,
             media_type="text/event-stream",
             generate_examples=False,

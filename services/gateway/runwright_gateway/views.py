@@ -175,6 +175,22 @@ async def job_counts(
     return JobCounts(total=sum(by_status.values()), by_status=by_status, capped=capped)
 
 
+def step_view(row: asyncpg.Record) -> StepView:
+    return StepView(
+        ordinal=row["ordinal"],
+        description=row["description"],
+        description_template=row.get("description_template") or row["description"],
+        action_type=row["action_type"],
+        status=row["status"],
+        duration_ms=row["duration_ms"],
+        retries=row["retries"],
+        captured=row["captured"],
+        error=row["error"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+    )
+
+
 async def get_job(pool: asyncpg.Pool, job_id: UUID) -> JobView | None:
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         row = await conn.fetchrow(
@@ -188,22 +204,7 @@ async def get_job(pool: asyncpg.Pool, job_id: UUID) -> JobView | None:
         report = await conn.fetchval(
             "SELECT report FROM queue.job_reports WHERE job_id = $1", job_id
         )
-    views = [
-        StepView(
-            ordinal=s["ordinal"],
-            description=s["description"],
-            description_template=s.get("description_template") or s["description"],
-            action_type=s["action_type"],
-            status=s["status"],
-            duration_ms=s["duration_ms"],
-            retries=s["retries"],
-            captured=s["captured"],
-            error=s["error"],
-            started_at=s["started_at"],
-            finished_at=s["finished_at"],
-        )
-        for s in steps
-    ]
+    views = [step_view(s) for s in steps]
     base = summary(row)
     metrics = Metrics(
         total_duration_ms=base.duration_ms,
