@@ -59,6 +59,7 @@ class JobContext:
 
 
 def file_ref(record: FileRecord) -> FileRef:
+    """A file for the job's report: never the executor's own path (it names the host's disk)."""
     return FileRef(
         kind=record.kind,
         name=record.name,
@@ -66,7 +67,6 @@ def file_ref(record: FileRecord) -> FileRef:
         sha256=record.sha256,
         content_type=record.content_type,
         ordinal=record.ordinal,
-        path=str(record.path),
         artifact_id=record.artifact_id,
     )
 

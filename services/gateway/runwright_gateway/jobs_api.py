@@ -238,7 +238,11 @@ class JobsController(Controller):
     @get(
         "/{job_id:str}/events",
         responses=answers(
-            event_stream("``status`` and ``step`` events; ids are the job's event ``seq``"),
+            event_stream(
+                "The job's ``status``, ``step``, ``approval``, ``artifact`` and ``report`` events "
+                "in the order things happened (``types`` keeps some); ids are the job's event "
+                "``seq``. With ``live=1``, also ``screenshot`` frames (no id)."
+            ),
             empty(204, "The job has finished and every event was sent: do not reconnect"),
             problems(404),
         ),

@@ -26,6 +26,7 @@ from runwright_proto import streams, subjects
 from runwright_gateway.auth import require_token
 from runwright_gateway.events_hub import EventHub
 from runwright_gateway.jobs_api import SSE_HEADERS, last_event_id
+from runwright_gateway.responses import answers, event_stream, problems
 from runwright_gateway.sse import RETRY_MS, parse_types
 
 log = get_logger("runwright.gateway.workspace_events")
@@ -110,7 +111,17 @@ class WorkspaceEventsController(Controller):
     path = "/api/v1/events"
     guards = [require_token]
 
-    @get("/")
+    @get(
+        "/",
+        responses=answers(
+            event_stream(
+                "Every job's events, each with its ``job_id`` and per-job ``seq``; ids are "
+                "positions in one order for all jobs. ``ready`` first on a fresh connection, "
+                "``reset`` when the position has expired."
+            ),
+            problems(),
+        ),
+    )
     async def events(
         self,
         request: Request[Any, Any, Any],
