@@ -1,0 +1,78 @@
+// A job's detail page, the facts it derives from the job view: how far the job got, how long it
+// has run, what a failed step's error says once, which screenshot was the last one taken.
+// Nothing here touches the page.
+import { TERMINAL } from "../ui.js";
+
+// How each action the server allows is shown (the server says which are allowed, not the page).
+export const ACTION_LOOK = {
+  approve: ["Approve", "primary"],
+  reject: ["Reject", "danger"],
+  skip: ["Skip", "secondary"],
+  pause: ["Pause", "secondary"],
+  resume: ["Resume", "secondary"],
+  cancel: ["Cancel", "danger"],
+};
+
+// Until the gateway sends `allowed_actions` with the job (branch `contract`), the statuses
+// that allow each action; deleted once it does.
+const UNTIL_SERVER_SAYS = {
+  approve: ["waiting_for_approval"],
+  reject: ["waiting_for_approval"],
+  pause: ["running"],
+  resume: ["paused"],
+  cancel: ["scheduled", "queued", "running", "paused", "waiting_for_approval"],
+};
+export function allowedActions(job) {
+  if (Array.isArray(job.allowed_actions)) return job.allowed_actions;
+  return Object.keys(UNTIL_SERVER_SAYS).filter((action) => UNTIL_SERVER_SAYS[action].includes(job.status));
+}
+
+const TICKING = new Set(["running", "paused", "waiting_for_approval"]);
+
+export function ticking(job) {
+  return Boolean(job && TICKING.has(job.status) && job.started_at);
+}
+
+// Time since the job started while it is under way, its total duration once it has ended.
+export function elapsedMs(job, now = Date.now()) {
+  if (TERMINAL.has(job.status)) return job.metrics?.total_duration_ms ?? job.duration_ms ?? null;
+  if (!job.started_at) return null;
+  return Math.max(0, now - new Date(job.started_at).getTime());
+}
+
+// Steps done, as a person counts them: those that succeeded, and those skipped that the job went
+// on past (a person chose Skip at an approval). A failed step, and the steps left over when the
+// job stopped, are not done: a job that failed at step 2 of 5 is not shown as finished.
+export function progressOf(job) {
+  const steps = job.steps || [];
+  const lastRun = steps.reduce((last, s) => (s.status === "success" || s.status === "failed" || s.status === "running" ? s.ordinal : last), -1);
+  const done = steps.filter((s) => s.status === "success" || (s.status === "skipped" && (s.ordinal < lastRun || job.status === "completed"))).length;
+  return { done, total: job.steps_total || steps.length, failed: job.status === "failed" || steps.some((s) => s.status === "failed") };
+}
+
+// The attempts a failed step made, when the engine lists them (one dict per attempt).
+export function attemptsOf(error) {
+  const attempts = error?.diagnostics?.attempts;
+  return Array.isArray(attempts) ? attempts.filter((a) => a && typeof a === "object") : [];
+}
+
+// An error message with each repeated line said once; `repeats`: how often the most repeated
+// line came up (an older engine wrote the same text once per attempt).
+export function messageLines(message) {
+  const seen = new Map();
+  for (const line of String(message || "").split(/\r?\n/)) {
+    const key = line.trim();
+    if (key) seen.set(key, (seen.get(key) || 0) + 1);
+  }
+  return { lines: [...seen.keys()], repeats: Math.max(1, ...seen.values()) };
+}
+
+// The newest screenshot the job stored (the highest step, then the latest taken).
+export function lastScreenshot(artifacts) {
+  let last = null;
+  for (const a of artifacts) {
+    if (a.kind !== "screenshot") continue;
+    if (!last || (a.ordinal ?? -1) >= (last.ordinal ?? -1)) last = a;
+  }
+  return last;
+}
