@@ -84,14 +84,15 @@ export function renderJobDetail(main, jobId) {
 
   // The full list (on load and once the job has ended); `artifact` events add single items in
   // between. Items already shown are kept as they are (a playing video, an open preview).
-  async function loadArtifacts() {
+  // `final`: the job has ended (its stream said so), so the list is complete.
+  async function loadArtifacts(final = false) {
     try {
       const { items } = await api(`${base}/artifacts`);
       if (stopped) return;
       artifacts.add(items);
-      if (job && TERMINAL.has(job.status)) artifacts.finish();
+      if (final || TERMINAL.has(job.status)) artifacts.finish();
       placeFailureShots(view.timeline, artifacts.find);
-      if (job) paintLastView(view, job, lastScreenshot(artifacts.all()));
+      paintLastView(view, job, lastScreenshot(artifacts.all()));
     } catch {
       /* shown as before; a later event tries again */
     }
@@ -114,7 +115,7 @@ export function renderJobDetail(main, jobId) {
       status: () => scheduleRefresh(),
       ended: () => {
         scheduleRefresh(0);
-        loadArtifacts();
+        loadArtifacts(true);
         loadReport();
       },
       step: () => scheduleRefresh(),

@@ -56,15 +56,32 @@ export function attemptsOf(error) {
   return Array.isArray(attempts) ? attempts.filter((a) => a && typeof a === "object") : [];
 }
 
-// An error message with each repeated line said once; `repeats`: how often the most repeated
-// line came up (an older engine wrote the same text once per attempt).
+// An error message with repeats said once: repeated lines, and repeated items in a bracketed
+// list (an engine that retried wrote "(id='x'→0, id='x'→0, id='x'→0)", one item per attempt).
+// `repeats`: how often the most repeated part came up.
 export function messageLines(message) {
-  const seen = new Map();
-  for (const line of String(message || "").split(/\r?\n/)) {
-    const key = line.trim();
-    if (key) seen.set(key, (seen.get(key) || 0) + 1);
+  let repeats = 1;
+  const once = (items) => {
+    const counts = new Map();
+    for (const item of items) counts.set(item, (counts.get(item) || 0) + 1);
+    repeats = Math.max(repeats, ...counts.values());
+    return [...counts.keys()];
+  };
+  const folded = String(message || "").replace(/\(([^()]*)\)/g, (_, inner) => `(${once(inner.split(/,\s*/)).join(", ")})`);
+  const lines = once(folded.split(/\r?\n/).map((line) => line.trim()).filter(Boolean));
+  return { lines, repeats };
+}
+
+// Entries said once each, with how often each came up (selector strategies tried per attempt).
+export function countedOnce(entries, key) {
+  const counted = new Map();
+  for (const entry of entries) {
+    const k = key(entry);
+    const seen = counted.get(k);
+    if (seen) seen.times += 1;
+    else counted.set(k, { entry, times: 1 });
   }
-  return { lines: [...seen.keys()], repeats: Math.max(1, ...seen.values()) };
+  return [...counted.values()];
 }
 
 // The newest screenshot the job stored (the highest step, then the latest taken).

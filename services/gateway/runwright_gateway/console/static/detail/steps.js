@@ -2,7 +2,7 @@
 // duration, retries, captured values and, for a failed step, its error said once, the attempts
 // it made, the page at the failure and the diagnostics.
 import { badge, duration, formatValue, h, valuesList } from "../ui.js";
-import { attemptsOf, messageLines } from "./state.js";
+import { attemptsOf, countedOnce, messageLines } from "./state.js";
 
 export function stepItem(step) {
   const facts = [
@@ -33,7 +33,7 @@ function attemptText(attempt, index) {
   const { attempt: number, message, error, ...rest } = attempt;
   const facts = Object.entries(rest)
     .filter(([, value]) => value !== null && value !== undefined && value !== "")
-    .map(([key, value]) => `${key.replaceAll("_", " ")}: ${key.endsWith("_ms") ? duration(value) : formatValue(value)}`);
+    .map(([key, value]) => `${key.replace(/_ms$/, "").replaceAll("_", " ")}: ${key.endsWith("_ms") ? duration(value) : formatValue(value)}`);
   const said = message || error;
   return [`Attempt ${number ?? index + 1}`, said ? `: ${formatValue(said)}` : "", facts.length ? ` (${facts.join(", ")})` : ""].join("");
 }
@@ -48,12 +48,16 @@ function attemptsList(attempts) {
   );
 }
 
+function triedText(t) {
+  return `${t.strategy}: ${formatValue(t.query)} → ${t.matches} match${t.matches === 1 ? "" : "es"}${t.visible === false ? " (not visible)" : ""}`;
+}
+
 function diagnosticsBlock(diagnostics) {
   const rows = [];
   if (diagnostics.url) rows.push(["Page URL", diagnostics.url]);
   if (diagnostics.title) rows.push(["Page title", diagnostics.title]);
-  const tried = (diagnostics.selectors_tried || []).map((t) =>
-    h("li", {}, `${t.strategy}: ${formatValue(t.query)} → ${t.matches} match${t.matches === 1 ? "" : "es"}${t.visible === false ? " (not visible)" : ""}`),
+  const tried = countedOnce(diagnostics.selectors_tried || [], triedText).map(({ entry, times }) =>
+    h("li", {}, `${triedText(entry)}${times > 1 ? ` (each of ${times} attempts)` : ""}`),
   );
   const consoleErrors = (diagnostics.console_errors || []).map((line) => h("li", {}, line));
   return h(

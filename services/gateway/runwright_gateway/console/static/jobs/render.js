@@ -1,7 +1,7 @@
 // The Jobs page's markup: the search toolbar, the status tabs with their counts, the jobs table
 // and its rows. Functions here build or repaint nodes from state; they hold no state themselves.
 import { badge, duration, h, SCHEDULE_LABEL, scheduleJobsUrl, when } from "../ui.js";
-import { elapsedMs, narrowed, TAB_TITLES, TABS, TRIGGER_LABELS, TRIGGERS } from "./state.js";
+import { elapsedMs, narrowed, stepsDone, TAB_TITLES, TABS, TRIGGER_LABELS, TRIGGERS } from "./state.js";
 
 const COLUMNS = ["Job", "Status", "Started", "Duration", "Steps", "Trigger"];
 
@@ -117,9 +117,8 @@ export function elapsedText(job) {
 
 function progress(job) {
   const total = job.steps_total || 0;
-  const done = Math.min(job.steps_done, total);
-  const failed = job.status === "failed";
-  const title = failed ? `Failed after ${done} of ${total} steps ran` : `${done} of ${total} steps ran`;
+  const done = stepsDone(job);
+  const title = job.status === "failed" ? `Failed: ${done} of ${total} steps done` : `${done} of ${total} steps done`;
   return h(
     "span",
     { class: `steps steps-${job.status}`, title },

@@ -98,6 +98,18 @@ export function elapsedMs(job, now = Date.now()) {
   return null;
 }
 
+// Steps done as a person counts them: those that succeeded, or were skipped by a person (every
+// step of a completed job is done). The summary's steps_done counts failed steps too, and a
+// failed job has at least one, so it shows one fewer: a job that failed at its last step is not
+// shown as finished. steps_succeeded, once the API sends it, is exact.
+export function stepsDone(job) {
+  const total = job.steps_total || 0;
+  if (job.status === "completed") return total;
+  if (typeof job.steps_succeeded === "number") return Math.min(job.steps_succeeded, total);
+  const ran = Math.min(job.steps_done, total);
+  return job.status === "failed" ? Math.max(0, ran - 1) : ran;
+}
+
 // A job summary after a `status` event; null when the summary already reflects it.
 export function withStatus(job, data) {
   if (data.seq <= job.last_event_seq) return null;
