@@ -171,7 +171,7 @@ def test_a_body_that_is_not_json_is_a_clear_400(api: httpx.Client) -> None:
 @pytest.mark.parametrize("job_id", [str(uuid.uuid4()), "not-a-uuid"])
 def test_an_unknown_job_is_404(api: httpx.Client, path: str, job_id: str) -> None:
     response = api.get(path.format(id=job_id))
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert job_id in response.json()["detail"]
 

@@ -87,7 +87,17 @@ class ClaimJob(_Message, tag="job.claim", frozen=True):
     lease_ms: int
 
 
+NOTHING_QUEUED = "nothing queued"
+"""A claim's refusal ``reason`` when no job is waiting."""
+CONCURRENCY_LIMIT = "the workspace is at its concurrency limit"
+"""A claim's refusal ``reason`` when jobs wait but their workspace runs as many as it may: the
+executor backs off instead of asking again at once."""
+
+
 class ClaimReply(_Message, tag="job.claimed", frozen=True):
+    """``reason`` (when not granted) is ``NOTHING_QUEUED``, ``CONCURRENCY_LIMIT``, or why the
+    job's transition to running was refused."""
+
     granted: bool
     job_id: str
     attempt: int = 0

@@ -1,4 +1,4 @@
-"""Job and step statuses, and which job statuses are terminal."""
+"""Job and step statuses: which are terminal, which mean an executor holds the job."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Literal
 from runwright_runbook.numbering import step_label, step_number
 
 __all__ = [
+    "ACTIVE",
     "JOB_STATUSES",
     "STEP_STATUSES",
     "TERMINAL",
@@ -42,5 +43,7 @@ JOB_STATUSES: tuple[str, ...] = (
     "cancelled",
 )
 TERMINAL: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
+ACTIVE: tuple[str, ...] = ("running", "paused", "waiting_for_approval")
+"""Statuses of a job an executor holds (claimed, lease running): they count against concurrency."""
 STEP_STATUSES: tuple[str, ...] = ("pending", "running", "success", "failed", "skipped")
 TRIGGERS: tuple[str, ...] = ("api", "schedule", "batch")

@@ -45,9 +45,38 @@ def configure_logging(service: str, *, fmt: str = "auto", level: str = "info") -
     structlog.contextvars.bind_contextvars(service=service)
     logging.basicConfig(
         level=max(numeric, logging.WARNING),
-        stream=sys.stderr,
-        format=f"%(asctime)s {service} %(name)s %(levelname)s %(message)s",
+        handlers=[_stdlib_handler(service, renderer)],
+        force=True,
     )
+    logging.captureWarnings(True)
+
+
+def _stdlib_handler(service: str, renderer: Any) -> logging.Handler:
+    """Lines from the standard library's logging (uvicorn, asyncpg, nats, Python warnings) in
+    the same shape as structlog's: one JSON object a line in production."""
+
+    def add_service(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> Any:
+        event_dict.setdefault("service", service)
+        return event_dict
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[
+                structlog.stdlib.add_logger_name,
+                structlog.processors.add_log_level,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+                add_service,
+            ],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                _redact_event,
+                renderer,
+            ],
+        )
+    )
+    return handler
 
 
 def get_logger(name: str | None = None) -> Any:

@@ -17,14 +17,13 @@ from runwright_common.logging import get_logger
 from runwright_common.settings import load
 from runwright_engine.browser import launch
 from runwright_proto import streams, subjects
-from runwright_proto.commands import ClaimJob, ClaimReply, DispatchJob
+from runwright_proto.commands import CONCURRENCY_LIMIT, ClaimJob, ClaimReply, DispatchJob
 from runwright_proto.control import ActionReply, ReleaseJob
 
 from runwright_executor.runner import JobContext, JobRunner
 from runwright_executor.settings import ExecutorSettings
 
 log = get_logger("runwright.executor")
-CONCURRENCY_LIMIT = "the workspace is at its concurrency limit"
 RUNNING: dict[str, JobRunner] = {}
 """Jobs this executor runs now, by job id (handed back if still running after the grace)."""
 

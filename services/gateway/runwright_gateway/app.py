@@ -8,7 +8,6 @@ from pathlib import Path
 
 from litestar import Litestar
 from litestar.datastructures import State
-from litestar.openapi import OpenAPIConfig
 from runwright_bus import connect
 from runwright_common.logging import configure_logging, get_logger
 from runwright_common.tracing import configure_tracing, shutdown_tracing
@@ -19,6 +18,7 @@ from runwright_gateway import health
 from runwright_gateway.artifacts_api import ArtifactsController
 from runwright_gateway.batches import BatchesController
 from runwright_gateway.console import console_router
+from runwright_gateway.docs import docs_router, openapi_config
 from runwright_gateway.events_hub import EventHub
 from runwright_gateway.jobs_api import JobsController
 from runwright_gateway.problems import HANDLERS
@@ -62,9 +62,11 @@ def create_app(settings: GatewaySettings) -> Litestar:
             health.healthz,
             health.readyz,
             console_router,
+            docs_router,
         ],
         lifespan=[lifespan],
         exception_handlers=HANDLERS,
+        logging_config=None,  # the process's logging is structlog's (configure_logging)
         state=State({"settings": settings}),
-        openapi_config=OpenAPIConfig(title="Runwright API", version="1", path="/api/schema"),
+        openapi_config=openapi_config(),
     )

@@ -10,37 +10,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 from litestar import Controller, Request, Response, get
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Redirect, Stream
-from msgspec import Struct
 from runwright_bus import request as nats_request
 from runwright_proto import subjects
+from runwright_proto.api.artifacts import ArtifactList, ArtifactView
 from runwright_proto.artifacts import PresignArtifact, PresignReply
 from runwright_storage import FilesystemStore, content_disposition
 
 from runwright_gateway.auth import require_token
+from runwright_gateway.docs import SECURITY
 from runwright_gateway.problems import Problem, not_found
+from runwright_gateway.responses import answers, empty, problems
 
 INLINE_TYPES = ("image/", "video/")
-
-
-class ArtifactView(Struct, kw_only=True):
-    id: str
-    job_id: str
-    ordinal: int | None
-    kind: str
-    name: str
-    size: int
-    content_type: str
-    sha256: str
-    created_at: datetime
-    expires_at: datetime
-    url: str
 
 
 def view(row: asyncpg.Record) -> ArtifactView:
@@ -57,13 +45,6 @@ def view(row: asyncpg.Record) -> ArtifactView:
         expires_at=row["expires_at"],
         url=f"/api/v1/artifacts/{row['id']}",
     )
-
-
-def _uuid(value: str, what: str) -> UUID:
-    try:
-        return UUID(value)
-    except ValueError as exc:
-        raise not_found(f"{what} {value!r}") from exc
 
 
 async def _chunks(
@@ -103,29 +84,45 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, end
 
 
+FILE = ResponseSpec(
+    data_container=bytes,
+    description="The file (``Content-Disposition: attachment`` unless ``inline``)",
+    media_type="application/octet-stream",
+    generate_examples=False,
+)
+DOWNLOAD = answers(
+    {
+        200: FILE,
+        206: ResponseSpec(bytes, False, "The byte range asked for", "application/octet-stream"),
+    },
+    empty(302, "With an S3 store: to a short-lived presigned URL (``Location``)"),
+    problems(404, 416),
+)
+
+
 class ArtifactsController(Controller):
     guards = [require_token]
+    security = SECURITY
 
-    @get("/api/v1/jobs/{job_id:str}/artifacts")
-    async def list_for_job(
-        self, request: Request[Any, Any, Any], job_id: str
-    ) -> dict[str, list[ArtifactView]]:
-        uid = _uuid(job_id, "job")
+    @get("/api/v1/jobs/{job_id:str}/artifacts", responses=problems(404))
+    async def list_for_job(self, request: Request[Any, Any, Any], job_id: UUID) -> ArtifactList:
+        """A job's screenshots, videos and downloads, oldest first."""
         pool = request.app.state.pool
-        if await pool.fetchval("SELECT true FROM queue.jobs WHERE id = $1", uid) is None:
+        if await pool.fetchval("SELECT true FROM queue.jobs WHERE id = $1", job_id) is None:
             raise not_found(f"job {job_id}")
         rows = await pool.fetch(
-            "SELECT * FROM artifact.artifacts WHERE job_id = $1 ORDER BY created_at, id", uid
+            "SELECT * FROM artifact.artifacts WHERE job_id = $1 ORDER BY created_at, id", job_id
         )
-        return {"items": [view(r) for r in rows]}
+        return ArtifactList(items=[view(r) for r in rows])
 
-    @get("/api/v1/artifacts/{artifact_id:str}")
+    @get("/api/v1/artifacts/{artifact_id:str}", responses=DOWNLOAD)
     async def download(
-        self, request: Request[Any, Any, Any], artifact_id: str, inline: bool = False
+        self, request: Request[Any, Any, Any], artifact_id: UUID, inline: bool = False
     ) -> Response[Any]:
+        """Download an artifact; a single byte ``Range`` is answered with 206."""
         state = request.app.state
         row = await state.pool.fetchrow(
-            "SELECT * FROM artifact.artifacts WHERE id = $1", _uuid(artifact_id, "artifact")
+            "SELECT * FROM artifact.artifacts WHERE id = $1", artifact_id
         )
         if row is None:
             raise not_found(f"artifact {artifact_id}")
@@ -134,30 +131,33 @@ class ArtifactsController(Controller):
             reply: PresignReply = await nats_request(
                 state.nc,
                 subjects.ARTIFACT_PRESIGN,
-                PresignArtifact(artifact_id=artifact_id, inline=inline),
+                PresignArtifact(artifact_id=str(artifact_id), inline=inline),
                 PresignReply,
             )
             if reply.url:
                 return Redirect(reply.url, status_code=302, headers={"Cache-Control": "no-store"})
-        store: FilesystemStore = state.files
-        size: int = row["size"]
-        span = byte_range(request.headers.get("range"), size)
-        headers = {
-            "Content-Disposition": content_disposition(
-                row["name"], content_type=row["content_type"], inline=inline
-            ),
-            "X-Content-Type-Options": "nosniff",
-            "Content-Length": str(size if span is None else span[1] - span[0] + 1),
-            "Accept-Ranges": "bytes",
-            "Cache-Control": "private, max-age=300",
-            "Content-Security-Policy": "default-src 'none'; media-src 'self'; img-src 'self'; "
-            "sandbox",
-        }
-        if span is not None:
-            headers["Content-Range"] = f"bytes {span[0]}-{span[1]}/{size}"
-        return Stream(
-            _chunks(store, row["storage_key"], span),
-            media_type=row["content_type"],
-            headers=headers,
-            status_code=200 if span is None else 206,
-        )
+        return stream(state.files, row, inline, request.headers.get("range"))
+
+
+def stream(store: FilesystemStore, row: asyncpg.Record, inline: bool, range_: str | None) -> Stream:
+    """The file from the filesystem store: whole, or the one byte range asked for."""
+    size: int = row["size"]
+    span = byte_range(range_, size)
+    headers = {
+        "Content-Disposition": content_disposition(
+            row["name"], content_type=row["content_type"], inline=inline
+        ),
+        "X-Content-Type-Options": "nosniff",
+        "Content-Length": str(size if span is None else span[1] - span[0] + 1),
+        "Accept-Ranges": "bytes",
+        "Cache-Control": "private, max-age=300",
+        "Content-Security-Policy": "default-src 'none'; media-src 'self'; img-src 'self'; sandbox",
+    }
+    if span is not None:
+        headers["Content-Range"] = f"bytes {span[0]}-{span[1]}/{size}"
+    return Stream(
+        _chunks(store, row["storage_key"], span),
+        media_type=row["content_type"],
+        headers=headers,
+        status_code=200 if span is None else 206,
+    )

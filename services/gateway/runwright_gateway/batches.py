@@ -7,23 +7,13 @@ from uuid import UUID
 
 import asyncpg
 from litestar import Controller, Request, get
-from msgspec import Struct
+from runwright_proto.api.jobs import BatchView
 
 from runwright_gateway import views
 from runwright_gateway.auth import require_token
+from runwright_gateway.docs import SECURITY
 from runwright_gateway.problems import not_found
-
-
-class BatchView(Struct, kw_only=True):
-    id: str
-    total: int
-    succeeded: int
-    failed: int
-    cancelled: int
-    active: int
-    finished: bool
-    counts: dict[str, int]
-    jobs: list[views.JobSummary]
+from runwright_gateway.responses import problems
 
 
 async def get_batch(pool: asyncpg.Pool, batch_id: UUID) -> BatchView | None:
@@ -55,14 +45,12 @@ async def get_batch(pool: asyncpg.Pool, batch_id: UUID) -> BatchView | None:
 class BatchesController(Controller):
     path = "/api/v1/batches"
     guards = [require_token]
+    security = SECURITY
 
-    @get("/{batch_id:str}")
-    async def get(self, request: Request[Any, Any, Any], batch_id: str) -> BatchView:
-        try:
-            uid = UUID(batch_id)
-        except ValueError as exc:
-            raise not_found(f"batch {batch_id!r}") from exc
-        batch = await get_batch(request.app.state.pool, uid)
+    @get("/{batch_id:str}", responses=problems(404))
+    async def get(self, request: Request[Any, Any, Any], batch_id: UUID) -> BatchView:
+        """A batch run: how many of its jobs succeeded, failed or are still going, and each job."""
+        batch = await get_batch(request.app.state.pool, batch_id)
         if batch is None:
             raise not_found(f"batch {batch_id}")
         return batch

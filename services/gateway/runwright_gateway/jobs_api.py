@@ -5,35 +5,32 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 from litestar.response import ServerSentEvent
 from runwright_bus import request as nats_request
 from runwright_proto import subjects
+from runwright_proto.api.jobs import (
+    ActionRequest,
+    BatchView,
+    JobCounts,
+    JobPage,
+    JobRequest,
+    JobView,
+)
 from runwright_proto.commands import SubmitBatchReply, SubmitReply
-from runwright_proto.control import ACTIONS, ActionReply, JobAction
-from runwright_proto.jobs import JOB_STATUSES, TRIGGERS
-from runwright_runbook.parse import FieldError, field_error_from_msgspec
+from runwright_proto.control import Action, ActionReply, JobAction
+from runwright_proto.jobs import JobStatus, Trigger
+from runwright_runbook.parse import FieldError
 
 from runwright_gateway import batches, sse, views
 from runwright_gateway.auth import require_token
+from runwright_gateway.docs import SECURITY
 from runwright_gateway.problems import Problem, invalid, not_found
-from runwright_gateway.submissions import build_batch, build_submission, decode_request
-
-
-class ActionBody(msgspec.Struct, forbid_unknown_fields=True):
-    reason: Annotated[str, msgspec.Meta(max_length=500)] | None = None
-
+from runwright_gateway.responses import answers, empty, event_stream, problems, typed
+from runwright_gateway.submissions import build_batch, build_submission
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-
-
-def parse_job_id(job_id: str) -> UUID:
-    try:
-        return UUID(job_id)
-    except ValueError as exc:
-        raise not_found(f"job {job_id!r}") from exc
 
 
 def queue_full(reason: str, retry_after_s: int | None) -> Problem:
@@ -46,28 +43,8 @@ def queue_full(reason: str, retry_after_s: int | None) -> Problem:
     )
 
 
-def parse_uuid(value: str, field: str) -> UUID:
-    try:
-        return UUID(value)
-    except ValueError as exc:
-        raise invalid([FieldError(field, f"not an id: {value!r}")]) from exc
-
-
-def list_filters(
-    batch_id: str | None, trigger: str | None, q: str | None
-) -> tuple[UUID | None, str | None, str | None]:
-    """The list's filters, checked: a batch id, a known trigger, the search text (or None)."""
-    if trigger is not None and trigger not in TRIGGERS:
-        raise invalid(
-            [FieldError("trigger", f"unknown trigger {trigger!r}; one of " + ", ".join(TRIGGERS))]
-        )
-    batch = parse_uuid(batch_id, "batch_id") if batch_id else None
-    return batch, trigger, q.strip() if q and q.strip() else None
-
-
-def if_match(request: Request[Any, Any, Any]) -> int | None:
+def if_match_version(header: str | None) -> int | None:
     """``If-Match: "<version>"``: act only on the job as the person saw it."""
-    header = request.headers.get("if-match")
     if not header:
         return None
     try:
@@ -89,28 +66,45 @@ def last_event_id(request: Request[Any, Any, Any], after: int | None) -> int:
     return max(value, 0)
 
 
+Search = Annotated[str | None, Parameter(max_length=200)]
+IfMatch = Annotated[
+    str | None, Parameter(header="If-Match", description='The job version you saw, e.g. "7"')
+]
+LastEventId = Annotated[
+    str | None, Parameter(header="Last-Event-ID", description="Resume after this event id")
+]
+MARKDOWN = "text/markdown; charset=utf-8"
+
+
+def search_text(q: str | None) -> str | None:
+    return q.strip() if q and q.strip() else None
+
+
 class JobsController(Controller):
     path = "/api/v1/jobs"
     guards = [require_token]
+    security = SECURITY
 
-    @post("/", status_code=201)
-    async def submit(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        """Submit a job, or a batch run when the request has ``data`` rows."""
+    @post("/", status_code=201, responses=problems(400, 429))
+    async def submit(
+        self, request: Request[Any, Any, Any], data: JobRequest
+    ) -> Response[JobView | BatchView]:
+        """Submit a job, or a batch run when the request has ``data`` rows (then the answer is
+        the batch)."""
         state = request.app.state
-        body = decode_request(await request.body())
         timeout = state.settings.request_timeout_s
-        if body.data is not None:
-            batch = build_batch(body, submitted_by="admin", env_prefix=state.settings.env_prefix)
+        if data.data is not None:
+            batch = build_batch(data, submitted_by="admin", env_prefix=state.settings.env_prefix)
             done: SubmitBatchReply = await nats_request(
                 state.nc, subjects.SUBMIT_BATCH, batch, SubmitBatchReply, timeout=timeout * 4
             )
             if done.rejected:
                 raise queue_full(done.rejected, done.retry_after_s)
             view = await batches.get_batch(state.pool, UUID(done.batch_id))
-            return Response(
-                view, status_code=201, headers={"Location": f"/api/v1/batches/{done.batch_id}"}
-            )
-        command = build_submission(body, submitted_by="admin", env_prefix=state.settings.env_prefix)
+            assert view is not None
+            location = f"/api/v1/batches/{done.batch_id}"
+            return Response(view, status_code=201, headers={"Location": location})
+        command = build_submission(data, submitted_by="admin", env_prefix=state.settings.env_prefix)
         reply: SubmitReply = await nats_request(
             state.nc, subjects.SUBMIT, command, SubmitReply, timeout=timeout
         )
@@ -120,88 +114,75 @@ class JobsController(Controller):
         assert job is not None
         return Response(job, status_code=201, headers={"Location": f"/api/v1/jobs/{reply.job_id}"})
 
-    @get("/")
+    @get("/", responses=problems())
     async def list_jobs(
         self,
         request: Request[Any, Any, Any],
-        status: str | None = None,
+        status: JobStatus | None = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
         cursor: str | None = None,
-        batch_id: str | None = None,
-        trigger: str | None = None,
-        q: Annotated[str | None, Parameter(max_length=200)] = None,
-    ) -> views.JobPage:
+        batch_id: UUID | None = None,
+        trigger: Trigger | None = None,
+        q: Search = None,
+    ) -> JobPage:
         """Newest first, a page at a time (keyset ``cursor``); filter by ``status``, ``trigger``
         (api, schedule, batch), ``batch_id``, and search with ``q``: a job id, ``key=value`` for a
         label, or part of the title."""
-        if status is not None and status not in JOB_STATUSES:
-            raise invalid(
-                [
-                    FieldError(
-                        "status", f"unknown status {status!r}; one of " + ", ".join(JOB_STATUSES)
-                    )
-                ]
-            )
-        batch, trigger, search = list_filters(batch_id, trigger, q)
         return await views.list_jobs(
             request.app.state.pool,
             status=status,
             limit=limit,
             cursor=cursor,
-            batch_id=batch,
+            batch_id=batch_id,
             trigger=trigger,
-            search=search,
+            search=search_text(q),
         )
 
-    @get("/counts")
+    @get("/counts", responses=problems())
     async def counts(
         self,
         request: Request[Any, Any, Any],
-        batch_id: str | None = None,
-        trigger: str | None = None,
-        q: Annotated[str | None, Parameter(max_length=200)] = None,
-    ) -> views.JobCounts:
+        batch_id: UUID | None = None,
+        trigger: Trigger | None = None,
+        q: Search = None,
+    ) -> JobCounts:
         """How many jobs each status has, and in all. Without filters exact and cheap at any
         table size; with the list's filters counted over at most 10,000 matching jobs
         (``capped`` says the figures are lower bounds)."""
-        batch, trigger, search = list_filters(batch_id, trigger, q)
         return await views.job_counts(
-            request.app.state.pool, batch_id=batch, trigger=trigger, search=search
+            request.app.state.pool, batch_id=batch_id, trigger=trigger, search=search_text(q)
         )
 
-    @get("/{job_id:str}")
-    async def get_job(self, request: Request[Any, Any, Any], job_id: str) -> views.JobView:
-        job = await views.get_job(request.app.state.pool, parse_job_id(job_id))
+    @get("/{job_id:str}", responses=problems(404))
+    async def get_job(self, request: Request[Any, Any, Any], job_id: UUID) -> JobView:
+        """A job with its steps, metrics, report and the actions its status allows."""
+        job = await views.get_job(request.app.state.pool, job_id)
         if job is None:
             raise not_found(f"job {job_id}")
         return job
 
-    @post("/{job_id:str}/{action:str}", status_code=200)
-    async def act(self, request: Request[Any, Any, Any], job_id: str, action: str) -> Response[Any]:
-        """approve, reject, skip, pause, resume or cancel; 409 when the status forbids it."""
-        if action not in ACTIONS:
-            raise not_found(f"action {action!r} (one of {', '.join(ACTIONS)})")
-        uid = parse_job_id(job_id)
+    @post("/{job_id:str}/{action:str}", status_code=200, responses=problems(400, 404, 409))
+    async def act(
+        self,
+        request: Request[Any, Any, Any],
+        job_id: UUID,
+        action: Action,
+        if_match: IfMatch = None,
+        data: ActionRequest | None = None,
+    ) -> Response[JobView]:
+        """approve, reject, skip, pause, resume or cancel; 409 when the status forbids it (the
+        job's ``allowed_actions`` says what it allows) or the version moved on (``If-Match``)."""
         state = request.app.state
-        body = await request.body()
-        reason = None
-        if body.strip():
-            try:
-                reason = msgspec.json.decode(body, type=ActionBody).reason
-            except msgspec.ValidationError as exc:
-                raise invalid([field_error_from_msgspec(exc)]) from exc
-            except msgspec.DecodeError as exc:
-                raise invalid([FieldError("reason", f"the body is not valid JSON: {exc}")]) from exc
         reply: ActionReply = await nats_request(
             state.nc,
             subjects.ACTION,
             JobAction(
-                job_id=str(uid),
-                action=action,  # type: ignore[arg-type]
+                job_id=str(job_id),
+                action=action,
                 actor="admin",
-                reason=reason,
+                reason=data.reason if data else None,
                 request_id=request.headers.get("x-request-id"),
-                version=if_match(request),
+                version=if_match_version(if_match),
             ),
             ActionReply,
             timeout=state.settings.request_timeout_s,
@@ -216,39 +197,56 @@ class JobsController(Controller):
                 code="conflict",
                 job_status=reply.status,
             )
-        job = await views.get_job(state.pool, uid)
+        job = await views.get_job(state.pool, job_id)
         assert job is not None
         return Response(job, headers={"ETag": f'"{job.version}"'})
 
-    @get("/{job_id:str}/report")
-    async def report(self, request: Request[Any, Any, Any], job_id: str) -> Response[Any]:
-        """The execution report as JSON, or as Markdown with ``Accept: text/markdown``."""
-        row = await views.job_report(request.app.state.pool, parse_job_id(job_id))
+    @get("/{job_id:str}/report", responses=problems(404))
+    async def report(self, request: Request[Any, Any, Any], job_id: UUID) -> Response[Any]:
+        """The execution report as JSON, or as Markdown with ``Accept: text/markdown`` (also at
+        ``report.md``)."""
+        row = await views.job_report(request.app.state.pool, job_id)
         if row is None:
             raise not_found(f"a report for job {job_id} (it has not finished)")
         if "text/markdown" in request.headers.get("accept", ""):
-            return Response(row["markdown"], media_type="text/markdown; charset=utf-8")
+            return Response(row["markdown"], media_type=MARKDOWN)
         return Response(row["report"])
 
-    @get("/{job_id:str}/report.md")
-    async def report_markdown(self, request: Request[Any, Any, Any], job_id: str) -> Response[str]:
-        row = await views.job_report(request.app.state.pool, parse_job_id(job_id))
+    @get(
+        "/{job_id:str}/report.md",
+        media_type=MARKDOWN,
+        responses=answers({200: typed(str, "The report as Markdown", MARKDOWN)}, problems(404)),
+    )
+    async def report_markdown(self, request: Request[Any, Any, Any], job_id: UUID) -> Response[str]:
+        """The execution report as a Markdown file (an attachment)."""
+        row = await views.job_report(request.app.state.pool, job_id)
         if row is None:
             raise not_found(f"a report for job {job_id} (it has not finished)")
         return Response(
             row["markdown"],
-            media_type="text/markdown; charset=utf-8",
+            media_type=MARKDOWN,
             headers={"Content-Disposition": f'attachment; filename="runwright-{job_id}.md"'},
         )
 
-    @get("/{job_id:str}/events")
+    @get(
+        "/{job_id:str}/events",
+        responses=answers(
+            event_stream("``status`` and ``step`` events; ids are the job's event ``seq``"),
+            empty(204, "The job has finished and every event was sent: do not reconnect"),
+            problems(404),
+        ),
+    )
     async def events(
-        self, request: Request[Any, Any, Any], job_id: str, after: int | None = None
+        self,
+        request: Request[Any, Any, Any],
+        job_id: UUID,
+        after: int | None = None,
+        last_event: LastEventId = None,
     ) -> Response[Any]:
         """SSE: ``status`` and ``step`` events; ids are the job's event ``seq``."""
+        del last_event  # read by last_event_id (declared here for the OpenAPI document)
         state = request.app.state
-        uid = parse_job_id(job_id)
-        current = await views.job_status(state.pool, uid)
+        current = await views.job_status(state.pool, job_id)
         if current is None:
             raise not_found(f"job {job_id}")
         since = last_event_id(request, after)
@@ -256,6 +254,6 @@ class JobsController(Controller):
         if views.is_terminal(status) and since >= last_seq:
             return Response(b"", status_code=204)
         return ServerSentEvent(
-            sse.job_events(state.pool, state.hub, uid, since, state.settings.sse_keepalive_s),
+            sse.job_events(state.pool, state.hub, job_id, since, state.settings.sse_keepalive_s),
             headers=SSE_HEADERS,
         )

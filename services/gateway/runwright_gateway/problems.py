@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+import re
+from typing import Any
 
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from runwright_common.errors import ServiceUnavailable
 from runwright_common.logging import get_logger
-from runwright_runbook.parse import FieldError, field_error_from_msgspec
+from runwright_proto.api.problems import PROBLEM_MEDIA_TYPE, FieldError
 
 log = get_logger("runwright.gateway")
-MEDIA_TYPE = "application/problem+json"
-
-T = TypeVar("T")
+MEDIA_TYPE = PROBLEM_MEDIA_TYPE
 
 
 class Problem(Exception):
@@ -39,23 +38,6 @@ class Problem(Exception):
 def invalid(errors: list[FieldError]) -> Problem:
     detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
     return Problem(422, "Invalid request", detail, code="validation_failed", errors=errors)
-
-
-def decode_json(body: bytes, decoder: msgspec.json.Decoder[T], empty: FieldError) -> T:
-    """A JSON request body as ``T``: 422 naming the field, 400 when it is not JSON at all."""
-    if not body.strip():
-        raise invalid([empty])
-    try:
-        return decoder.decode(body)
-    except msgspec.ValidationError as exc:
-        raise invalid([field_error_from_msgspec(exc)]) from exc
-    except msgspec.DecodeError as exc:
-        raise Problem(
-            400,
-            "Malformed JSON",
-            f"the request body is not valid JSON: {exc}",
-            code="malformed_json",
-        ) from exc
 
 
 def not_found(what: str) -> Problem:
@@ -86,16 +68,51 @@ def on_problem(request: Request[Any, Any, Any], exc: Problem) -> Response[bytes]
     return render(request, exc)
 
 
+_NAMED = re.compile(r"(?:missing required field|unknown field) `(?P<name>[^`]+)`")
+
+
+def field_errors(exc: ValidationException) -> list[tuple[str, FieldError]]:
+    """Litestar's validation errors as (source, error naming the field) pairs."""
+    found: list[tuple[str, FieldError]] = []
+    for entry in exc.extra if isinstance(exc.extra, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        source, message = str(entry.get("source", "")), str(entry.get("message", ""))
+        key = str(entry.get("key", ""))
+        if source == "body":
+            key = key.removeprefix("data").lstrip(".")
+            if named := _NAMED.search(message):
+                key = f"{key}.{named['name']}" if key else named["name"]
+            if message == "'data'":
+                message = "the request body is empty; send a JSON object"
+        found.append((source, FieldError(key or "body", message)))
+    return found
+
+
+def on_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[bytes]:
+    """A bad id in the path is a 404 (nothing is there); any other bad field a 422 naming it."""
+    errors = field_errors(exc)
+    path_params: dict[str, Any] = request.scope.get("path_params") or {}
+    in_path = [e for source, e in errors if source == "path" or e.field in path_params]
+    if in_path:
+        value = path_params.get(in_path[0].field, "")
+        what = in_path[0].field.removesuffix("_id")
+        detail = f"{what} {value!r} does not exist ({in_path[0].message})"
+        return render(request, Problem(404, "Not found", detail, code="not_found", errors=in_path))
+    return render(request, invalid([e for _, e in errors] or [FieldError("request", exc.detail)]))
+
+
 def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
     if isinstance(exc, ValidationException):
-        errors = [
-            FieldError(str(e.get("key", "request")), str(e.get("message", "")))
-            for e in (exc.extra or [])
-            if isinstance(e, dict)
-        ]
-        return render(request, invalid(errors or [FieldError("request", exc.detail)]))
+        return on_validation(request, exc)
     if isinstance(exc, NotFoundException):
-        return render(request, Problem(404, "Not found", exc.detail, code="not_found"))
+        detail = f"nothing is at {request.url.path}" if exc.detail == "Not Found" else exc.detail
+        return render(request, Problem(404, "Not found", detail, code="not_found"))
+    if exc.status_code == 400 and exc.detail.startswith("JSON is malformed"):
+        detail = (
+            f"the request body is not valid JSON: {exc.detail.removeprefix('JSON is malformed: ')}"
+        )
+        return render(request, Problem(400, "Malformed JSON", detail, code="malformed_json"))
     return render(
         request,
         Problem(

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from litestar import Controller, Request, post
-from msgspec import Struct
-from runwright_runbook.model import Runbook, Scalar, VariableDef
+from runwright_proto.api.runbooks import ValidateRequest, Validation, VariableView
+from runwright_runbook.model import Runbook, VariableDef
 from runwright_runbook.parse import (
     FieldError,
     RunbookInvalid,
@@ -23,38 +22,8 @@ from runwright_runbook.parse import (
 from runwright_runbook.variables import submission_errors
 
 from runwright_gateway.auth import require_token
-from runwright_gateway.problems import decode_json
-
-
-class ValidateRequest(Struct, forbid_unknown_fields=True):
-    runbook: str | dict[str, Any]
-
-
-class VariableView(Struct, kw_only=True):
-    name: str
-    source: str
-    required: bool
-    secret: bool
-    description: str | None
-    value: Scalar | None
-    """The value of a ``fixed`` variable; always null for a sensitive one."""
-
-
-class Validation(Struct, kw_only=True):
-    valid: bool
-    errors: list[FieldError]
-    title: str | None
-    steps: int
-    variables: list[VariableView]
-
-
-_decoder = msgspec.json.Decoder(ValidateRequest)
-
-
-def decode(body: bytes) -> ValidateRequest:
-    return decode_json(
-        body, _decoder, FieldError("runbook", 'the request body is empty; send {"runbook": …}')
-    )
+from runwright_gateway.docs import SECURITY
+from runwright_gateway.responses import problems
 
 
 def variable_view(name: str, spec: VariableDef) -> VariableView:
@@ -114,9 +83,9 @@ def validate(source: str | dict[str, Any], env_prefix: str) -> Validation:
 class RunbooksController(Controller):
     path = "/api/v1/runbooks"
     guards = [require_token]
+    security = SECURITY
 
-    @post("/validate", status_code=200)
-    async def validate(self, request: Request[Any, Any, Any]) -> Validation:
+    @post("/validate", status_code=200, responses=problems(400))
+    async def validate(self, request: Request[Any, Any, Any], data: ValidateRequest) -> Validation:
         """Validate a runbook (YAML text or a JSON object): 200 with ``valid`` and the errors."""
-        body = decode(await request.body())
-        return validate(body.runbook, request.app.state.settings.env_prefix)
+        return validate(data.runbook, request.app.state.settings.env_prefix)

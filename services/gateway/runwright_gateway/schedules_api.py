@@ -16,14 +16,21 @@ import asyncpg
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import Parameter
-from msgspec import Meta, Struct
 from runwright_bus import request as nats_request
 from runwright_proto import schedules
+from runwright_proto.api.jobs import JobRequest
+from runwright_proto.api.schedules import (
+    OccurrenceList,
+    OccurrenceView,
+    ScheduleChange,
+    SchedulePage,
+    ScheduleRequest,
+    ScheduleView,
+)
 from runwright_proto.schedules import (
     CreateSchedule,
     DeleteSchedule,
     JobTemplate,
-    Overlap,
     Requested,
     ScheduleReply,
     ScheduleSpec,
@@ -34,8 +41,10 @@ from runwright_proto.schedules import (
 from runwright_runbook.parse import FieldError, field_error_from_msgspec
 
 from runwright_gateway.auth import require_token
+from runwright_gateway.docs import SECURITY
 from runwright_gateway.problems import Problem, invalid, not_found
-from runwright_gateway.submissions import JobRequest, build_submission
+from runwright_gateway.responses import problems
+from runwright_gateway.submissions import build_submission
 from runwright_gateway.views import decode_cursor, encode_cursor
 
 NEXT_FIRE_TIMES = 5
@@ -47,73 +56,8 @@ NO_SECRETS = (
 )
 
 
-class ScheduleRequest(Struct, forbid_unknown_fields=True, kw_only=True):
-    cron: str
-    runbook: str | dict[str, Any]
-    timezone: str = "UTC"
-    name: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
-    variables: dict[str, Any] = {}
-    secrets: dict[str, Any] = {}
-    priority: int | None = None
-    labels: dict[str, str] = {}
-    overlap: Overlap = "skip"
-    paused: bool = False
-    screenshots: bool | None = None
-    video: bool | None = None
-
-
-class ScheduleView(Struct, kw_only=True):
-    id: str
-    name: str
-    cron: str
-    timezone: str
-    overlap: str
-    paused: bool
-    version: int
-    runbook: dict[str, Any]
-    variables: dict[str, Any]
-    priority: int
-    labels: dict[str, str]
-    screenshots: bool
-    video: bool
-    created_at: datetime
-    updated_at: datetime
-    next_fire_at: datetime | None
-    last_fired_at: datetime | None
-    last_job_id: str | None
-    next_fire_times: list[datetime]
-
-
-class SchedulePage(Struct, kw_only=True):
-    items: list[ScheduleView]
-    next_cursor: str | None
-
-
-class OccurrenceView(Struct, kw_only=True):
-    fire_at: datetime
-    outcome: str
-    job_id: str | None
-    detail: str | None
-    created_at: datetime
-
-
-def decode_body(body: bytes) -> dict[str, Any]:
-    try:
-        data = msgspec.json.decode(body) if body.strip() else None
-    except msgspec.DecodeError as exc:
-        detail = f"the request body is not valid JSON: {exc}"
-        raise Problem(400, "Malformed JSON", detail, code="malformed_json") from exc
-    if not isinstance(data, dict):
-        raise invalid([FieldError("body", "expected a JSON object")])
-    return data
-
-
-def build_spec(data: dict[str, Any], env_prefix: str) -> ScheduleSpec:
+def build_spec(body: ScheduleRequest, env_prefix: str) -> ScheduleSpec:
     """Validate a schedule's definition; every problem, by field, in one 422."""
-    try:
-        body = msgspec.convert(data, ScheduleRequest)
-    except msgspec.ValidationError as exc:
-        raise invalid([field_error_from_msgspec(exc)]) from exc
     errors = schedule_errors(body.cron, body.timezone)
     if body.secrets:
         errors.append(FieldError("secrets", NO_SECRETS))
@@ -153,6 +97,14 @@ def definition(row: asyncpg.Record) -> dict[str, Any]:
     return {f: row[f] for f in _DEFINED} | requested
 
 
+def changed(row: asyncpg.Record, change: ScheduleChange) -> ScheduleRequest:
+    """The recorded schedule with the fields a PATCH sent replaced."""
+    try:
+        return msgspec.convert({**definition(row), **change.changes()}, ScheduleRequest)
+    except msgspec.ValidationError as exc:
+        raise invalid([field_error_from_msgspec(exc)]) from exc
+
+
 def view(row: asyncpg.Record, now: datetime) -> ScheduleView:
     zone = ZoneInfo(row["timezone"])
     declared = row["runbook"].get("variables", {})
@@ -175,21 +127,16 @@ def view(row: asyncpg.Record, now: datetime) -> ScheduleView:
     )
 
 
-def if_match(request: Request[Any, Any, Any]) -> int | None:
+def if_match(header: str | None) -> int | None:
     """The version the caller saw (``If-Match: "<version>"``): change nothing if it moved on."""
-    header = request.headers.get("if-match")
     try:
         return int(header.strip().removeprefix("W/").strip('"')) if header else None
     except ValueError as exc:
         raise invalid([FieldError("If-Match", 'expected the schedule version, e.g. "3"')]) from exc
 
 
-async def fetch(pool: asyncpg.Pool, schedule_id: str) -> asyncpg.Record:
-    try:
-        uid = uuid.UUID(schedule_id)
-    except ValueError as exc:
-        raise not_found(f"schedule {schedule_id!r}") from exc
-    row = await pool.fetchrow("SELECT * FROM scheduler.schedules WHERE id = $1", uid)
+async def fetch(pool: asyncpg.Pool, schedule_id: uuid.UUID) -> asyncpg.Record:
+    row = await pool.fetchrow("SELECT * FROM scheduler.schedules WHERE id = $1", schedule_id)
     if row is None:
         raise not_found(f"schedule {schedule_id}")
     return row
@@ -210,26 +157,35 @@ async def ask(request: Request[Any, Any, Any], subject: str, message: Any) -> Sc
     return reply
 
 
-def answer(row: asyncpg.Record, status_code: int = 200) -> Response[Any]:
+def answer(row: asyncpg.Record, status_code: int = 200) -> Response[ScheduleView]:
     headers = {"ETag": f'"{row["version"]}"'}
     if status_code == 201:
         headers["Location"] = f"/api/v1/schedules/{row['id']}"
     return Response(view(row, datetime.now(UTC)), status_code=status_code, headers=headers)
 
 
+IfMatch = Annotated[
+    str | None, Parameter(header="If-Match", description='The schedule version you saw, e.g. "3"')
+]
+
+
 class SchedulesController(Controller):
     path = "/api/v1/schedules"
     guards = [require_token]
+    security = SECURITY
 
-    @post("/", status_code=201)
-    async def create(self, request: Request[Any, Any, Any]) -> Response[Any]:
+    @post("/", status_code=201, responses=problems(400))
+    async def create(
+        self, request: Request[Any, Any, Any], data: ScheduleRequest
+    ) -> Response[ScheduleView]:
         """Create a schedule: ``cron`` (5 fields), ``timezone`` (IANA) and a job request."""
-        spec = build_spec(decode_body(await request.body()), request.app.state.settings.env_prefix)
-        schedule_id = str(uuid.uuid4())
-        await ask(request, schedules.CREATE, CreateSchedule(schedule_id=schedule_id, spec=spec))
+        spec = build_spec(data, request.app.state.settings.env_prefix)
+        schedule_id = uuid.uuid4()
+        message = CreateSchedule(schedule_id=str(schedule_id), spec=spec)
+        await ask(request, schedules.CREATE, message)
         return answer(await fetch(request.app.state.pool, schedule_id), 201)
 
-    @get("/")
+    @get("/", responses=problems())
     async def list_schedules(
         self, request: Request[Any, Any, Any], limit: Limit = 50, cursor: str | None = None
     ) -> SchedulePage:
@@ -248,33 +204,47 @@ class SchedulesController(Controller):
             next_cursor=encode_cursor(last["created_at"], last["id"]) if last else None,
         )
 
-    @get("/{schedule_id:str}")
-    async def read(self, request: Request[Any, Any, Any], schedule_id: str) -> Response[Any]:
+    @get("/{schedule_id:str}", responses=problems(404))
+    async def read(
+        self, request: Request[Any, Any, Any], schedule_id: uuid.UUID
+    ) -> Response[ScheduleView]:
+        """A schedule, its next fire times and its version (also the ``ETag``)."""
         return answer(await fetch(request.app.state.pool, schedule_id))
 
-    @patch("/{schedule_id:str}")
-    async def change(self, request: Request[Any, Any, Any], schedule_id: str) -> Response[Any]:
+    @patch("/{schedule_id:str}", responses=problems(400, 404, 409))
+    async def change(
+        self,
+        request: Request[Any, Any, Any],
+        schedule_id: uuid.UUID,
+        data: ScheduleChange,
+        if_match_header: IfMatch = None,
+    ) -> Response[ScheduleView]:
         """Change some fields; with ``If-Match`` only while the schedule is at that version."""
         pool, settings = request.app.state.pool, request.app.state.settings
         row = await fetch(pool, schedule_id)
-        version = if_match(request)
-        changes = decode_body(await request.body())
-        spec = build_spec({**definition(row), **changes}, settings.env_prefix)
+        version = if_match(if_match_header)
+        spec = build_spec(changed(row, data), settings.env_prefix)
         expected = row["version"] if version is None else version
         message = UpdateSchedule(schedule_id=str(row["id"]), version=expected, spec=spec)
         await ask(request, schedules.UPDATE, message)
         return answer(await fetch(pool, schedule_id))
 
-    @delete("/{schedule_id:str}", status_code=204)
-    async def remove(self, request: Request[Any, Any, Any], schedule_id: str) -> None:
+    @delete("/{schedule_id:str}", status_code=204, responses=problems(404, 409))
+    async def remove(
+        self,
+        request: Request[Any, Any, Any],
+        schedule_id: uuid.UUID,
+        if_match_header: IfMatch = None,
+    ) -> None:
+        """Delete a schedule (with ``If-Match``, only at that version); its jobs stay."""
         row = await fetch(request.app.state.pool, schedule_id)
-        message = DeleteSchedule(schedule_id=str(row["id"]), version=if_match(request))
+        message = DeleteSchedule(schedule_id=str(row["id"]), version=if_match(if_match_header))
         await ask(request, schedules.DELETE, message)
 
-    @get("/{schedule_id:str}/occurrences")
+    @get("/{schedule_id:str}/occurrences", responses=problems(404))
     async def occurrences(
-        self, request: Request[Any, Any, Any], schedule_id: str, limit: Limit = 50
-    ) -> dict[str, list[OccurrenceView]]:
+        self, request: Request[Any, Any, Any], schedule_id: uuid.UUID, limit: Limit = 50
+    ) -> OccurrenceList:
         """What happened at each occurrence, newest first."""
         row = await fetch(request.app.state.pool, schedule_id)
         zone = ZoneInfo(row["timezone"])
@@ -292,4 +262,4 @@ class SchedulesController(Controller):
             )
             for r in rows
         ]
-        return {"items": items}
+        return OccurrenceList(items=items)

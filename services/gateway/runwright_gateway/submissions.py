@@ -5,11 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any
 
-import msgspec
-from msgspec import Meta, Struct
+from runwright_proto.api.jobs import JobRequest
 from runwright_proto.commands import JobOptions, StepSpec, SubmitBatch, SubmitJob
 from runwright_runbook.model import Runbook, action_type
 from runwright_runbook.parse import (
@@ -19,37 +17,9 @@ from runwright_runbook.parse import (
 )
 from runwright_runbook.variables import ENV_PREFIX, interpolate, submission_errors
 
-from runwright_gateway.problems import decode_json, invalid
+from runwright_gateway.problems import invalid
 
 Scalar = str | int | float | bool
-
-
-class JobRequest(Struct, forbid_unknown_fields=True, kw_only=True):
-    runbook: str | dict[str, Any]
-    variables: dict[str, Any] = {}
-    secrets: dict[str, Any] = {}
-    priority: int | None = None
-    title: Annotated[str, Meta(min_length=1, max_length=300)] | None = None
-    labels: dict[str, str] = {}
-    data: list[Any] | str | None = None
-    screenshots: bool | None = None
-    video: bool | None = None
-    approval_timeout_s: Annotated[float, Meta(gt=0, le=7 * 24 * 3600)] | None = None
-    run_at: Annotated[datetime, Meta(tz=True)] | None = None
-    on_executor_loss: Literal["fail", "requeue"] | None = None
-
-
-_request_decoder = msgspec.json.Decoder(JobRequest)
-
-
-def decode_request(body: bytes) -> JobRequest:
-    return decode_json(
-        body,
-        _request_decoder,
-        FieldError(
-            "runbook", "the request body is empty; send JSON with `runbook` and `variables`"
-        ),
-    )
 
 
 def public_values(runbook: Runbook, variables: dict[str, Scalar]) -> dict[str, Scalar]:

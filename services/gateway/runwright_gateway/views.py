@@ -1,4 +1,5 @@
-"""What the API returns for jobs, read from the queue service's tables (it is their only writer)."""
+"""Jobs as the API shows them (``runwright_proto.api.jobs``), read from the queue service's
+tables (it is their only writer)."""
 
 from __future__ import annotations
 
@@ -9,69 +10,19 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-from msgspec import Struct
+from runwright_proto.api.jobs import (
+    JobCounts,
+    JobPage,
+    JobSummary,
+    JobView,
+    Metrics,
+    StepView,
+    allowed_actions,
+)
 from runwright_proto.jobs import JOB_STATUSES, TERMINAL
 from runwright_runbook.parse import FieldError
 
 from runwright_gateway.problems import invalid
-
-
-class StepView(Struct, kw_only=True):
-    ordinal: int
-    description: str
-    action_type: str
-    status: str
-    duration_ms: int | None
-    retries: int
-    captured: dict[str, Any]
-    error: dict[str, Any] | None
-    started_at: datetime | None
-    finished_at: datetime | None
-
-
-class Metrics(Struct, kw_only=True):
-    total_duration_ms: int | None
-    steps_succeeded: int
-    steps_failed: int
-    retry_count: int
-
-
-class JobSummary(Struct, kw_only=True):
-    id: str
-    batch_id: str | None
-    title: str
-    status: str
-    trigger: str
-    priority: int
-    labels: dict[str, str]
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    duration_ms: int | None
-    steps_total: int
-    steps_done: int
-    """Steps that ran to an end (succeeded or failed); skipped ones are not counted."""
-    reason: str | None
-    last_event_seq: int
-
-
-class JobView(JobSummary, kw_only=True):
-    version: int
-    steps: list[StepView]
-    metrics: Metrics
-    report: dict[str, Any] | None = None
-
-
-class JobCounts(Struct, kw_only=True):
-    total: int
-    by_status: dict[str, int]
-    capped: bool = False
-    """True when a filter matched more jobs than were counted: the figures are lower bounds."""
-
-
-class JobPage(Struct, kw_only=True):
-    items: list[JobSummary]
-    next_cursor: str | None
 
 
 def duration_ms(row: asyncpg.Record) -> int | None:
@@ -241,6 +192,7 @@ async def get_job(pool: asyncpg.Pool, job_id: UUID) -> JobView | None:
         StepView(
             ordinal=s["ordinal"],
             description=s["description"],
+            description_template=s.get("description_template") or s["description"],
             action_type=s["action_type"],
             status=s["status"],
             duration_ms=s["duration_ms"],
@@ -262,6 +214,7 @@ async def get_job(pool: asyncpg.Pool, job_id: UUID) -> JobView | None:
     return JobView(
         **{f: getattr(base, f) for f in base.__struct_fields__},
         version=row["version"],
+        allowed_actions=allowed_actions(base.status),
         steps=views,
         metrics=metrics,
         report=report,

@@ -6,18 +6,24 @@ straight from its tables. A webhook's secret is shown once, in the answer that c
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, cast
 from urllib.parse import urlsplit
 from uuid import UUID
 
 import asyncpg
-import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import Parameter
-from msgspec import Struct
 from runwright_bus import request as nats_request
 from runwright_proto import webhooks
+from runwright_proto.api.webhooks import (
+    AttemptView,
+    CreatedWebhookView,
+    DeliveryList,
+    DeliveryView,
+    WebhookList,
+    WebhookRequest,
+    WebhookView,
+)
 from runwright_proto.webhooks import (
     WEBHOOK_EVENTS,
     WEBHOOK_FORMATS,
@@ -32,65 +38,11 @@ from runwright_proto.webhooks import (
 from runwright_runbook.parse import FieldError
 
 from runwright_gateway.auth import require_token
-from runwright_gateway.problems import decode_json, invalid, not_found
+from runwright_gateway.docs import SECURITY
+from runwright_gateway.problems import invalid, not_found
+from runwright_gateway.responses import problems
 
 MAX_URL_LENGTH = 2048
-
-
-class WebhookRequest(Struct, forbid_unknown_fields=True, kw_only=True):
-    url: str
-    events: list[str] = msgspec.field(default_factory=lambda: list(WEBHOOK_EVENTS))
-    format: str = "json"
-    secret: str | None = None
-
-
-class WebhookView(Struct, kw_only=True):
-    id: str
-    url: str
-    events: list[str]
-    format: str
-    active: bool
-    created_at: datetime
-
-
-class CreatedWebhookView(WebhookView, kw_only=True):
-    secret: str
-    """Shown only here: keep it to verify ``X-Runwright-Signature``."""
-
-
-class AttemptView(Struct, kw_only=True):
-    attempt: int
-    at: datetime
-    response_code: int | None
-    error: str | None
-    duration_ms: int
-
-
-class DeliveryView(Struct, kw_only=True):
-    id: str
-    event: str
-    event_key: str
-    job_id: str
-    status: str
-    attempt: int
-    response_code: int | None
-    error: str | None
-    created_at: datetime
-    delivered_at: datetime | None
-    next_attempt_at: datetime | None
-    attempts: list[AttemptView]
-
-
-_request_decoder = msgspec.json.Decoder(WebhookRequest)
-
-
-def decode_webhook_request(body: bytes) -> WebhookRequest:
-    empty = FieldError("url", "the request body is empty; send JSON with `url`")
-    request = decode_json(body, _request_decoder, empty)
-    errors = webhook_errors(request)
-    if errors:
-        raise invalid(errors)
-    return request
 
 
 def webhook_errors(request: WebhookRequest) -> list[FieldError]:
@@ -119,13 +71,6 @@ def webhook_errors(request: WebhookRequest) -> list[FieldError]:
             FieldError("format", f"unknown format {request.format!r}; one of json, slack")
         )
     return errors
-
-
-def _uuid(value: str, what: str) -> UUID:
-    try:
-        return UUID(value)
-    except ValueError as exc:
-        raise not_found(f"{what} {value!r}") from exc
 
 
 def _webhook(row: asyncpg.Record) -> WebhookView:
@@ -184,18 +129,22 @@ async def list_deliveries(
 class WebhooksController(Controller):
     path = "/api/v1/webhooks"
     guards = [require_token]
+    security = SECURITY
 
-    @post("/", status_code=201)
-    async def create(self, request: Request[Any, Any, Any]) -> Response[CreatedWebhookView]:
+    @post("/", status_code=201, responses=problems(400))
+    async def create(
+        self, request: Request[Any, Any, Any], data: WebhookRequest
+    ) -> Response[CreatedWebhookView]:
         """Subscribe a URL to ``job.finished`` and/or ``approval.requested``; the secret is
         returned only in this answer."""
+        if errors := webhook_errors(data):
+            raise invalid(errors)
         state = request.app.state
-        body = decode_webhook_request(await request.body())
         command = CreateWebhook(
-            url=body.url,
-            events=cast(list[WebhookEvent], body.events),  # checked by webhook_errors
-            format=cast(WebhookFormat, body.format),
-            secret=body.secret,
+            url=data.url,
+            events=cast(list[WebhookEvent], data.events),  # checked by webhook_errors
+            format=cast(WebhookFormat, data.format),
+            secret=data.secret,
             created_by="admin",
         )
         reply: WebhookCreated | WebhookRejected = await nats_request(
@@ -218,46 +167,39 @@ class WebhooksController(Controller):
         )
         return Response(view, status_code=201, headers={"Location": f"{self.path}/{reply.id}"})
 
-    @get("/")
-    async def list_webhooks(self, request: Request[Any, Any, Any]) -> dict[str, list[WebhookView]]:
+    @get("/", responses=problems())
+    async def list_webhooks(self, request: Request[Any, Any, Any]) -> WebhookList:
+        """Every subscription, newest first (without secrets)."""
         rows = await request.app.state.pool.fetch(
             "SELECT id, url, events, format, active, created_at FROM approval.webhooks "
             "ORDER BY created_at DESC, id DESC"
         )
-        return {"items": [_webhook(row) for row in rows]}
+        return WebhookList(items=[_webhook(row) for row in rows])
 
-    @delete("/{webhook_id:str}", status_code=204)
-    async def remove(self, request: Request[Any, Any, Any], webhook_id: str) -> None:
+    @delete("/{webhook_id:str}", status_code=204, responses=problems(404))
+    async def remove(self, request: Request[Any, Any, Any], webhook_id: UUID) -> None:
         """Unsubscribe; its deliveries, sent or pending, go with it."""
         state = request.app.state
-        uid = _uuid(webhook_id, "webhook")
         reply: WebhookDeleted = await nats_request(
             state.nc,
             webhooks.DELETE,
-            DeleteWebhook(webhook_id=str(uid)),
+            DeleteWebhook(webhook_id=str(webhook_id)),
             WebhookDeleted,
             timeout=state.settings.request_timeout_s,
         )
         if not reply.deleted:
             raise not_found(f"webhook {webhook_id}")
 
-    @get("/{webhook_id:str}/deliveries")
+    @get("/{webhook_id:str}/deliveries", responses=problems(404))
     async def deliveries(
         self,
         request: Request[Any, Any, Any],
-        webhook_id: str,
+        webhook_id: UUID,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        job_id: str | None = None,
-    ) -> dict[str, list[DeliveryView]]:
+        job_id: UUID | None = None,
+    ) -> DeliveryList:
         """Newest first, each with every attempt (time, response code or error, duration)."""
         pool = request.app.state.pool
-        uid = _uuid(webhook_id, "webhook")
-        if not await pool.fetchval("SELECT 1 FROM approval.webhooks WHERE id = $1", uid):
+        if not await pool.fetchval("SELECT 1 FROM approval.webhooks WHERE id = $1", webhook_id):
             raise not_found(f"webhook {webhook_id}")
-        job: UUID | None = None
-        if job_id is not None:
-            try:
-                job = UUID(job_id)
-            except ValueError as exc:
-                raise invalid([FieldError("job_id", f"not an id: {job_id!r}")]) from exc
-        return {"items": await list_deliveries(pool, uid, limit, job)}
+        return DeliveryList(items=await list_deliveries(pool, webhook_id, limit, job_id))

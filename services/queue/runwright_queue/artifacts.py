@@ -9,12 +9,11 @@ import asyncpg
 import msgspec
 from nats.aio.msg import Msg
 from runwright_proto.artifacts import ArtifactStored
-from runwright_proto.jobs import TERMINAL
+from runwright_proto.jobs import ACTIVE, TERMINAL
 from runwright_proto.reports import JobFinished
 
 from runwright_queue.journal import artifact_event, finish
 
-ACTIVE = ("running", "paused", "waiting_for_approval")
 FINISH_WAIT_S = 60
 
 

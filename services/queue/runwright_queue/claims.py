@@ -10,15 +10,19 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
-from runwright_proto.commands import ClaimJob, ClaimReply, JobOptions, RenewLease, RenewReply
+from runwright_proto.commands import (
+    CONCURRENCY_LIMIT,
+    NOTHING_QUEUED,
+    ClaimJob,
+    ClaimReply,
+    JobOptions,
+    RenewLease,
+    RenewReply,
+)
+from runwright_proto.jobs import ACTIVE
 from runwright_runbook.model import Runbook
 
 from runwright_queue.journal import TransitionRejected, now, transition
-
-ACTIVE = ("running", "paused", "waiting_for_approval")
-NOTHING_QUEUED = "nothing queued"
-CONCURRENCY_LIMIT = "the workspace is at its concurrency limit"
-
 
 BEST = """
 SELECT j.id, j.workspace FROM queue.jobs j

@@ -20,7 +20,7 @@ from runwright_proto.control import (
     ReleaseJob,
     RequestApproval,
 )
-from runwright_proto.jobs import step_label
+from runwright_proto.jobs import ACTIVE, step_label
 
 from runwright_queue.journal import (
     TransitionRejected,
@@ -31,7 +31,6 @@ from runwright_queue.journal import (
 from runwright_queue.timers import lose_executor
 
 Notify = Callable[[Control], Awaitable[None]]
-ACTIVE = ("running", "paused", "waiting_for_approval")
 DECIDED = {"approve": "approved", "reject": "rejected", "skip": "skipped"}
 
 

@@ -7,9 +7,9 @@ import contextlib
 
 import asyncpg
 from runwright_common.logging import get_logger
+from runwright_proto.jobs import ACTIVE
 
 from runwright_queue.artifacts import finish_from, missing_artifacts, pending_finish
-from runwright_queue.claims import ACTIVE
 from runwright_queue.journal import TransitionRejected
 from runwright_queue.timers import lose_executor
 

@@ -11,13 +11,13 @@ from uuid import UUID
 
 import asyncpg
 from runwright_common.logging import get_logger
+from runwright_proto.jobs import ACTIVE
 
 from runwright_queue.counts import fold_counts
 from runwright_queue.journal import TransitionRejected, finish, now, step_event, transition
 from runwright_queue.submission import dispatch
 
 log = get_logger("runwright.queue.timers")
-ACTIVE = ("running", "paused", "waiting_for_approval")
 
 
 async def release_due(pool: asyncpg.Pool) -> int:

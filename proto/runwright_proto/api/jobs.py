@@ -1,0 +1,117 @@
+"""Jobs over HTTP: the request that submits one, and the views that describe them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from msgspec import Meta, Struct
+
+from runwright_proto.control import AVAILABLE
+
+
+class JobRequest(Struct, forbid_unknown_fields=True, kw_only=True):
+    """``POST /api/v1/jobs``: a job, or a batch run when ``data`` has rows."""
+
+    runbook: str | dict[str, Any]
+    """The runbook as YAML text or as a JSON object."""
+    variables: dict[str, Any] = {}
+    secrets: dict[str, Any] = {}
+    priority: int | None = None
+    title: Annotated[str, Meta(min_length=1, max_length=300)] | None = None
+    labels: dict[str, str] = {}
+    data: list[Any] | str | None = None
+    """Batch rows: a list of objects, or CSV text with a header line."""
+    screenshots: bool | None = None
+    video: bool | None = None
+    approval_timeout_s: Annotated[float, Meta(gt=0, le=7 * 24 * 3600)] | None = None
+    run_at: Annotated[datetime, Meta(tz=True)] | None = None
+    on_executor_loss: Literal["fail", "requeue"] | None = None
+
+
+class ActionRequest(Struct, forbid_unknown_fields=True, kw_only=True):
+    """``POST /api/v1/jobs/{id}/{action}``: why (optional, shown in the audit log)."""
+
+    reason: Annotated[str, Meta(max_length=500)] | None = None
+
+
+class StepView(Struct, kw_only=True):
+    ordinal: int
+    description: str
+    """The step's description with the job's shown variable values filled in."""
+    description_template: str
+    """The description as the runbook wrote it (``{{ variable }}`` placeholders kept)."""
+    action_type: str
+    status: str
+    duration_ms: int | None
+    retries: int
+    captured: dict[str, Any]
+    error: dict[str, Any] | None
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class Metrics(Struct, kw_only=True):
+    total_duration_ms: int | None
+    steps_succeeded: int
+    steps_failed: int
+    retry_count: int
+
+
+class JobSummary(Struct, kw_only=True):
+    id: str
+    batch_id: str | None
+    title: str
+    status: str
+    trigger: str
+    priority: int
+    labels: dict[str, str]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_ms: int | None
+    steps_total: int
+    steps_done: int
+    """Steps that ran to an end (succeeded or failed); skipped ones are not counted."""
+    reason: str | None
+    last_event_seq: int
+
+
+class JobView(JobSummary, kw_only=True):
+    version: int
+    allowed_actions: list[str]
+    """The actions the job's current status allows (``POST /api/v1/jobs/{id}/{action}``)."""
+    steps: list[StepView]
+    metrics: Metrics
+    report: dict[str, Any] | None = None
+
+
+def allowed_actions(status: str) -> list[str]:
+    """The actions a job in ``status`` allows, in the order of ``AVAILABLE``."""
+    return [action for action, statuses in AVAILABLE.items() if status in statuses]
+
+
+class JobCounts(Struct, kw_only=True):
+    total: int
+    by_status: dict[str, int]
+    capped: bool = False
+    """True when a filter matched more jobs than were counted: the figures are lower bounds."""
+
+
+class JobPage(Struct, kw_only=True):
+    items: list[JobSummary]
+    next_cursor: str | None
+
+
+class BatchView(Struct, kw_only=True):
+    """``GET /api/v1/batches/{id}``: a batch run and how its jobs ended."""
+
+    id: str
+    total: int
+    succeeded: int
+    failed: int
+    cancelled: int
+    active: int
+    finished: bool
+    counts: dict[str, int]
+    jobs: list[JobSummary]

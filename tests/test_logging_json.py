@@ -1,0 +1,51 @@
+"""Every line a service logs is JSON in production: structlog's own, and what the standard
+library's loggers and Python's warnings write."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import httpx
+import pytest
+from runwright_cli.stack import Stack
+
+SCRIPT = textwrap.dedent(
+    """
+    import logging, warnings
+    from runwright_common.logging import configure_logging, get_logger
+    configure_logging("gateway", fmt="json")
+    get_logger("runwright.gateway").info("ready", port=1)
+    logging.getLogger("uvicorn.error").warning("a warning from uvicorn")
+    warnings.warn("a warning at start-up", UserWarning, stacklevel=1)
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        logging.getLogger("asyncio").exception("a task failed")
+    """
+)
+
+
+def test_standard_library_lines_and_warnings_are_json_too() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=60, check=True
+    )
+    lines = done.stderr.strip().splitlines()
+    records = [json.loads(line) for line in lines]  # fails on any line that is not JSON
+    assert len(records) == 4, lines
+    assert records[0]["event"] == "ready"
+    assert "a warning at start-up" in records[2]["event"]
+    assert all(r["service"] == "gateway" for r in records)
+    assert "boom" in records[-1]["exception"]
+
+
+@pytest.mark.e2e
+def test_every_line_of_the_gateway_log_is_json(stack: Stack, api: httpx.Client) -> None:
+    assert api.get("/api/v1/jobs/not-an-id").status_code == 404
+    log = stack.config.data_dir / "logs" / "gateway.log"
+    lines = [line for line in log.read_text().splitlines() if line.strip()]
+    assert lines, "the gateway logged nothing"
+    for line in lines:
+        assert isinstance(json.loads(line), dict), line
