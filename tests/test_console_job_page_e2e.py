@@ -13,7 +13,7 @@ import pytest
 from playwright.async_api import Locator, Page, expect
 from runwright_cli.stack import Stack
 from support.console import row, sign_in
-from support.runbooks import runbook
+from support.runbooks import approval_runbook, runbook
 
 pytestmark = pytest.mark.e2e
 
@@ -225,3 +225,24 @@ async def test_a_running_job_shows_its_elapsed_time_ticking_and_asks_for_live_fr
     await expect(job_status(page)).to_have_text("Cancelled")
     await expect(page.locator(".metric", has_text="Total duration")).to_be_visible()
     await expect(page.locator(".metric", has_text="Elapsed")).to_have_count(0)
+
+
+async def test_the_job_page_offers_exactly_the_actions_the_server_allows(
+    page: Page, stack: Stack, api: httpx.Client, demo_url: str
+) -> None:
+    job_id = submit(api, runbook(approval_runbook(), start_url=demo_url, timeout_ms=5000))
+    await sign_in(page, stack.token, f"/console/jobs/{job_id}")
+    dialog = page.locator("#approval-dialog")
+    await expect(dialog).to_be_visible(timeout=JOB_DONE_MS)
+    await page.keyboard.press("Escape")  # decide from the page's own buttons instead
+    await expect(dialog).to_be_hidden()
+    allowed = api.get(f"/api/v1/jobs/{job_id}").json()["allowed_actions"]
+    assert "skip" in allowed
+    actions = page.get_by_role("group", name="Job actions").get_by_role("button")
+    await expect(actions).to_have_text([action.capitalize() for action in allowed])
+    await actions.get_by_text("Skip", exact=True).click()
+    await expect(job_status(page)).to_have_text("Completed", timeout=JOB_DONE_MS)
+    await expect(page.locator('.step[data-ordinal="1"] .badge')).to_have_text("Skipped")
+    await expect(page.locator(".metric", has_text="Progress").locator("dd")).to_have_text("3/3")
+    assert api.get(f"/api/v1/jobs/{job_id}").json()["allowed_actions"] == []
+    await expect(actions).to_have_count(0)

@@ -5,7 +5,7 @@ import { artifactList } from "../artifacts/list.js";
 import { dismissToast, h, STATUS_LABELS, TERMINAL, toast } from "../ui.js";
 import { approvalDialog, cancelDialog } from "./dialogs.js";
 import { detailPage, paintActions, paintHead, paintLastView, paintLiveFrame, paintMetrics, paintReport, tickElapsed } from "./render.js";
-import { ACTION_LOOK, allowedActions, lastScreenshot } from "./state.js";
+import { ACTION_LOOK, lastScreenshot } from "./state.js";
 import { placeFailureShots, stepItem } from "./steps.js";
 import { jobStream } from "./stream.js";
 
@@ -56,7 +56,7 @@ export function renderJobDetail(main, jobId) {
 
   function render() {
     paintHead(view, job);
-    paintActions(view, allowedActions(job), onAction);
+    paintActions(view, job.allowed_actions, onAction);
     paintMetrics(view, job);
     view.timeline.replaceChildren(...job.steps.map(stepItem));
     placeFailureShots(view.timeline, artifacts.find);

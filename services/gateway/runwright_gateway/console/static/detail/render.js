@@ -54,12 +54,13 @@ export function paintHead(view, job) {
   view.reason.textContent = job.reason ? `Reason: ${job.reason}` : "";
 }
 
-// Exactly the actions the server says the job allows now, in its order.
+// Exactly the actions the server says the job allows now (job.allowed_actions), in its order;
+// one this page has no look for yet still gets a plain button named after it.
 export function paintActions(view, allowed, onAction) {
-  const shown = allowed.filter((action) => ACTION_LOOK[action]);
+  const shown = allowed || [];
   for (const action of shown) {
     if (view.buttons.has(action)) continue;
-    const [label, style] = ACTION_LOOK[action];
+    const [label, style] = ACTION_LOOK[action] || [`${action[0].toUpperCase()}${action.slice(1)}`, "secondary"];
     view.buttons.set(action, h("button", { type: "button", class: style, dataset: { action }, onclick: () => onAction(action) }, label));
   }
   const current = [...view.actions.children].map((node) => node.dataset.action);

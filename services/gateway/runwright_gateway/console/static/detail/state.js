@@ -3,7 +3,8 @@
 // Nothing here touches the page.
 import { TERMINAL } from "../ui.js";
 
-// How each action the server allows is shown (the server says which are allowed, not the page).
+// How each action is shown: its label and button style. Which actions a job allows is the
+// server's to say (job.allowed_actions); the page keeps no table of its own.
 export const ACTION_LOOK = {
   approve: ["Approve", "primary"],
   reject: ["Reject", "danger"],
@@ -12,20 +13,6 @@ export const ACTION_LOOK = {
   resume: ["Resume", "secondary"],
   cancel: ["Cancel", "danger"],
 };
-
-// Until the gateway sends `allowed_actions` with the job (branch `contract`), the statuses
-// that allow each action; deleted once it does.
-const UNTIL_SERVER_SAYS = {
-  approve: ["waiting_for_approval"],
-  reject: ["waiting_for_approval"],
-  pause: ["running"],
-  resume: ["paused"],
-  cancel: ["scheduled", "queued", "running", "paused", "waiting_for_approval"],
-};
-export function allowedActions(job) {
-  if (Array.isArray(job.allowed_actions)) return job.allowed_actions;
-  return Object.keys(UNTIL_SERVER_SAYS).filter((action) => UNTIL_SERVER_SAYS[action].includes(job.status));
-}
 
 const TICKING = new Set(["running", "paused", "waiting_for_approval"]);
 
