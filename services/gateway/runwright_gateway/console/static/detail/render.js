@@ -75,7 +75,7 @@ function elapsedMetric(job) {
 
 export function paintMetrics(view, job) {
   const m = job.metrics;
-  const { done, total, failed } = progressOf(job);
+  const { done, total, failed, failedAt } = progressOf(job);
   view.metrics.replaceChildren(
     ...[elapsedMetric(job), ["Steps succeeded", m.steps_succeeded], ["Steps failed", m.steps_failed], ["Retry count", m.retry_count], ["Progress", `${done}/${total}`]].map(
       ([label, value]) => h("div", { class: "metric" }, h("dt", {}, label), h("dd", {}, value instanceof Node ? value : String(value))),
@@ -84,7 +84,7 @@ export function paintMetrics(view, job) {
   view.progress.max = Math.max(total, 1);
   view.progress.value = done;
   view.progress.classList.toggle("job-progress-failed", failed);
-  const state = failed ? `; step ${Math.min(done + 1, total)} failed` : "";
+  const state = failedAt ? `; step ${failedAt} failed` : failed ? "; the job failed" : "";
   view.progress.setAttribute("aria-label", `Progress: ${done} of ${total} steps done${state}`);
 }
 

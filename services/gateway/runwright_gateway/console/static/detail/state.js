@@ -34,7 +34,13 @@ export function progressOf(job) {
   const steps = job.steps || [];
   const lastRun = steps.reduce((last, s) => (s.status === "success" || s.status === "failed" || s.status === "running" ? s.ordinal : last), -1);
   const done = steps.filter((s) => s.status === "success" || (s.status === "skipped" && (s.ordinal < lastRun || job.status === "completed"))).length;
-  return { done, total: job.steps_total || steps.length, failed: job.status === "failed" || steps.some((s) => s.status === "failed") };
+  const failedStep = steps.find((s) => s.status === "failed");
+  return {
+    done,
+    total: job.steps_total || steps.length,
+    failed: job.status === "failed" || Boolean(failedStep),
+    failedAt: failedStep ? failedStep.ordinal + 1 : null, // "step N" as people read it
+  };
 }
 
 // The attempts a failed step made, when the engine lists them (one dict per attempt).

@@ -191,42 +191,53 @@ export function renderNewJob(main, navigate) {
     return request;
   }
 
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    clearSubmitErrors();
+  // Checks the browser can make before asking the server; false when one failed (and says so).
+  function readyToSubmit() {
     if (!textarea.value.trim()) {
       showRunbookErrors([{ field: "runbook", message: "Paste a runbook or upload a file first." }]);
       textarea.focus();
-      return;
+      return false;
     }
     if (priority.input.validity.badInput) {
       priority.error.textContent = "Priority must be a whole number.";
       priority.input.setAttribute("aria-invalid", "true");
       priority.input.focus();
-      return;
+      return false;
     }
-    submit.disabled = true;
-    submit.textContent = "Submitting…";
+    return true;
+  }
+
+  function showSubmitFailure(error) {
+    const status = error instanceof ApiError ? error.status : 0;
+    if (status === 422) {
+      showSubmitErrors(error.problem.errors || [{ field: "", message: error.message }]);
+    } else if (status === 429) {
+      const seconds = error.retryAfter || "a few";
+      formErrors.replaceChildren(h("p", { class: "error" }, `Queue full, retry after ${seconds} s.`));
+    } else if (status !== 401) {
+      formErrors.replaceChildren(h("p", { class: "error" }, `Could not submit the job: ${error.message}`));
+    }
+  }
+
+  function busy(yes) {
+    submit.disabled = yes;
+    submit.textContent = yes ? "Submitting…" : "Submit job";
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearSubmitErrors();
+    if (!readyToSubmit()) return;
+    busy(true);
     try {
       const job = await api("/api/v1/jobs", { method: "POST", body: body() });
       if (stopped) return;
       toast("Job submitted");
       navigate(`/console/jobs/${job.id}`);
     } catch (error) {
-      if (stopped) return;
-      if (error instanceof ApiError && error.status === 422) {
-        showSubmitErrors(error.problem.errors || [{ field: "", message: error.message }]);
-      } else if (error instanceof ApiError && error.status === 429) {
-        const seconds = error.retryAfter || "a few";
-        formErrors.replaceChildren(h("p", { class: "error" }, `Queue full, retry after ${seconds} s.`));
-      } else if (!(error instanceof ApiError && error.status === 401)) {
-        formErrors.replaceChildren(h("p", { class: "error" }, `Could not submit the job: ${error.message}`));
-      }
+      if (!stopped) showSubmitFailure(error);
     } finally {
-      if (!stopped) {
-        submit.disabled = false;
-        submit.textContent = "Submit job";
-      }
+      if (!stopped) busy(false);
     }
   });
 
