@@ -28,14 +28,15 @@ function errorMessage(error, attempts) {
   return h("p", {}, h("strong", { class: "error-kind" }, error.kind), " — ", said, times);
 }
 
-// One line per attempt: its number, then what the engine recorded about it.
+// One line per attempt, as the engine records it ({number, tried, result}): "Attempt 2: id='x'→0
+// — nothing matched". Other facts it adds follow in brackets.
 function attemptText(attempt, index) {
-  const { attempt: number, message, error, ...rest } = attempt;
+  const { number, attempt: also, tried, result, message, error, ...rest } = attempt;
   const facts = Object.entries(rest)
     .filter(([, value]) => value !== null && value !== undefined && value !== "")
     .map(([key, value]) => `${key.replace(/_ms$/, "").replaceAll("_", " ")}: ${key.endsWith("_ms") ? duration(value) : formatValue(value)}`);
-  const said = message || error;
-  return [`Attempt ${number ?? index + 1}`, said ? `: ${formatValue(said)}` : "", facts.length ? ` (${facts.join(", ")})` : ""].join("");
+  const what = [tried, result || message || error].filter((part) => part !== undefined && part !== null && part !== "").map(formatValue);
+  return [`Attempt ${number ?? also ?? index + 1}`, what.length ? `: ${what.join(" — ")}` : "", facts.length ? ` (${facts.join(", ")})` : ""].join("");
 }
 
 function attemptsList(attempts) {
