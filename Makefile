@@ -35,7 +35,7 @@ fmt: install ## format with ruff
 typecheck: install ## mypy (strict) over libs and services
 	@$(VENV)/bin/mypy proto libs services
 
-proto: install ## regenerate proto/schema from the message types
+proto: install ## regenerate proto/schema (JSON Schema, AsyncAPI) from the types and subjects
 	@$(PY) -m runwright_proto.schema
 
 check-proto: install ## fail when proto/schema is stale

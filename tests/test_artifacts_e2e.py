@@ -60,6 +60,27 @@ def test_screenshots_after_every_step_are_stored_announced_and_downloadable(
     assert {f["artifactId"] for f in report["files"]} == {a["id"] for a in stored}
 
 
+def test_no_executor_path_reaches_the_report_the_job_or_its_events(
+    api: httpx.Client, stack: Stack, demo_url: str
+) -> None:
+    job_id, events = run_job(
+        api, {"runbook": example("export-orders.yaml", demo_url), "variables": LOGIN}
+    )
+    assert events[-1].data["status"] == "completed"
+    report = api.get(f"/api/v1/jobs/{job_id}/report").json()
+    assert report["files"], "the run produced files"
+    assert all(f["path"] is None for f in report["files"])
+    seen = [
+        api.get(f"/api/v1/jobs/{job_id}/report").text,
+        api.get(f"/api/v1/jobs/{job_id}/report.md").text,
+        api.get(f"/api/v1/jobs/{job_id}").text,
+        api.get(f"/api/v1/jobs/{job_id}/artifacts").text,
+        *(str(e.data) for e in events),
+    ]
+    data_dir = str(stack.config.data_dir)
+    assert not [text for text in seen if data_dir in text]
+
+
 def test_exports_and_downloads_are_stored_with_their_content(
     api: httpx.Client, demo_url: str
 ) -> None:

@@ -36,7 +36,7 @@ def test_a_watched_job_streams_changing_jpeg_frames_at_a_capped_rate(
 ) -> None:
     job_id = animating_job(api, fixture_url, 4000)
     started = time.time()
-    _, events = read_events(api, f"/api/v1/jobs/{job_id}/events", frames=True)
+    _, events = read_events(api, f"/api/v1/jobs/{job_id}/events?live=1", frames=True)
     elapsed = time.time() - started
     shots = frames(events)
     assert len(shots) >= 5
@@ -56,7 +56,7 @@ def test_a_client_that_joins_late_gets_the_newest_frame_at_once(
     fixture_url: str,
 ) -> None:
     job_id = animating_job(api, fixture_url, 5000)
-    path = f"/api/v1/jobs/{job_id}/events"
+    path = f"/api/v1/jobs/{job_id}/events?live=1"
     first: list[Event] = []
     watcher = threading.Thread(target=lambda: first.extend(read_events(api, path, frames=True)[1]))
     watcher.start()
@@ -86,3 +86,36 @@ def test_nothing_is_streamed_for_a_job_nobody_watches(
     mine = [json.loads(line) for line in log if job_id in line and line.startswith("{")]
     assert any(entry.get("event") == "running job" for entry in mine)
     assert not any(entry.get("event") == "live view on" for entry in mine)
+
+
+def test_a_plain_client_reads_events_without_frames_and_starts_no_live_view(
+    api: httpx.Client, stack: Stack, fixture_url: str
+) -> None:
+    job_id = animating_job(api, fixture_url, 2000)
+    _, events = read_events(api, f"/api/v1/jobs/{job_id}/events", frames=True)
+    assert events, "the stream carries the job's events"
+    assert not frames(events), "frames only for a client that asks with live=1"
+    log = (stack.data_dir / "logs" / "executor-0.log").read_text().splitlines()
+    mine = [json.loads(line) for line in log if job_id in line and line.startswith("{")]
+    assert not any(entry.get("event") == "live view on" for entry in mine)
+
+
+def test_types_keeps_only_those_events_and_a_resume_after_the_end_is_204(
+    api: httpx.Client, fixture_url: str
+) -> None:
+    job_id = animating_job(api, fixture_url, 300)
+    path = f"/api/v1/jobs/{job_id}/events?types=status"
+    _, events = read_events(api, path)
+    assert [e.data["status"] for e in events] == ["queued", "running", "completed"]
+    assert {e.event for e in events} == {"status"}
+    _, everything = read_events(api, f"/api/v1/jobs/{job_id}/events")
+    assert {"step", "report"} <= {e.event for e in everything}
+    last = everything[-1].id
+    with api.stream("GET", f"/api/v1/jobs/{job_id}/events?types=step") as response:
+        lines = list(response.iter_lines())
+    ids = [int(line[4:]) for line in lines if line.startswith("id: ")]
+    assert ids[-1] == last, "a filtered stream still ends at the final event's id"
+    assert not any(line == "event: status" for line in lines)
+    status, _ = read_events(api, path, last_event_id=last)
+    assert status == 204
+    assert api.get(f"/api/v1/jobs/{job_id}/events?types=status,bogus").status_code == 422

@@ -13,9 +13,8 @@ import msgspec
 import pytest
 from runwright_cli.stack import Stack
 from runwright_proto.commands import ClaimJob, JobOptions
-from runwright_proto.control import ReleaseJob
-from runwright_proto.reports import StepStarted
-from runwright_queue import claims, control, reaper, reports, submission, timers
+from runwright_proto.reports import JobReleased, StepStarted
+from runwright_queue import claims, reaper, reports, submission, timers
 from support.database import private_database
 from test_queue_invariants import command
 
@@ -118,11 +117,13 @@ async def test_executor_loss_fails_the_job_by_default(pool: asyncpg.Pool) -> Non
 async def test_a_stopping_executor_hands_its_job_back(pool: asyncpg.Pool) -> None:
     job = await submit(pool)
     assert await claim(pool) == job
-    stale = await control.release(pool, 3, ReleaseJob(job_id=job, attempt=2, executor_id="ex"))
-    assert stale.applied is False
-    reply = await control.release(pool, 3, ReleaseJob(job_id=job, attempt=1, executor_id="ex"))
-    assert (reply.applied, reply.status) == (True, "failed")
-    assert await pool.fetchval("SELECT reason FROM queue.jobs") == "executor stopped"
+    at = datetime.now(UTC)
+    stale = JobReleased(job_id=job, attempt=2, at=at, seq=1, executor_id="ex")
+    assert await reports.apply_report(pool, stale) is False
+    released = JobReleased(job_id=job, attempt=1, at=at, seq=1, executor_id="ex")
+    assert await reports.apply_report(pool, released) is True
+    row = await pool.fetchrow("SELECT status, reason FROM queue.jobs")
+    assert (row["status"], row["reason"]) == ("failed", "executor stopped")
 
 
 async def test_a_job_nobody_claimed_is_dispatched_again(pool: asyncpg.Pool) -> None:

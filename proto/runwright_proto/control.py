@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from msgspec import Struct
-
-from runwright_proto.commands import AwareDatetime
 
 Action = Literal["approve", "reject", "skip", "pause", "resume", "cancel"]
 ACTIONS: tuple[str, ...] = ("approve", "reject", "skip", "pause", "resume", "cancel")
@@ -47,33 +45,6 @@ class ActionReply(_Message, tag="job.acted", frozen=True):
     detail: str | None = None
 
 
-class RequestApproval(_Message, tag="approval.request", frozen=True):
-    """Executor to queue (``runwright.queue.approval``): hold the job before step ``ordinal``."""
-
-    job_id: str
-    attempt: int
-    ordinal: int
-    description: str
-    risk_level: str
-    captured: dict[str, Any] = {}
-    screenshot_artifact_id: str | None = None
-    timeout_s: float = 300
-
-
-class ApprovalReply(_Message, tag="approval.requested", frozen=True):
-    approval_id: str
-    deadline: AwareDatetime
-
-
-class ReleaseJob(_Message, tag="job.release", frozen=True):
-    """Executor to queue (``runwright.queue.release``): a stopping executor hands a job back."""
-
-    job_id: str
-    attempt: int
-    executor_id: str
-    reason: str = "executor stopped"
-
-
 class Control(_Message, tag="job.control", frozen=True):
     """Queue to the executor running the job (core NATS ``runwright.control.<job_id>``)."""
 
@@ -89,6 +60,8 @@ class JobState(_Message, tag="job.state", frozen=True):
 
     job_id: str
     attempt: int
+    ordinal: int | None = None
+    """The step whose approval the executor waits for; only that approval's decision counts."""
 
 
 class JobStateReply(_Message, tag="job.state.reply", frozen=True):

@@ -1,10 +1,17 @@
-"""What an executor reports about a job it runs (stream REPORTS). Fenced by ``attempt``."""
+"""What an executor reports about a job it runs (stream REPORTS). Fenced by ``attempt``.
+
+Every change an executor causes reaches the queue on this one path, in the order it happened:
+each report of an attempt carries the next ``seq`` (1, 2, 3, …) and the queue applies report ``n``
+only after report ``n - 1``. An approval request is a report too, so it can never overtake the
+step reports before it.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
 from msgspec import Struct
+from runwright_runbook.report import ReportFile
 
 from runwright_proto.commands import AwareDatetime
 from runwright_proto.jobs import StepStatus
@@ -19,27 +26,23 @@ class StepError(Struct, frozen=True, kw_only=True, omit_defaults=True):
     diagnostics: dict[str, Any] = {}
 
 
-class FileRef(Struct, frozen=True, kw_only=True):
-    """A file the run produced, kept where the executor wrote it until artifacts are stored."""
-
-    kind: str
-    name: str
-    size: int
-    sha256: str
-    content_type: str
-    ordinal: int | None = None
-    path: str | None = None
-    artifact_id: str | None = None
+FileRef = ReportFile
+"""A file the run produced, as the execution report lists it (one type: ``ReportFile``)."""
 
 
 class _Report(Struct, frozen=True, kw_only=True, tag_field="type"):
     job_id: str
     attempt: int
     at: AwareDatetime
+    seq: int = 0
+    """This report's place in its attempt (1, 2, 3, …); 0 only from executors that predate it,
+    whose reports are applied as they come."""
 
 
 class StepStarted(_Report, tag="step.started", frozen=True):
     ordinal: int
+    description: str | None = None
+    """The step's description rendered at the moment it started (secrets masked)."""
 
 
 class StepFinished(_Report, tag="step.finished", frozen=True):
@@ -49,6 +52,27 @@ class StepFinished(_Report, tag="step.finished", frozen=True):
     retries: int = 0
     captured: dict[str, Any] = {}
     error: StepError | None = None
+    description: str | None = None
+    """The rendered description (for a step a person skipped or rejected before it started)."""
+
+
+class ApprovalRequested(_Report, tag="approval.requested", frozen=True):
+    """Hold the job before step ``ordinal`` for a person's decision. Applied only once the
+    reports before it are, and announced once its evidence screenshot is stored."""
+
+    ordinal: int
+    description: str
+    risk_level: str
+    captured: dict[str, Any] = {}
+    screenshot_artifact_id: str | None = None
+    timeout_s: float = 300
+
+
+class JobReleased(_Report, tag="job.released", frozen=True):
+    """A stopping executor hands back a job it cannot finish (its loss policy applies)."""
+
+    executor_id: str
+    reason: str = "executor stopped"
 
 
 class JobFinished(_Report, tag="job.finished", frozen=True):
@@ -60,13 +84,15 @@ class JobFinished(_Report, tag="job.finished", frozen=True):
     """Artifacts this attempt staged; the job finishes once they are stored (or a deadline)."""
 
 
-Report = StepStarted | StepFinished | JobFinished
+Report = StepStarted | StepFinished | ApprovalRequested | JobReleased | JobFinished
 
 
 def message_id(report: Report) -> str:
     """The ``Nats-Msg-Id`` of a report: one per (job, attempt, step, kind), so retries dedupe."""
     match report:
-        case StepStarted() | StepFinished():
+        case StepStarted() | StepFinished() | ApprovalRequested():
             return f"{report.job_id}:{report.attempt}:{report.ordinal}:{type(report).__name__}"
+        case JobReleased():
+            return f"{report.job_id}:{report.attempt}:job.released"
         case JobFinished():
             return f"{report.job_id}:{report.attempt}:job.finished"

@@ -1,4 +1,5 @@
-"""Generate JSON Schema for every message and for the runbook into ``proto/schema/``.
+"""Generate JSON Schema for every message and for the runbook, and the AsyncAPI document of every
+subject, into ``proto/schema/``.
 
 ``python -m runwright_proto.schema`` writes the files; ``--check`` exits 1 when they differ.
 """
@@ -15,6 +16,7 @@ from runwright_runbook.model import Runbook
 
 from runwright_proto import (
     artifacts,
+    asyncapi,
     commands,
     control,
     events,
@@ -42,9 +44,6 @@ MESSAGES: dict[str, Any] = {
     "events": events.JobEvent,
     "control": control.JobAction
     | control.ActionReply
-    | control.RequestApproval
-    | control.ApprovalReply
-    | control.ReleaseJob
     | control.Control
     | control.JobState
     | control.JobStateReply,
@@ -86,6 +85,7 @@ def render() -> dict[str, str]:
             ],
         }
     )
+    files["asyncapi.json"] = _dump(asyncapi.render())
     return files
 
 

@@ -75,7 +75,9 @@ QUEUE_REPORTS = ConsumerSpec(
     durable="queue-reports",
     filter_subject=subjects.REPORTS,
     ack_wait_s=30,
-    max_deliver=20,
+    # A report out of its turn, or an approval whose screenshot is still being stored, is sent
+    # back for a fraction of a second; each return counts as a delivery.
+    max_deliver=500,
     backoff_s=[0.5, 1, 2, 5, 10],
     max_ack_pending=10_000,
     description="The queue service applies executor reports to Postgres.",

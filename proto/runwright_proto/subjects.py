@@ -47,14 +47,8 @@ LIVE_WATCH = "runwright.live.watch.>"
 ACTION = "runwright.queue.action"
 """Request/reply, gateway to queue: a person's action on a job (``JobAction``)."""
 
-APPROVAL = "runwright.queue.approval"
-"""Request/reply, executor to queue: hold the job for a person's decision (``RequestApproval``)."""
-
 STATE = "runwright.queue.state"
 """Request/reply, executor to queue: the job's status and any decision (``JobState``)."""
-
-RELEASE = "runwright.queue.release"
-"""Request/reply, executor to queue: hand a job back when stopping (``ReleaseJob``)."""
 
 CONTROL = "runwright.control.>"
 """Core NATS, queue to executors: steer the running job (``Control``)."""

@@ -44,7 +44,7 @@ def runbook(base: str, steps: list[dict[str, object]]) -> dict[str, object]:
 
 async def watch(api: httpx.AsyncClient, job_id: str) -> tuple[list[float], float]:
     latencies, stamps = [], []
-    async with api.stream("GET", f"/api/v1/jobs/{job_id}/events") as response:
+    async with api.stream("GET", f"/api/v1/jobs/{job_id}/events?live=1") as response:
         event = ""
         async for line in response.aiter_lines():
             if line.startswith("event:"):
@@ -107,7 +107,7 @@ async def big_download(stack: Stack, base: str) -> float:
         body["runbook"]["steps"][1]["action"]["selector"] = {"id": "big-link"}  # type: ignore[index]
         job_id = (await api.post("/api/v1/jobs", json=body)).json()["id"]
         started = stored = 0.0
-        async with api.stream("GET", f"/api/v1/jobs/{job_id}/events") as response:
+        async with api.stream("GET", f"/api/v1/jobs/{job_id}/events?live=1") as response:
             async for line in response.aiter_lines():
                 if (
                     line.startswith("data:")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,6 +12,8 @@ from pathlib import Path
 import pytest
 from runwright_cli.ports import free_port
 from runwright_cli.stack import Stack, StackConfig
+
+from support.causal import unordered_jobs
 
 
 def new_data_dir() -> Path:
@@ -31,11 +35,12 @@ def running_stack(_: pytest.TempPathFactory | None = None, **overrides: object) 
     for key, value in overrides.items():
         setattr(config, key, value)
     stack = Stack(config)
+    unordered: dict[str, list[str]] = {}
     try:
         stack.start(ready_timeout=120)
         yield stack
+        unordered = asyncio.run(unordered_jobs(stack.database_url))
     finally:
         stack.stop(grace_s=10)
-        import shutil
-
         shutil.rmtree(config.data_dir, ignore_errors=True)
+    assert not unordered, f"job event streams out of causal order: {unordered}"

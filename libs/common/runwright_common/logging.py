@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
 from typing import Any
 
 import structlog
@@ -81,3 +82,13 @@ def _stdlib_handler(service: str, renderer: Any) -> logging.Handler:
 
 def get_logger(name: str | None = None) -> Any:
     return structlog.get_logger(name)
+
+
+@contextmanager
+def logged_failure(log: Any, event: str, **fields: Any) -> Iterator[None]:
+    """Carry on past a failure that must not stop the caller, but never silently: the error is
+    logged as a warning with ``event`` and ``fields`` (for best-effort clean-up and notices)."""
+    try:
+        yield
+    except Exception as exc:
+        log.warning(event, error=repr(exc), **fields)

@@ -21,7 +21,10 @@ class ReportStep(Struct, kw_only=True, rename="camel"):
     retries: int = 0
 
 
-class ReportFile(Struct, kw_only=True, rename="camel"):
+class ReportFile(Struct, frozen=True, kw_only=True, rename="camel"):
+    """A file a run produced: in the report, and (as ``runwright_proto.reports.FileRef``) in the
+    executor's ``job.finished`` report to the queue. One type for both."""
+
     kind: str
     name: str
     size: int
@@ -29,6 +32,9 @@ class ReportFile(Struct, kw_only=True, rename="camel"):
     content_type: str
     ordinal: int | None = None
     path: str | None = None
+    """Where the file lies on the machine that ran it: kept in a local run's report (``runwright
+    exec``, the files are the user's own); never in a job's stored report, which names files by
+    ``artifactId`` (the queue drops an executor's path)."""
     artifact_id: str | None = None
 
 

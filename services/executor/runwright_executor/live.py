@@ -7,14 +7,13 @@ Frames flow only while a gateway announces watchers (``runwright.live.watch.<job
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
-from runwright_common.logging import get_logger
+from runwright_common.logging import get_logger, logged_failure
 from runwright_engine.screencast import Frame, Screencast
 from runwright_proto import live, subjects
 
@@ -47,7 +46,7 @@ class LiveView:
         if self._expiry is not None:
             self._expiry.cancel()
         if self._watch is not None:
-            with contextlib.suppress(Exception):
+            with logged_failure(log, "watch subscription not closed", job_id=self.job_id):
                 await self._watch.unsubscribe()
         await self._stop()
 
@@ -58,7 +57,7 @@ class LiveView:
                 return
             self.streaming = True
             self._unsubscribe = self.screencast.subscribe(self._offer)
-            with contextlib.suppress(Exception):
+            with logged_failure(log, "live view could not start", job_id=self.job_id):
                 await self.screencast.acquire(REASON)
             if self.screencast.latest is not None:
                 self._offer(self.screencast.latest)
@@ -82,7 +81,7 @@ class LiveView:
                 self._flush.cancel()
             self._pending = None
             if self.screencast is not None:
-                with contextlib.suppress(Exception):
+                with logged_failure(log, "live view did not stop cleanly", job_id=self.job_id):
                     await self.screencast.release(REASON)
 
     def _offer(self, frame: Frame) -> None:

@@ -9,18 +9,25 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
+import msgspec
 from nats.aio.client import Client
 from playwright.async_api import Browser, Page
 from runwright_bus import request
-from runwright_common.logging import get_logger
+from runwright_common.logging import get_logger, logged_failure
 from runwright_engine.engine import Engine, Observer, RunOutcome, StepResult
 from runwright_engine.files import FileRecord
 from runwright_engine.screencast import Screencast
 from runwright_proto import subjects
 from runwright_proto.commands import ClaimReply, RenewLease, RenewReply
-from runwright_proto.reports import FileRef, JobFinished, StepFinished, StepStarted
+from runwright_proto.reports import (
+    FileRef,
+    JobFinished,
+    JobReleased,
+    Report,
+    StepFinished,
+    StepStarted,
+)
 from runwright_runbook.model import Step
 
 from runwright_executor import reporter
@@ -76,7 +83,8 @@ class NatsObserver(Observer):
         steering = self.runner.steering
         await steering.wait_while_paused()
         if step.requires_confirmation:
-            await steering.approve(step, self.runner.stager.stage, self.files_dir)
+            description = self.runner.describe(step)
+            await steering.approve(step, description, self.runner.stager.stage, self.files_dir)
             await steering.wait_while_paused()
 
     async def step_started(self, step: Step, description: str) -> None:
@@ -86,6 +94,7 @@ class NatsObserver(Observer):
                 attempt=self.runner.attempt,
                 at=now(),
                 ordinal=step.ordinal,
+                description=description,
             )
         )
 
@@ -109,6 +118,7 @@ class NatsObserver(Observer):
                 retries=result.retries,
                 captured=result.captured,
                 error=result.error,
+                description=result.description,
             )
         )
 
@@ -126,17 +136,36 @@ class JobRunner:
             claim.job_id,
             claim.attempt,
             on_cancel=self.cancel,
+            report=self.report,
             approval_timeout_s=claim.options.approval_timeout_s,
         )
+        self.engine: Engine | None = None
         self._work: asyncio.Task[None] | None = None
+        self._seq = 0
+        self._sending = asyncio.Lock()
 
     def cancel(self) -> None:
         """A person cancelled the job: abort the running step now; the context closes."""
         if self._work is not None and not self._work.done():
             self._work.cancel()
 
-    async def report(self, message: Any) -> None:
-        await reporter.send(self.ctx.nc.jetstream(), message, self.secrets)
+    async def report(self, message: Report) -> None:
+        """Send one report on the attempt's ordered path: the next ``seq``, one at a time, each
+        acknowledged by the stream before the next is numbered."""
+        async with self._sending:
+            self._seq += 1
+            numbered = msgspec.structs.replace(message, seq=self._seq)
+            await reporter.send(self.ctx.nc.jetstream(), numbered, self.secrets)
+
+    def describe(self, step: Step) -> str:
+        """The step's description rendered now (secrets masked)."""
+        return self.engine.describe(step) if self.engine is not None else step.description
+
+    async def hand_back(self, executor_id: str) -> None:
+        """Give the job back (its loss policy applies), after everything reported so far."""
+        await self.report(
+            JobReleased(job_id=self.job_id, attempt=self.attempt, at=now(), executor_id=executor_id)
+        )
 
     async def run(self) -> None:
         lease = asyncio.create_task(self._keep_lease(), name=f"lease-{self.job_id}")
@@ -188,7 +217,7 @@ class JobRunner:
             viewport={"width": 1280, "height": 720}, accept_downloads=True
         )
         try:
-            engine = Engine(
+            engine = self.engine = Engine(
                 context,
                 claim.runbook,
                 variables=claim.variables,
@@ -205,7 +234,7 @@ class JobRunner:
             outcome: RunOutcome = await engine.run()
         finally:
             await self.live.close()
-            with contextlib.suppress(Exception):
+            with logged_failure(log, "browser context not closed", job_id=self.job_id):
                 await context.close()
         await self.report(
             JobFinished(

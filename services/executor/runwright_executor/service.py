@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import tempfile
 from pathlib import Path
 
@@ -13,12 +12,11 @@ from playwright.async_api import async_playwright
 from runwright_bus import decode, ensure_topology, request
 from runwright_bus.service import ServiceContext, service
 from runwright_common.errors import RetryableError
-from runwright_common.logging import get_logger
+from runwright_common.logging import get_logger, logged_failure
 from runwright_common.settings import load
 from runwright_engine.browser import launch
 from runwright_proto import streams, subjects
 from runwright_proto.commands import CONCURRENCY_LIMIT, ClaimJob, ClaimReply, DispatchJob
-from runwright_proto.control import ActionReply, ReleaseJob
 
 from runwright_executor.runner import JobContext, JobRunner
 from runwright_executor.settings import ExecutorSettings
@@ -71,7 +69,7 @@ async def pull_loop(ctx: ServiceContext, job_ctx: JobContext, settings: Executor
         task = asyncio.create_task(_take(ctx, job_ctx, msgs[0], slots))
         running.add(task)
         task.add_done_callback(running.discard)
-    with contextlib.suppress(Exception):
+    with logged_failure(log, "dispatch subscription not closed"):
         await sub.unsubscribe()
     if running:
         log.info("draining running jobs", jobs=len(running))
@@ -84,16 +82,16 @@ async def pull_loop(ctx: ServiceContext, job_ctx: JobContext, settings: Executor
 
 async def hand_back(ctx: ServiceContext, job_ctx: JobContext, runner: JobRunner) -> None:
     """The grace period is over: give the job back (its loss policy applies now)."""
-    with contextlib.suppress(Exception):
-        reply: ActionReply = await request(
-            ctx.nc,
-            subjects.RELEASE,
-            ReleaseJob(
-                job_id=runner.job_id, attempt=runner.attempt, executor_id=job_ctx.executor_id
-            ),
-            ActionReply,
+    try:
+        await runner.hand_back(job_ctx.executor_id)
+    except Exception as exc:
+        log.warning(
+            "could not hand a job back; its lease will expire",
+            job_id=runner.job_id,
+            error=repr(exc),
         )
-        log.warning("handed a job back", job_id=runner.job_id, now=reply.status)
+        return
+    log.warning("handed a job back", job_id=runner.job_id)
 
 
 async def _take(

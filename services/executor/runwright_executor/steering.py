@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from nats.aio.client import Client
@@ -17,19 +18,14 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from playwright.async_api import Page
 from runwright_bus import decode, request
-from runwright_common.logging import get_logger
+from runwright_common.logging import get_logger, logged_failure
 from runwright_engine.diagnostics import step_screenshot
 from runwright_engine.engine import StepRejected, StepSkipped
 from runwright_engine.files import FileRecord
 from runwright_proto import subjects
-from runwright_proto.control import (
-    ApprovalReply,
-    Control,
-    JobState,
-    JobStateReply,
-    RequestApproval,
-)
+from runwright_proto.control import Control, JobState, JobStateReply
 from runwright_proto.jobs import TERMINAL
+from runwright_proto.reports import ApprovalRequested, Report
 from runwright_runbook.model import Step
 
 log = get_logger("runwright.executor.steering")
@@ -49,10 +45,13 @@ class Steering:
         attempt: int,
         *,
         on_cancel: Callable[[], None],
+        report: Callable[[Report], Awaitable[None]],
         approval_timeout_s: float | None,
     ) -> None:
         self.nc, self.job_id, self.attempt = nc, job_id, attempt
         self.on_cancel = on_cancel
+        self.report = report
+        self.waiting_for: int | None = None
         self.approval_timeout_s = approval_timeout_s or DEFAULT_APPROVAL_TIMEOUT_S
         self.running = asyncio.Event()
         self.running.set()
@@ -66,13 +65,14 @@ class Steering:
 
     async def stop(self) -> None:
         if self._sub is not None:
-            with contextlib.suppress(Exception):
+            with logged_failure(log, "control subscription not closed", job_id=self.job_id):
                 await self._sub.unsubscribe()
 
     async def _on_control(self, msg: Msg) -> None:
         try:
             command: Control = decode(msg.data, Control)
-        except Exception:
+        except Exception as exc:
+            log.warning("undecodable control message ignored", job_id=self.job_id, error=repr(exc))
             return
         if command.attempt != self.attempt:
             return
@@ -93,11 +93,12 @@ class Steering:
             reply: JobStateReply = await request(
                 self.nc,
                 subjects.STATE,
-                JobState(job_id=self.job_id, attempt=self.attempt),
+                JobState(job_id=self.job_id, attempt=self.attempt, ordinal=self.waiting_for),
                 JobStateReply,
                 timeout=POLL_S,
             )
-        except Exception:
+        except Exception as exc:
+            log.info("job state not read; asking again", job_id=self.job_id, error=repr(exc))
             return None
         return reply
 
@@ -112,31 +113,37 @@ class Steering:
             if state is not None and state.status == "running":
                 self.running.set()
 
-    async def approve(self, step: Step, stage: Callable[[FileRecord], Any], files_dir: Any) -> None:
-        """Ask for approval before ``step``; return to run it, or raise skip/reject/stop."""
+    async def approve(
+        self, step: Step, description: str, stage: Callable[[FileRecord], Any], files_dir: Any
+    ) -> None:
+        """Ask for approval before ``step``; return to run it, or raise skip/reject/stop.
+
+        The request is a report: it reaches the queue after the reports of the steps before it,
+        and after the evidence screenshot was handed over."""
         shot_id = None
         if self.page is not None:
             shot = await step_screenshot(self.page, files_dir, step.ordinal, "approval")
             if shot is not None:
                 shot_id = await stage(shot)
         self.decision = asyncio.get_running_loop().create_future()
-        await request(
-            self.nc,
-            subjects.APPROVAL,
-            RequestApproval(
+        self.waiting_for = step.ordinal
+        await self.report(
+            ApprovalRequested(
                 job_id=self.job_id,
                 attempt=self.attempt,
+                at=datetime.now(UTC),
                 ordinal=step.ordinal,
-                description=step.description,
+                description=description,
                 risk_level=step.risk_level,
                 captured=dict(self.captured),
                 screenshot_artifact_id=shot_id,
                 timeout_s=self.approval_timeout_s,
-            ),
-            ApprovalReply,
+            )
         )
-        verdict, actor, reason = await self._verdict()
-        self.decision = None
+        try:
+            verdict, actor, reason = await self._verdict()
+        finally:
+            self.decision, self.waiting_for = None, None
         if verdict == "skip":
             raise StepSkipped(f"skipped by {actor}")
         if verdict == "reject":

@@ -19,7 +19,10 @@ import msgspec
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+from runwright_common.logging import get_logger, logged_failure
 from runwright_proto import live, subjects
+
+log = get_logger("runwright.gateway.events")
 
 LATEST_KEEP_S = 60.0
 
@@ -35,8 +38,10 @@ class Frame:
 
 
 class Listener:
-    def __init__(self, job_id: str, capacity: int) -> None:
+    def __init__(self, job_id: str, capacity: int, frames: bool = True) -> None:
         self.job_id = job_id
+        self.frames = frames
+        """Whether this client asked for live frames (only those make the executor stream)."""
         self.queue: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue(capacity)
         self.overflowed = False
         self.frame: Frame | None = None
@@ -52,8 +57,9 @@ class Listener:
         self.wake.set()
 
     def offer_frame(self, frame: Frame) -> None:
-        self.frame = frame
-        self.wake.set()
+        if self.frames:
+            self.frame = frame
+            self.wake.set()
 
 
 class EventHub:
@@ -89,12 +95,12 @@ class EventHub:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._announcer
         for sub in self._subs:
-            with contextlib.suppress(Exception):
+            with logged_failure(log, "event subscription not closed"):
                 await sub.unsubscribe()
 
-    def listen(self, job_id: str) -> Listener:
-        listener = Listener(job_id, self._capacity)
-        first = not self._listeners.get(job_id)
+    def listen(self, job_id: str, frames: bool = True) -> Listener:
+        listener = Listener(job_id, self._capacity, frames)
+        first = frames and not self._watched(job_id)
         self._listeners[job_id].add(listener)
         latest = self._latest.get(job_id)
         if latest is not None:
@@ -110,6 +116,9 @@ class EventHub:
             if not listeners:
                 del self._listeners[listener.job_id]
 
+    def _watched(self, job_id: str) -> bool:
+        return any(listener.frames for listener in self._listeners.get(job_id, ()))
+
     def listener_count(self, job_id: str | None = None) -> int:
         if job_id is not None:
             return len(self._listeners.get(job_id, ()))
@@ -117,13 +126,13 @@ class EventHub:
 
     async def _announce(self, job_id: str) -> None:
         if self._nc is not None and self._nc.is_connected:
-            with contextlib.suppress(Exception):
+            with logged_failure(log, "watch announcement not sent", job_id=job_id):
                 await self._nc.publish(subjects.live_watch(job_id), b"")
 
     async def _announce_watchers(self) -> None:
         while True:
             await asyncio.sleep(live.WATCH_INTERVAL_S)
-            for job_id in list(self._listeners):
+            for job_id in [j for j in list(self._listeners) if self._watched(j)]:
                 await self._announce(job_id)
             cutoff = time.monotonic() - LATEST_KEEP_S
             for job_id in [j for j, (_, seen) in self._latest.items() if seen < cutoff]:

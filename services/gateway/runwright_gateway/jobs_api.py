@@ -241,10 +241,15 @@ class JobsController(Controller):
         request: Request[Any, Any, Any],
         job_id: UUID,
         after: int | None = None,
+        types: str | None = None,
+        live: bool = False,
         last_event: LastEventId = None,
     ) -> Response[Any]:
-        """SSE: ``status`` and ``step`` events; ids are the job's event ``seq``."""
+        """SSE: the job's events (``status``, ``step``, ``artifact``, ``approval``, ``report``);
+        ids are the job's event ``seq``. ``types=status,step`` keeps only those; ``live=1`` adds
+        the live browser view as ``screenshot`` events (JPEG frames, without ids)."""
         del last_event  # read by last_event_id (declared here for the OpenAPI document)
+        wanted = sse.parse_types(types)
         state = request.app.state
         current = await views.job_status(state.pool, job_id)
         if current is None:
@@ -254,6 +259,14 @@ class JobsController(Controller):
         if views.is_terminal(status) and since >= last_seq:
             return Response(b"", status_code=204)
         return ServerSentEvent(
-            sse.job_events(state.pool, state.hub, job_id, since, state.settings.sse_keepalive_s),
+            sse.job_events(
+                state.pool,
+                state.hub,
+                job_id,
+                since,
+                state.settings.sse_keepalive_s,
+                types=wanted,
+                live=live,
+            ),
             headers=SSE_HEADERS,
         )

@@ -16,10 +16,14 @@ import asyncpg
 import msgspec
 from litestar.response import ServerSentEventMessage
 from runwright_proto.jobs import TERMINAL
+from runwright_runbook.parse import FieldError
 
 from runwright_gateway.events_hub import EventHub, Frame
+from runwright_gateway.problems import invalid
 
 RETRY_MS = 1000
+EVENT_TYPES = frozenset({"status", "step", "artifact", "approval", "report"})
+"""Job event types a client can ask for with ``?types=`` (live frames are ``?live=1``)."""
 
 
 class _Kind(msgspec.Struct):
@@ -29,6 +33,18 @@ class _Kind(msgspec.Struct):
 
 _kind = msgspec.json.Decoder(_Kind)
 _json = msgspec.json.Encoder().encode
+
+
+def parse_types(types: str | None) -> frozenset[str] | None:
+    """``"status,step"`` → those types; None or empty → every type; an unknown one → 422."""
+    if not types:
+        return None
+    asked = frozenset(t.strip() for t in types.split(",") if t.strip())
+    unknown = sorted(asked - EVENT_TYPES)
+    if unknown:
+        message = f"unknown event type {unknown[0]!r}; one of " + ", ".join(sorted(EVENT_TYPES))
+        raise invalid([FieldError("types", message)])
+    return asked or None
 
 
 def ends_stream(body: bytes | str) -> bool:
@@ -64,21 +80,39 @@ def screenshot(frame: Frame) -> ServerSentEventMessage:
     return ServerSentEventMessage(data=_json(body), event="screenshot")
 
 
+def wanted(types: frozenset[str] | None, seq: int, body: bytes | str) -> ServerSentEventMessage:
+    """The event as sent to a client that asked only for ``types`` (None: every type). Another
+    type is sent as its id alone: no event fires, but the client's resume position moves on."""
+    text = body.decode() if isinstance(body, bytes) else body
+    kind = _kind.decode(text).type
+    if types is None or kind in types:
+        return ServerSentEventMessage(data=text, event=kind, id=seq)
+    return ServerSentEventMessage(data=None, id=seq)
+
+
 async def job_events(
     pool: asyncpg.Pool,
     hub: EventHub,
     job_id: UUID,
     after: int,
     keepalive_s: float,
+    *,
+    types: frozenset[str] | None = None,
+    live: bool = False,
 ) -> AsyncGenerator[ServerSentEventMessage, None]:
-    listener = hub.listen(str(job_id))
+    """The job's events after ``after``; ``types`` keeps only those; live frames (``screenshot``,
+    without ids) only when ``live``. Filtered-out events whose ids matter are sent as ids alone
+    (see :func:`wanted`), so a resumed stream never replays them."""
+    listener = hub.listen(str(job_id), frames=live)
     last = after
     try:
         yield ServerSentEventMessage(data=None, retry=RETRY_MS, comment="runwright job events")
         while True:
             for row in await _replay(pool, job_id, last):
-                yield message(row["seq"], row["body"])
+                out = wanted(types, row["seq"], row["body"])
                 last = row["seq"]
+                if out.data is not None or ends_stream(row["body"]):
+                    yield out
                 if ends_stream(row["body"]):
                     return
             while True:
@@ -102,8 +136,10 @@ async def job_events(
                     continue
                 if seq > last + 1:
                     break
-                yield message(seq, body)
+                out = wanted(types, seq, body)
                 last = seq
+                if out.data is not None or ends_stream(body):
+                    yield out
                 if ends_stream(body):
                     return
     finally:

@@ -80,7 +80,7 @@ def _job(
     steps = [
         StepSpec(
             ordinal=s.ordinal,
-            description=interpolate(s.description, shown),
+            description=s.description,
             action_type=action_type(s.action),
         )
         for s in runbook.steps

@@ -10,7 +10,6 @@ gateway or another one, misses nothing and sees nothing twice. A client that con
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import AsyncGenerator
 from typing import Any
@@ -21,19 +20,18 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from nats.aio.client import Client
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import ConsumerConfig, DeliverPolicy
+from runwright_common.logging import get_logger, logged_failure
 from runwright_proto import streams, subjects
-from runwright_runbook.parse import FieldError
 
 from runwright_gateway.auth import require_token
 from runwright_gateway.events_hub import EventHub
 from runwright_gateway.jobs_api import SSE_HEADERS, last_event_id
-from runwright_gateway.problems import invalid
-from runwright_gateway.sse import RETRY_MS
+from runwright_gateway.sse import RETRY_MS, parse_types
+
+log = get_logger("runwright.gateway.workspace_events")
 
 INACTIVE_THRESHOLD_S = 60.0
 """The server removes a client's consumer this long after its gateway stopped reading it."""
-
-EVENT_TYPES = frozenset({"status", "step", "artifact", "approval", "report"})
 
 _json = msgspec.json.Encoder().encode
 
@@ -104,7 +102,7 @@ async def follow(
                 yield _event(msg.metadata.sequence.stream, kind, msg.data)
                 quiet_since = time.monotonic()
     finally:
-        with contextlib.suppress(Exception):
+        with logged_failure(log, "workspace stream consumer not closed"):
             await sub.unsubscribe()
 
 
@@ -124,20 +122,7 @@ class WorkspaceEventsController(Controller):
         ``types=status,step`` keeps only those."""
         header = request.headers.get("last-event-id")
         since = last_event_id(request, after) if header or after is not None else None
-        wanted = None
-        if types:
-            wanted = frozenset(t.strip() for t in types.split(",") if t.strip())
-            unknown = sorted(wanted - EVENT_TYPES)
-            if unknown:
-                raise invalid(
-                    [
-                        FieldError(
-                            "types",
-                            f"unknown event type {unknown[0]!r}; one of "
-                            + ", ".join(sorted(EVENT_TYPES)),
-                        )
-                    ]
-                )
+        wanted = parse_types(types)
         state = request.app.state
         return ServerSentEvent(
             follow(state.nc, state.hub, since, state.settings.sse_keepalive_s, wanted),

@@ -68,6 +68,7 @@ async def claim(pool: asyncpg.Pool, cmd: ClaimJob, workspace_concurrency: int = 
                     "executor_id": cmd.executor_id,
                     "lease_expires_at": now() + timedelta(milliseconds=cmd.lease_ms),
                     "started_at": now(),
+                    "report_seq": 0,
                 },
             )
         except TransitionRejected as exc:

@@ -3,24 +3,19 @@ transaction as the job's status, and what the executor is told."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import asyncpg
 from runwright_proto.control import (
     AVAILABLE,
     ActionReply,
-    ApprovalReply,
     Control,
     JobAction,
     JobState,
     JobStateReply,
-    ReleaseJob,
-    RequestApproval,
 )
-from runwright_proto.jobs import ACTIVE, step_label
+from runwright_proto.jobs import ACTIVE
 
 from runwright_queue.journal import (
     TransitionRejected,
@@ -28,7 +23,6 @@ from runwright_queue.journal import (
     finish,
     transition,
 )
-from runwright_queue.timers import lose_executor
 
 Notify = Callable[[Control], Awaitable[None]]
 DECIDED = {"approve": "approved", "reject": "rejected", "skip": "skipped"}
@@ -123,46 +117,6 @@ async def act(pool: asyncpg.Pool, notify: Notify, cmd: JobAction) -> ActionReply
     return ActionReply(applied=True, status=after, previous=before)
 
 
-async def request_approval(pool: asyncpg.Pool, cmd: RequestApproval) -> ApprovalReply:
-    """Hold a running job before a step that needs a person's decision."""
-    job_id = UUID(cmd.job_id)
-    deadline = datetime.now(UTC) + timedelta(seconds=cmd.timeout_s)
-    async with pool.acquire() as conn, conn.transaction():
-        existing = await conn.fetchrow(
-            "SELECT id, deadline FROM queue.job_approvals WHERE job_id = $1 AND attempt = $2 "
-            "AND ordinal = $3",
-            job_id,
-            cmd.attempt,
-            cmd.ordinal,
-        )
-        if existing is not None:
-            return ApprovalReply(approval_id=str(existing["id"]), deadline=existing["deadline"])
-        await transition(
-            conn,
-            job_id,
-            "waiting_for_approval",
-            ("running",),
-            reason=f"{step_label(cmd.ordinal)} needs approval",
-            actor="executor",
-        )
-        row = await conn.fetchrow(
-            "INSERT INTO queue.job_approvals (id, job_id, attempt, ordinal, description, "
-            "risk_level, captured, screenshot_artifact_id, deadline) VALUES ($1, $2, $3, $4, "
-            "$5, $6, $7, $8, $9) RETURNING *",
-            uuid.uuid4(),
-            job_id,
-            cmd.attempt,
-            cmd.ordinal,
-            cmd.description,
-            cmd.risk_level,
-            cmd.captured,
-            UUID(cmd.screenshot_artifact_id) if cmd.screenshot_artifact_id else None,
-            deadline,
-        )
-        await approval_event(conn, row)
-    return ApprovalReply(approval_id=str(row["id"]), deadline=deadline)
-
-
 async def job_state(pool: asyncpg.Pool, cmd: JobState) -> JobStateReply:
     """What a waiting executor should do: the job's status and the latest decision."""
     job_id = UUID(cmd.job_id)
@@ -172,9 +126,11 @@ async def job_state(pool: asyncpg.Pool, cmd: JobState) -> JobStateReply:
             return JobStateReply(status="unknown", attempt=0)
         decision = await conn.fetchrow(
             "SELECT state, actor, reason FROM queue.job_approvals WHERE job_id = $1 AND "
-            "attempt = $2 ORDER BY requested_at DESC LIMIT 1",
+            "attempt = $2 AND ($3::int IS NULL OR ordinal = $3) "
+            "ORDER BY requested_at DESC LIMIT 1",
             job_id,
             cmd.attempt,
+            cmd.ordinal,
         )
     verdict = {"approved": "approve", "rejected": "reject", "skipped": "skip"}
     if decision is None or decision["state"] not in verdict:
@@ -219,17 +175,3 @@ async def expire_approvals(pool: asyncpg.Pool, notify: Notify) -> int:
             )
         )
     return expired
-
-
-async def release(pool: asyncpg.Pool, max_requeues: int, cmd: ReleaseJob) -> ActionReply:
-    """An executor that is stopping hands back a job it cannot finish: the loss policy applies at
-    once instead of after the lease (fail, or requeue from the first step)."""
-    job_id = UUID(cmd.job_id)
-    async with pool.acquire() as conn, conn.transaction():
-        job = await conn.fetchrow(
-            "SELECT status, attempt FROM queue.jobs WHERE id = $1 FOR UPDATE", job_id
-        )
-        if job is None or job["attempt"] != cmd.attempt or job["status"] not in ACTIVE:
-            return ActionReply(applied=False, status=job["status"] if job else "unknown")
-        now_status = await lose_executor(conn, job_id, reason=cmd.reason, max_requeues=max_requeues)
-    return ActionReply(applied=True, status=now_status, previous=job["status"])

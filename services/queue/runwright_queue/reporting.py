@@ -10,11 +10,15 @@ import msgspec
 from runwright_proto.reports import FileRef
 from runwright_runbook.report import (
     ExecutionReport,
-    ReportFile,
     ReportStep,
     build_report,
     to_markdown,
 )
+
+
+def stored(file: FileRef) -> FileRef:
+    """A file as a job's report names it: the executor's file-system path stays out."""
+    return msgspec.structs.replace(file, path=None)
 
 
 def _error_text(error: dict[str, object] | None) -> str | None:
@@ -62,19 +66,7 @@ async def build_job_report(
         steps=steps,
         total_duration_ms=duration,
         memory_collections=memory_collections,
-        files=[
-            ReportFile(
-                kind=f.kind,
-                name=f.name,
-                size=f.size,
-                sha256=f.sha256,
-                content_type=f.content_type,
-                ordinal=f.ordinal,
-                path=f.path,
-                artifact_id=f.artifact_id,
-            )
-            for f in files
-        ],
+        files=[stored(f) for f in files],
         reason=reason,
         job_id=str(job_id),
     )

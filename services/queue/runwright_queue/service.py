@@ -1,39 +1,117 @@
-"""The queue service's lifespan: migrate, answer requests, apply reports, relay, reap."""
+"""The queue service's lifespan: migrate, answer requests, apply reports, relay, reap.
+
+What it answers and consumes is declared in two tables (``requests`` and ``consumers``); the
+start-up code only walks them.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from runwright_bus import consume_keyed, encode, ensure_topology, serve
-from runwright_bus.service import service
+from runwright_bus.service import ServiceContext, service
+from runwright_common.logging import get_logger
 from runwright_common.settings import load
 from runwright_db import OutboxRelay, create_pool, migrate
 from runwright_proto import streams, subjects
 from runwright_proto.artifacts import ArtifactStored
 from runwright_proto.commands import ClaimJob, RenewLease, SubmitBatch, SubmitJob
-from runwright_proto.control import Control, JobAction, JobState, ReleaseJob, RequestApproval
+from runwright_proto.control import Control, JobAction, JobState
 from runwright_proto.reports import Report
+from runwright_proto.streams import ConsumerSpec
 
 from runwright_queue import artifacts, claims, control, reaper, reports, submission, timers
 from runwright_queue.settings import QueueSettings
 
-
-def partial_notify(handler: Any, notify: Any) -> Any:
-    async def bound(pool: Any, command: Any) -> Any:
-        return await handler(pool, notify, command)
-
-    return bound
+log = get_logger("runwright.queue")
+Handler = Callable[..., Awaitable[Any]]
 
 
-async def expire_approvals_loop(pool: Any, notify: Any, stop: asyncio.Event, kick: Any) -> None:
+@dataclass(frozen=True)
+class Wiring:
+    """What the handlers need besides their message: the pool, the settings, a notifier."""
+
+    pool: asyncpg.Pool
+    settings: QueueSettings
+    notify: Callable[[Control], Awaitable[None]]
+
+
+def requests(w: Wiring) -> list[tuple[str, type, Handler]]:
+    """Request/reply subjects the queue answers: (subject, request type, handler)."""
+    s = w.settings
+    return [
+        (subjects.SUBMIT, SubmitJob, lambda c: submission.submit(w.pool, c, s.max_queued)),
+        (
+            subjects.SUBMIT_BATCH,
+            SubmitBatch,
+            lambda c: submission.submit_batch(w.pool, c, s.max_queued),
+        ),
+        (
+            subjects.CLAIM,
+            ClaimJob,
+            lambda c: claims.claim(w.pool, c, s.workspace_concurrency),
+        ),
+        (subjects.RENEW, RenewLease, lambda c: claims.renew(w.pool, c)),
+        (subjects.ACTION, JobAction, lambda c: control.act(w.pool, w.notify, c)),
+        (subjects.STATE, JobState, lambda c: control.job_state(w.pool, c)),
+    ]
+
+
+def consumers(w: Wiring) -> list[tuple[ConsumerSpec, Any, Handler]]:
+    """Durable consumers the queue applies in per-job order: (consumer, message type, handler)."""
+    s = w.settings
+    return [
+        (
+            streams.QUEUE_REPORTS,
+            Report,
+            lambda r, m: reports.apply_report(w.pool, r, m, max_requeues=s.max_requeues),
+        ),
+        (
+            streams.QUEUE_ARTIFACTS,
+            ArtifactStored,
+            lambda a, m: artifacts.record_artifact(w.pool, a, m),
+        ),
+    ]
+
+
+def kicking(relay: OutboxRelay, handler: Handler) -> Handler:
+    """Run ``handler``, then wake the outbox relay so its events go out at once."""
+
+    async def wrapped(*args: Any) -> Any:
+        try:
+            return await handler(*args)
+        finally:
+            relay.kick()
+
+    return wrapped
+
+
+async def expire_approvals_loop(w: Wiring, stop: asyncio.Event, kick: Callable[[], None]) -> None:
     while not stop.is_set():
-        with contextlib.suppress(Exception):
-            if await control.expire_approvals(pool, notify):
+        try:
+            if await control.expire_approvals(w.pool, w.notify):
                 kick()
-        with contextlib.suppress(TimeoutError):
+        except Exception as exc:
+            log.warning("approval timeouts not checked; trying again", error=repr(exc))
+        try:
             await asyncio.wait_for(stop.wait(), 1.0)
+        except TimeoutError:
+            continue
+
+
+def control_notifier(ctx: ServiceContext) -> Callable[[Control], Awaitable[None]]:
+    async def notify(message: Control) -> None:
+        try:
+            await ctx.nc.publish(subjects.control(message.job_id), encode(message))
+        except Exception as exc:
+            # The executor also polls the job's state every second while it waits.
+            log.warning("control message not sent", job_id=message.job_id, error=repr(exc))
+
+    return notify
 
 
 async def main() -> None:
@@ -52,70 +130,15 @@ async def main() -> None:
             return "ok"
 
         ctx.checks["database"] = database
-
-        def kicking(handler: Any) -> Any:
-            async def wrapped(*args: Any) -> Any:
-                try:
-                    return await handler(pool, *args)
-                finally:
-                    relay.kick()
-
-            return wrapped
-
-        limits = settings
-        await serve(
-            ctx.nc,
-            subjects.SUBMIT,
-            SubmitJob,
-            kicking(lambda pool, cmd: submission.submit(pool, cmd, limits.max_queued)),
-        )
-        await serve(
-            ctx.nc,
-            subjects.SUBMIT_BATCH,
-            SubmitBatch,
-            kicking(lambda pool, cmd: submission.submit_batch(pool, cmd, limits.max_queued)),
-        )
-        await serve(
-            ctx.nc,
-            subjects.CLAIM,
-            ClaimJob,
-            kicking(lambda pool, cmd: claims.claim(pool, cmd, limits.workspace_concurrency)),
-        )
-        await serve(
-            ctx.nc,
-            subjects.RELEASE,
-            ReleaseJob,
-            kicking(lambda pool, cmd: control.release(pool, limits.max_requeues, cmd)),
-        )
-        await serve(ctx.nc, subjects.RENEW, RenewLease, kicking(claims.renew))
-
-        async def notify(message: Control) -> None:
-            with contextlib.suppress(Exception):
-                await ctx.nc.publish(subjects.control(message.job_id), encode(message))
-
-        await serve(
-            ctx.nc, subjects.ACTION, JobAction, kicking(partial_notify(control.act, notify))
-        )
-        await serve(ctx.nc, subjects.APPROVAL, RequestApproval, kicking(control.request_approval))
-        await serve(ctx.nc, subjects.STATE, JobState, kicking(control.job_state))
-        ctx.spawn(expire_approvals_loop(pool, notify, ctx.stop, relay.kick), "approval-timeouts")
+        wiring = Wiring(pool=pool, settings=settings, notify=control_notifier(ctx))
+        for subject, kind, handler in requests(wiring):
+            await serve(ctx.nc, subject, kind, kicking(relay, handler))
+        for spec, kind, apply in consumers(wiring):
+            ctx.spawn(
+                consume_keyed(ctx.js, spec, kind, kicking(relay, apply), ctx.stop), spec.durable
+            )
+        ctx.spawn(expire_approvals_loop(wiring, ctx.stop, relay.kick), "approval-timeouts")
         ctx.spawn(relay.run(ctx.stop), "outbox-relay")
-        ctx.spawn(
-            consume_keyed(
-                ctx.js, streams.QUEUE_REPORTS, Report, kicking(reports.apply_report), ctx.stop
-            ),
-            "reports",
-        )
-        ctx.spawn(
-            consume_keyed(
-                ctx.js,
-                streams.QUEUE_ARTIFACTS,
-                ArtifactStored,
-                kicking(artifacts.record_artifact),
-                ctx.stop,
-            ),
-            "artifacts",
-        )
         ctx.spawn(
             reaper.run_reaper(
                 pool, ctx.stop, settings.reaper_interval_s, relay.kick, settings.max_requeues

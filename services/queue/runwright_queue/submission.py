@@ -70,8 +70,8 @@ async def _record(conn: asyncpg.Connection, cmd: SubmitJob) -> bool:
     if not inserted:
         return False
     await conn.executemany(
-        "INSERT INTO queue.job_steps (job_id, ordinal, description, action_type) "
-        "VALUES ($1, $2, $3, $4)",
+        "INSERT INTO queue.job_steps (job_id, ordinal, description, description_template, "
+        "action_type) VALUES ($1, $2, $3, $3, $4)",
         [(job_id, s.ordinal, s.description, s.action_type) for s in cmd.steps],
     )
     if cmd.secrets:
