@@ -132,12 +132,16 @@ def test_the_console_assets_are_cached_by_version(stack: Stack, tmp_path: Path) 
     page = httpx.get(f"{stack.gateway_url}/console/jobs")
     match = re.search(r'src="(/console/assets/[0-9a-f]{16})/app\.js"', page.text)
     assert match, page.text
-    script = httpx.get(f"{stack.gateway_url}{match.group(1)}/jobs.js")
-    assert script.status_code == 200
-    assert "javascript" in script.headers["content-type"]
-    assert script.headers["cache-control"] == "max-age=31536000, immutable"
+    # Pages are split into modules in folders (jobs/page.js imports ./state.js): nested paths
+    # are served under the same versioned prefix, and cached as long.
+    for module in ("jobs/page.js", "detail/stream.js", "artifacts/csv.js"):
+        script = httpx.get(f"{stack.gateway_url}{match.group(1)}/{module}")
+        assert script.status_code == 200, module
+        assert "javascript" in script.headers["content-type"]
+        assert script.headers["cache-control"] == "max-age=31536000, immutable"
     # Any change to any asset gives the page a new asset path.
-    (tmp_path / "app.js").write_text("one")
+    (tmp_path / "jobs").mkdir()
+    (tmp_path / "jobs" / "page.js").write_text("one")
     first = fingerprint(tmp_path)
-    (tmp_path / "app.js").write_text("two")
-    assert fingerprint(tmp_path) != first
+    (tmp_path / "jobs" / "page.js").write_text("two")
+    assert fingerprint(tmp_path) != first, "a change in a nested module gives a new path"

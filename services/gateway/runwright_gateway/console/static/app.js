@@ -1,8 +1,8 @@
 // The console's entry point: sign-in, a tiny client-side router, and the views.
 import { sessionState, setUnauthorizedHandler, signIn, signOut } from "./api.js";
-import { renderJobDetail } from "./detail.js";
-import { renderJobs } from "./jobs.js";
-import { renderNewJob } from "./newjob.js";
+import { renderJobDetail } from "./detail/page.js";
+import { renderJobs } from "./jobs/page.js";
+import { renderNewJob } from "./newjob/page.js";
 import { renderSchedules } from "./schedules.js";
 import { h } from "./ui.js";
 

@@ -100,15 +100,26 @@ export function valuesList(values) {
   );
 }
 
+// A short note at the bottom of the page (a polite live region). Returns a handle that
+// dismissToast takes: a toast is dismissed only while it is still the one showing.
 let toastTimer = 0;
+let toastShown = 0;
 export function toast(message) {
   const node = document.getElementById("toast");
   node.textContent = message;
   node.hidden = false;
+  const mine = ++toastShown;
   clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => {
-    node.hidden = true;
-  }, 6000);
+  toastTimer = setTimeout(() => dismissToast(mine), 6000);
+  return mine;
+}
+
+export function dismissToast(handle) {
+  if (!handle || handle !== toastShown) return;
+  clearTimeout(toastTimer);
+  const node = document.getElementById("toast");
+  node.hidden = true;
+  node.textContent = "";
 }
 
 // The scheduler labels every job it starts with its schedule's id; the Jobs page searches by it.

@@ -1,65 +1,19 @@
 // The New job page: a runbook (pasted or uploaded) checked as you type, its variables as inputs,
 // the job options, and a submit that lands on the new job's page.
-import { api, ApiError } from "./api.js";
-import { h, toast } from "./ui.js";
+import { api, ApiError } from "../api.js";
+import { h, toast } from "../ui.js";
+import { errorList, field, localToIso, zoneLabel } from "./fields.js";
+import { variablesSection } from "./variables.js";
 
 const VALIDATE_DELAY_MS = 300;
 const MAX_FILE_BYTES = 2 * 1024 * 1024;
-
-// "2026-03-01T09:30" as typed in the browser's zone → "2026-03-01T09:30:00+01:00".
-export function localToIso(value) {
-  if (!value) return null;
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime())) return null;
-  const offset = -date.getTimezoneOffset();
-  const pad = (n) => String(Math.trunc(n)).padStart(2, "0");
-  const sign = offset >= 0 ? "+" : "-";
-  const base = value.length === 16 ? `${value}:00` : value;
-  return `${base}${sign}${pad(Math.abs(offset) / 60)}:${pad(Math.abs(offset) % 60)}`;
-}
-
-function zoneLabel() {
-  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-  return zone ? `Your time zone: ${zone}.` : "In your browser's time zone.";
-}
-
-function errorList(errors) {
-  return h(
-    "ul",
-    { class: "field-errors" },
-    errors.map((e) => h("li", {}, e.field ? [h("code", {}, e.field), ": "] : null, e.message)),
-  );
-}
-
-// One labelled input with its hint and error line, both tied to it by aria-describedby.
-function field({ id, label, input, hint, required = false }) {
-  const hintId = `${id}-hint`;
-  const errorId = `${id}-error`;
-  input.id = id;
-  input.setAttribute("aria-describedby", hint ? `${hintId} ${errorId}` : errorId);
-  if (required) input.setAttribute("aria-required", "true");
-  const error = h("p", { id: errorId, class: "error field-error" });
-  const node = h(
-    "div",
-    { class: "field" },
-    h("label", { for: id }, label, required ? h("span", { class: "required" }, " (required)") : null),
-    hint ? h("p", { id: hintId, class: "muted small field-hint" }, hint) : null,
-    input,
-    error,
-  );
-  return { node, input, error };
-}
 
 export function renderNewJob(main, navigate) {
   document.title = "New job · Runwright";
   let timer = 0;
   let generation = 0;
   let stopped = false;
-  let declared = [];
-  let signature = "";
-  const values = new Map(); // typed variable values survive re-rendering, by name
-  const variableFields = new Map();
-
+  const vars = variablesSection();
   const runbookStatus = h("p", { id: "nj-runbook-status", class: "muted small", "aria-live": "polite" });
   const runbookErrors = h("div", { id: "nj-runbook-errors", role: "alert" });
   const textarea = h("textarea", {
@@ -78,10 +32,6 @@ export function renderNewJob(main, navigate) {
     accept: ".yaml,.yml,application/yaml,application/x-yaml,text/yaml",
     "aria-describedby": "nj-file-hint",
   });
-  const variablesBox = h("div", { id: "nj-variables", class: "form-grid" });
-  const variablesNote = h("p", { class: "muted small" }, "Variables appear once the runbook is valid.");
-  const others = h("p", { class: "muted small", hidden: true });
-
   const title = field({
     id: "nj-title",
     label: "Title (optional)",
@@ -102,7 +52,6 @@ export function renderNewJob(main, navigate) {
   });
   const formErrors = h("div", { id: "nj-form-errors", role: "alert" });
   const submit = h("button", { type: "submit", class: "primary" }, "Submit job");
-
   const form = h(
     "form",
     { class: "new-job", novalidate: true, "aria-labelledby": "nj-heading" },
@@ -122,14 +71,7 @@ export function renderNewJob(main, navigate) {
         file,
       ),
     ),
-    h(
-      "fieldset",
-      { class: "card form-section" },
-      h("legend", {}, "Variables"),
-      variablesNote,
-      variablesBox,
-      others,
-    ),
+    vars.node,
     h(
       "fieldset",
       { class: "card form-section" },
@@ -146,54 +88,6 @@ export function renderNewJob(main, navigate) {
     textarea.setAttribute("aria-invalid", String(errors.length > 0));
   }
 
-  function renderVariables(variables) {
-    const next = JSON.stringify(variables.map((v) => [v.name, v.source, v.required, v.secret, v.description]));
-    if (next === signature) return;
-    signature = next;
-    declared = variables;
-    variableFields.clear();
-    const asked = variables.filter((v) => v.source === "prompt");
-    const rest = variables.filter((v) => v.source !== "prompt");
-    variablesBox.replaceChildren(
-      ...asked.map((v) => {
-        const input = h("input", {
-          type: v.secret ? "password" : "text",
-          name: v.name,
-          autocomplete: v.secret ? "new-password" : "off",
-          dataset: { variable: v.name, secret: v.secret ? "true" : "false" },
-        });
-        input.value = values.get(v.name) || "";
-        input.addEventListener("input", () => values.set(v.name, input.value));
-        const described = v.description ? v.description.trim().replace(/([^.!?])$/, "$1.") : "";
-        const secret = v.secret ? "Secret: sent as a run secret, masked everywhere." : "";
-        const hint = [described, secret].filter(Boolean).join(" ");
-        const made = field({ id: `nj-var-${v.name}`, label: v.name, input, hint, required: v.required });
-        variableFields.set(v.name, made);
-        return made.node;
-      }),
-    );
-    variablesNote.textContent = asked.length
-      ? ""
-      : variables.length
-        ? "This runbook asks for no values."
-        : "This runbook declares no variables.";
-    variablesNote.hidden = asked.length > 0;
-    others.hidden = rest.length === 0;
-    others.textContent = rest.length
-      ? `Set without asking: ${rest.map((v) => `${v.name} (${v.source})`).join(", ")}.`
-      : "";
-  }
-
-  function clearVariables(note) {
-    signature = "";
-    declared = [];
-    variableFields.clear();
-    variablesBox.replaceChildren();
-    others.hidden = true;
-    variablesNote.hidden = false;
-    variablesNote.textContent = note;
-  }
-
   async function validateNow() {
     clearTimeout(timer);
     const text = textarea.value;
@@ -201,7 +95,7 @@ export function renderNewJob(main, navigate) {
     if (!text.trim()) {
       runbookStatus.textContent = "Paste a runbook or upload a file.";
       showRunbookErrors([]);
-      clearVariables("Variables appear once the runbook is valid.");
+      vars.clear();
       return;
     }
     runbookStatus.textContent = "Checking…";
@@ -216,8 +110,8 @@ export function renderNewJob(main, navigate) {
         const n = answer.errors.length;
         runbookStatus.textContent = `Not valid yet: ${n} problem${n === 1 ? "" : "s"}.`;
       }
-      if (answer.valid || answer.variables.length) renderVariables(answer.variables);
-      else clearVariables("Variables appear once the runbook is valid.");
+      if (answer.valid || answer.variables.length) vars.render(answer.variables);
+      else vars.clear();
     } catch (error) {
       if (stopped || mine !== generation) return;
       runbookStatus.textContent = "";
@@ -250,7 +144,7 @@ export function renderNewJob(main, navigate) {
 
   function clearSubmitErrors() {
     formErrors.replaceChildren();
-    for (const item of [title, priority, runAt, ...variableFields.values()]) {
+    for (const item of [title, priority, runAt, ...vars.fields.values()]) {
       item.error.textContent = "";
       item.input.removeAttribute("aria-invalid");
     }
@@ -265,7 +159,7 @@ export function renderNewJob(main, navigate) {
       const [root, ...rest] = String(e.field || "").split(".");
       const named =
         root === "variables" || root === "secrets"
-          ? variableFields.get(rest.join("."))
+          ? vars.fields.get(rest.join("."))
           : { title, priority, run_at: runAt }[root];
       if (root === "runbook") {
         runbookProblems.push({ field: rest.join(".") || "runbook", message: e.message });
@@ -287,13 +181,7 @@ export function renderNewJob(main, navigate) {
 
   function body() {
     const request = { runbook: textarea.value };
-    const variables = {};
-    const secrets = {};
-    for (const v of declared) {
-      const value = variableFields.has(v.name) ? variableFields.get(v.name).input.value : "";
-      if (value === "") continue;
-      (v.secret ? secrets : variables)[v.name] = value;
-    }
+    const { variables, secrets } = vars.collect();
     if (Object.keys(variables).length) request.variables = variables;
     if (Object.keys(secrets).length) request.secrets = secrets;
     if (title.input.value.trim()) request.title = title.input.value.trim();
@@ -303,42 +191,53 @@ export function renderNewJob(main, navigate) {
     return request;
   }
 
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    clearSubmitErrors();
+  // Checks the browser can make before asking the server; false when one failed (and says so).
+  function readyToSubmit() {
     if (!textarea.value.trim()) {
       showRunbookErrors([{ field: "runbook", message: "Paste a runbook or upload a file first." }]);
       textarea.focus();
-      return;
+      return false;
     }
     if (priority.input.validity.badInput) {
       priority.error.textContent = "Priority must be a whole number.";
       priority.input.setAttribute("aria-invalid", "true");
       priority.input.focus();
-      return;
+      return false;
     }
-    submit.disabled = true;
-    submit.textContent = "Submitting…";
+    return true;
+  }
+
+  function showSubmitFailure(error) {
+    const status = error instanceof ApiError ? error.status : 0;
+    if (status === 422) {
+      showSubmitErrors(error.problem.errors || [{ field: "", message: error.message }]);
+    } else if (status === 429) {
+      const seconds = error.retryAfter || "a few";
+      formErrors.replaceChildren(h("p", { class: "error" }, `Queue full, retry after ${seconds} s.`));
+    } else if (status !== 401) {
+      formErrors.replaceChildren(h("p", { class: "error" }, `Could not submit the job: ${error.message}`));
+    }
+  }
+
+  function busy(yes) {
+    submit.disabled = yes;
+    submit.textContent = yes ? "Submitting…" : "Submit job";
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearSubmitErrors();
+    if (!readyToSubmit()) return;
+    busy(true);
     try {
       const job = await api("/api/v1/jobs", { method: "POST", body: body() });
       if (stopped) return;
       toast("Job submitted");
       navigate(`/console/jobs/${job.id}`);
     } catch (error) {
-      if (stopped) return;
-      if (error instanceof ApiError && error.status === 422) {
-        showSubmitErrors(error.problem.errors || [{ field: "", message: error.message }]);
-      } else if (error instanceof ApiError && error.status === 429) {
-        const seconds = error.retryAfter || "a few";
-        formErrors.replaceChildren(h("p", { class: "error" }, `Queue full, retry after ${seconds} s.`));
-      } else if (!(error instanceof ApiError && error.status === 401)) {
-        formErrors.replaceChildren(h("p", { class: "error" }, `Could not submit the job: ${error.message}`));
-      }
+      if (!stopped) showSubmitFailure(error);
     } finally {
-      if (!stopped) {
-        submit.disabled = false;
-        submit.textContent = "Submit job";
-      }
+      if (!stopped) busy(false);
     }
   });
 

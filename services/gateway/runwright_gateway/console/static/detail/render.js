@@ -1,0 +1,134 @@
+// A job's detail page, its markup: the head (title, status, reason, actions), the metrics and
+// progress bar, the live (or last) view, and the report. Functions here build or repaint nodes
+// from the job view; the page's code decides when.
+import { badge, duration, h, STATUS_DESCRIPTIONS, STATUS_LABELS, TERMINAL } from "../ui.js";
+import { ACTION_LOOK, elapsedMs, progressOf, ticking } from "./state.js";
+
+function section(id, heading, ...content) {
+  return h("section", { "aria-labelledby": id }, h("h2", { id }, heading), content);
+}
+
+export function detailPage(main, { artifacts, dialogs }) {
+  const view = {
+    title: h("h1", { id: "job-title" }, "Job"),
+    status: h("span", { id: "job-status" }),
+    meaning: h("p", { class: "muted small", id: "job-status-meaning" }),
+    reason: h("p", { class: "muted", id: "job-reason", hidden: true }),
+    actions: h("div", { class: "row actions", role: "group", "aria-label": "Job actions" }),
+    buttons: new Map(),
+    metrics: h("dl", { class: "metrics", "aria-label": "Execution metrics" }),
+    progress: h("progress", { id: "job-progress", class: "job-progress", max: "1", value: "0" }),
+    shot: h("img", { id: "live-screenshot", alt: "Live view of the job's browser", hidden: true }),
+    shotTitle: h("h2", { id: "live-title" }, "Live view"),
+    shotNote: h("p", { class: "muted small", id: "live-note" }, "The live view appears while the job runs."),
+    timeline: h("ol", { class: "timeline", id: "timeline" }),
+    report: h("div", { id: "report" }, h("p", { class: "muted" }, "The report appears once the job has finished.")),
+  };
+  view.liveSection = h("section", { "aria-labelledby": "live-title", id: "live-section" }, view.shotTitle, view.shot, view.shotNote);
+  main.replaceChildren(
+    h("p", {}, h("a", { href: "/console/jobs" }, "← All jobs")),
+    h("div", { class: "page-head" }, view.title, view.status),
+    view.meaning,
+    view.reason,
+    view.actions,
+    view.metrics,
+    view.progress,
+    h(
+      "div",
+      { class: "detail-grid" },
+      section("steps-title", "Steps", view.timeline),
+      h("div", {}, view.liveSection, section("artifacts-title", "Artifacts", artifacts.list), section("report-title", "Report", view.report)),
+    ),
+    ...dialogs,
+    artifacts.viewer,
+  );
+  return view;
+}
+
+export function paintHead(view, job) {
+  document.title = `${job.title} · Runwright`;
+  view.title.textContent = job.title;
+  view.status.replaceChildren(badge(job.status));
+  view.meaning.textContent = STATUS_DESCRIPTIONS[job.status] || "";
+  view.reason.hidden = !job.reason;
+  view.reason.textContent = job.reason ? `Reason: ${job.reason}` : "";
+}
+
+// Exactly the actions the server says the job allows now (job.allowed_actions), in its order;
+// one this page has no look for yet still gets a plain button named after it.
+export function paintActions(view, allowed, onAction) {
+  const shown = allowed || [];
+  for (const action of shown) {
+    if (view.buttons.has(action)) continue;
+    const [label, style] = ACTION_LOOK[action] || [`${action[0].toUpperCase()}${action.slice(1)}`, "secondary"];
+    view.buttons.set(action, h("button", { type: "button", class: style, dataset: { action }, onclick: () => onAction(action) }, label));
+  }
+  const current = [...view.actions.children].map((node) => node.dataset.action);
+  if (current.join() !== shown.join()) view.actions.replaceChildren(...shown.map((action) => view.buttons.get(action)));
+}
+
+function elapsedMetric(job) {
+  const label = ticking(job) ? "Elapsed" : "Total duration";
+  const attrs = { id: "job-elapsed", dataset: { ticking: String(ticking(job)) } };
+  return [label, h("span", attrs, duration(elapsedMs(job)))];
+}
+
+export function paintMetrics(view, job) {
+  const m = job.metrics;
+  const { done, total, failed, failedAt } = progressOf(job);
+  view.metrics.replaceChildren(
+    ...[elapsedMetric(job), ["Steps succeeded", m.steps_succeeded], ["Steps failed", m.steps_failed], ["Retry count", m.retry_count], ["Progress", `${done}/${total}`]].map(
+      ([label, value]) => h("div", { class: "metric" }, h("dt", {}, label), h("dd", {}, value instanceof Node ? value : String(value))),
+    ),
+  );
+  view.progress.max = Math.max(total, 1);
+  view.progress.value = done;
+  view.progress.classList.toggle("job-progress-failed", failed);
+  const state = failedAt ? `; step ${failedAt} failed` : failed ? "; the job failed" : "";
+  view.progress.setAttribute("aria-label", `Progress: ${done} of ${total} steps done${state}`);
+}
+
+// Once a second while the job is under way; nothing is fetched for it.
+export function tickElapsed(view, job) {
+  const node = view.metrics.querySelector("#job-elapsed");
+  if (node && ticking(job)) node.textContent = duration(elapsedMs(job));
+}
+
+export function paintLiveFrame(view, data) {
+  view.shot.src = `data:image/jpeg;base64,${data.jpeg}`;
+  view.shot.hidden = false;
+  view.shot.dataset.source = "frame";
+  view.shotNote.textContent = `Frame ${data.frame}`;
+}
+
+// A finished job shows what its browser showed last: the last live frame if this page saw one,
+// else the last screenshot it stored; with neither the section goes.
+export function paintLastView(view, job, screenshot) {
+  if (!TERMINAL.has(job.status)) return;
+  view.shotTitle.textContent = "Last view";
+  view.shot.alt = "The job's browser when it finished";
+  if (view.shot.dataset.source === "frame") {
+    view.shotNote.textContent = "The last frame before the job finished.";
+  } else if (screenshot && view.shot.dataset.id !== screenshot.id) {
+    view.shot.src = `${screenshot.url}?inline=1`;
+    view.shot.hidden = false;
+    view.shot.dataset.id = screenshot.id;
+    const step = screenshot.ordinal === null ? "" : `step ${screenshot.ordinal + 1}, `;
+    view.shotNote.textContent = `The last screenshot taken (${step}${screenshot.name}).`;
+  }
+  view.liveSection.hidden = view.shot.hidden;
+}
+
+export function paintReport(view, r, base, jobId) {
+  const rows = [
+    ["Status", STATUS_LABELS[r.status] || r.status],
+    ["Steps", `${r.executed} run of ${r.totalSteps}: ${r.succeeded} succeeded, ${r.failed} failed, ${r.skipped} skipped`],
+    ["Duration", duration(r.totalDurationMs)],
+    ["Start URL", r.startUrl],
+    r.reason ? ["Reason", r.reason] : null,
+  ].filter(Boolean);
+  view.report.replaceChildren(
+    h("dl", { class: "values" }, rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
+    h("p", {}, h("a", { href: `${base}/report.md`, download: `runwright-${jobId}.md`, class: "button secondary" }, "Download Markdown")),
+  );
+}
