@@ -73,6 +73,8 @@ class JobSummary(Struct, kw_only=True):
     steps_total: int
     steps_done: int
     """Steps that ran to an end (succeeded or failed); skipped ones are not counted."""
+    steps_succeeded: int = 0
+    """Steps that succeeded (what a progress bar counts as done)."""
     reason: str | None
     last_event_seq: int
 

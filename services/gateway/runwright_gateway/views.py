@@ -38,7 +38,9 @@ SUMMARY_COLUMNS = """
     j.id, j.title, j.status, j.trigger, j.priority, j.labels, j.created_at, j.started_at,
     j.finished_at, j.steps_total, j.reason, j.event_seq, j.batch_id, j.version,
     (SELECT count(*) FROM queue.job_steps s
-      WHERE s.job_id = j.id AND s.status IN ('success', 'failed')) AS steps_done
+      WHERE s.job_id = j.id AND s.status IN ('success', 'failed')) AS steps_done,
+    (SELECT count(*) FROM queue.job_steps s
+      WHERE s.job_id = j.id AND s.status = 'success') AS steps_succeeded
 """
 
 
@@ -57,6 +59,7 @@ def summary(row: asyncpg.Record) -> JobSummary:
         duration_ms=duration_ms(row),
         steps_total=row["steps_total"],
         steps_done=row["steps_done"],
+        steps_succeeded=row["steps_succeeded"],
         reason=row["reason"],
         last_event_seq=row["event_seq"],
     )

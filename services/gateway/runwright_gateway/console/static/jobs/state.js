@@ -98,16 +98,12 @@ export function elapsedMs(job, now = Date.now()) {
   return null;
 }
 
-// Steps done as a person counts them: those that succeeded, or were skipped by a person (every
-// step of a completed job is done). The summary's steps_done counts failed steps too, and a
-// failed job has at least one, so it shows one fewer: a job that failed at its last step is not
-// shown as finished. steps_succeeded, once the API sends it, is exact.
+// Steps done as a person counts them: those that succeeded (every step of a completed job is
+// done, skips a person chose included); a failed step is never counted as done.
 export function stepsDone(job) {
   const total = job.steps_total || 0;
   if (job.status === "completed") return total;
-  if (typeof job.steps_succeeded === "number") return Math.min(job.steps_succeeded, total);
-  const ran = Math.min(job.steps_done, total);
-  return job.status === "failed" ? Math.max(0, ran - 1) : ran;
+  return Math.min(job.steps_succeeded || 0, total);
 }
 
 // A job summary after a `status` event; null when the summary already reflects it.
@@ -117,6 +113,7 @@ export function withStatus(job, data) {
   if (data.status === "running" && !next.started_at) next.started_at = data.at;
   if (data.status === "queued" && data.previous && data.previous !== "scheduled") {
     next.steps_done = 0; // requeued: it starts again from the first step
+    next.steps_succeeded = 0;
     next.started_at = null;
   }
   if (TERMINAL.has(data.status)) {
@@ -126,10 +123,12 @@ export function withStatus(job, data) {
   return next;
 }
 
-// A job summary after a `step` event (steps_done counts steps that ran to an end, as the API's).
+// A job summary after a `step` event (the same counts as the API's: steps_done ran to an end,
+// steps_succeeded succeeded).
 export function withStep(job, data) {
   if (data.seq <= job.last_event_seq) return null;
   const finished = data.status === "success" || data.status === "failed";
   const done = finished ? Math.min(job.steps_done + 1, job.steps_total) : job.steps_done;
-  return { ...job, last_event_seq: data.seq, steps_done: done };
+  const succeeded = (job.steps_succeeded || 0) + (data.status === "success" ? 1 : 0);
+  return { ...job, last_event_seq: data.seq, steps_done: done, steps_succeeded: Math.min(succeeded, job.steps_total) };
 }
