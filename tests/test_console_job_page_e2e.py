@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.async_api import Locator, Page, expect
-from runwright_cli.stack import Stack
+from runwright_stack.stack import Stack
 from support.console import row, sign_in
 from support.runbooks import approval_runbook, runbook
 
