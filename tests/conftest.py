@@ -90,3 +90,34 @@ async def firing(stack: Stack) -> AsyncIterator[Firing]:
     yield Firing(pool, nc)
     await nc.drain()
     await pool.close()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Iterator[pytest.TestReport]:
+    report: pytest.TestReport = yield
+    if report.when == "call" and report.failed:
+        item.stash[FAILED] = True
+    return report
+
+
+FAILED = pytest.StashKey[bool]()
+UNFINISHED = ("scheduled", "queued", "running", "paused", "waiting_for_approval")
+
+
+@pytest.fixture(autouse=True)
+def no_job_outlives_a_failed_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that fails half-way can leave a paused job, or one waiting for an approval, holding
+    an executor's browser; the tests after it would then wait in the queue and fail too. So after
+    a failed test every unfinished job of the shared stack is cancelled."""
+    yield
+    if not request.node.stash.get(FAILED, False) or "stack" not in request.fixturenames:
+        return
+    stack: Stack = request.getfixturevalue("stack")
+    headers = {"Authorization": f"Bearer {stack.token}"}
+    with httpx.Client(base_url=stack.gateway_url, headers=headers, timeout=30) as client:
+        for status in UNFINISHED:
+            page = client.get("/api/v1/jobs", params={"status": status, "limit": 200}).json()
+            for job in page.get("items", []):
+                client.post(f"/api/v1/jobs/{job['id']}/cancel")

@@ -61,11 +61,35 @@ def exercise(operation: APIOperation, token: str, mode: GenerationMode) -> Calla
     return run
 
 
+UNFINISHED = ("scheduled", "queued", "running", "paused", "waiting_for_approval")
+
+
+def unfinished_jobs(api: httpx.Client) -> set[str]:
+    found: set[str] = set()
+    for status in UNFINISHED:
+        page = api.get("/api/v1/jobs", params={"status": status, "limit": 200}).json()
+        found |= {job["id"] for job in page["items"]}
+    return found
+
+
+def cancel_generated_jobs(api: httpx.Client, before: set[str]) -> None:
+    """Generated jobs (long waits, approvals nobody gives) would hold the shared stack's
+    executors for minutes: cancel every one still unfinished."""
+    for _ in range(50):
+        left = unfinished_jobs(api) - before
+        if not left:
+            return
+        for job_id in left:
+            api.post(f"/api/v1/jobs/{job_id}/cancel")
+
+
 @pytest.fixture
 def leaves_no_subscriptions(api: httpx.Client) -> Iterator[None]:
-    """Generated webhooks and schedules would go on working in the shared stack: remove them."""
+    """Generated webhooks, schedules and jobs would go on working in the shared stack: remove
+    them."""
     hooks = {h["id"] for h in api.get("/api/v1/webhooks").json()["items"]}
     schedules = {s["id"] for s in api.get("/api/v1/schedules?limit=200").json()["items"]}
+    jobs = unfinished_jobs(api)
     yield
     for hook in api.get("/api/v1/webhooks").json()["items"]:
         if hook["id"] not in hooks:
@@ -73,6 +97,7 @@ def leaves_no_subscriptions(api: httpx.Client) -> Iterator[None]:
     for schedule in api.get("/api/v1/schedules?limit=200").json()["items"]:
         if schedule["id"] not in schedules:
             api.delete(f"/api/v1/schedules/{schedule['id']}")
+    cancel_generated_jobs(api, jobs)
 
 
 @pytest.mark.timeout(600)

@@ -125,6 +125,8 @@ async def test_pause_then_resume_from_the_page_holds_the_job_then_completes_it(
     resume = page.get_by_role("button", name="Resume", exact=True)
     await expect(job_status(page)).to_have_text("Running", timeout=JOB_DONE_MS)
     await expect(resume).to_be_hidden()
+    # Pause holds at the next step boundary: pause once the first step runs.
+    await expect(step_badge(page, 0)).to_have_text("Running", timeout=JOB_DONE_MS)
     await pause.click()
     await expect(job_status(page)).to_have_text("Paused")
     await expect(resume).to_be_visible()

@@ -106,7 +106,7 @@ def test_creating_a_schedule_answers_201_with_the_next_five_fire_times_in_its_zo
         ({"timezone": "Europe/Atlantis", "cron": "every day"}, ["timezone", "cron"]),
         ({"secrets": {"password": "hunter2"}}, ["secrets"]),
         ({"overlap": "queue"}, ["overlap"]),
-        ({"runbook": {"title": "t"}}, ["runbook.settings"]),
+        ({"runbook": {"title": "t"}}, ["runbook.steps"]),
     ],
 )
 def test_an_invalid_schedule_is_a_422_naming_each_field(
