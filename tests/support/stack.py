@@ -13,7 +13,7 @@ import pytest
 from runwright_stack.ports import free_port
 from runwright_stack.stack import Stack, StackConfig
 
-from support.causal import unordered_jobs
+from .causal import unordered_jobs
 
 
 def new_data_dir() -> Path:
