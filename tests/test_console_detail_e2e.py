@@ -203,8 +203,8 @@ async def test_every_artifact_kind_is_shown_and_downloads_from_the_page(
     await page.keyboard.press("Escape")
     await expect(viewer).to_be_hidden()
     await expect(thumbs.first).to_be_focused()
-    name, data = await download(page, gallery.get_by_role("link", name="Download step-0.png"))
-    assert name == "step-0.png"
+    name, data = await download(page, gallery.get_by_role("link", name="Download step-1.png"))
+    assert name == "step-1.png"
     assert data.startswith(PNG)
 
     # Video: a player that can read the recording, and its download.

@@ -11,6 +11,7 @@ from typing import Any
 from playwright.async_api import Page
 from runwright_proto.reports import StepError
 from runwright_runbook.model import Action, Selector
+from runwright_runbook.numbering import step_number
 
 from runwright_engine.attempts import attempts, message
 from runwright_engine.errors import HINTS, classify
@@ -57,7 +58,7 @@ async def step_screenshot(
     A step that navigates may leave the page loading; then the engine waits for the new page and
     tries once more, so a screenshot is not silently lost."""
     suffix = f"-{label}" if label else ""
-    path = unique_path(files_dir / "screenshots", f"step-{ordinal}{suffix}.png")
+    path = unique_path(files_dir / "screenshots", f"step-{step_number(ordinal)}{suffix}.png")
     for attempt in range(2):
         try:
             await page.screenshot(path=str(path), timeout=5000)
@@ -99,7 +100,7 @@ async def diagnose(
         diagnostics["dom_excerpt"] = dom_excerpt(await page.content(), selector)
     shot: FileRecord | None = None
     with contextlib.suppress(Exception):
-        path = unique_path(files_dir / "screenshots", f"step-{ordinal}-failure.png")
+        path = unique_path(files_dir / "screenshots", f"step-{step_number(ordinal)}-failure.png")
         await page.screenshot(path=str(path), timeout=5000)
         shot = record("screenshot", path, ordinal)
         diagnostics["screenshot"] = shot.name
