@@ -284,6 +284,9 @@ def test_bad_list_parameters_are_named(
         ({"after": "soon"}, {}, "after"),
         ({}, {"Last-Event-ID": "x"}, "Last-Event-ID"),
         ({"types": "status,frames"}, {}, "types"),
+        ({"after": str(2**64)}, {}, "after"),
+        ({"after": "-1"}, {}, "after"),
+        ({}, {"Last-Event-ID": str(2**64)}, "Last-Event-ID"),
     ],
 )
 def test_bad_workspace_stream_parameters_are_named(
@@ -291,5 +294,26 @@ def test_bad_workspace_stream_parameters_are_named(
 ) -> None:
     response = api.get("/api/v1/events", params=params, headers=headers)
     assert response.status_code in (400, 422)
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert field in [e["field"] for e in response.json()["errors"]]
+
+
+@pytest.mark.parametrize(
+    ("params", "headers", "field"),
+    [
+        ({"after": str(2**64)}, {}, "after"),
+        ({"after": "-1"}, {}, "after"),
+        ({}, {"Last-Event-ID": "99999999999999999999"}, "Last-Event-ID"),
+        ({}, {"Last-Event-ID": "-5"}, "Last-Event-ID"),
+        ({"types": "status,\x00"}, {}, "types"),
+        ({"live": "maybe"}, {}, "live"),
+    ],
+)
+def test_bad_job_stream_parameters_are_named_before_anything_streams(
+    api: httpx.Client, params: dict[str, str], headers: dict[str, str], field: str
+) -> None:
+    job_id = "00000000-0000-0000-0000-000000000001"
+    response = api.get(f"/api/v1/jobs/{job_id}/events", params=params, headers=headers)
+    assert response.status_code in (400, 422), response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert field in [e["field"] for e in response.json()["errors"]]

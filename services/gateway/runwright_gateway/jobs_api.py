@@ -54,17 +54,24 @@ def if_match_version(header: str | None) -> int | None:
         raise invalid([FieldError("If-Match", 'expected the job version, e.g. "7"')]) from exc
 
 
+MAX_EVENT_ID = 2**63 - 1
+"""Event ids are PostgreSQL bigints (and JetStream positions): larger is no id we sent."""
+After = Annotated[
+    int | None, Parameter(ge=0, le=MAX_EVENT_ID, description="Resume after this event id")
+]
+
+
 def last_event_id(request: Request[Any, Any, Any], after: int | None) -> int:
     header = request.headers.get("last-event-id")
     if header is None or header == "":
         return after or 0
     try:
         value = int(header)
-    except ValueError as exc:
-        raise invalid(
-            [FieldError("Last-Event-ID", "must be an event id this stream sent")]
-        ) from exc
-    return max(value, 0)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= MAX_EVENT_ID:
+        raise invalid([FieldError("Last-Event-ID", "must be an event id this stream sent")])
+    return value
 
 
 Search = Annotated[str | None, Parameter(max_length=200)]
@@ -251,7 +258,7 @@ class JobsController(Controller):
         self,
         request: Request[Any, Any, Any],
         job_id: UUID,
-        after: int | None = None,
+        after: After = None,
         types: str | None = None,
         live: bool = False,
         last_event: LastEventId = None,
@@ -261,11 +268,11 @@ class JobsController(Controller):
         the live browser view as ``screenshot`` events (JPEG frames, without ids)."""
         del last_event  # read by last_event_id (declared here for the OpenAPI document)
         wanted = sse.parse_types(types)
+        since = last_event_id(request, after)
         state = request.app.state
         current = await views.job_status(state.pool, job_id)
         if current is None:
             raise not_found(f"job {job_id}")
-        since = last_event_id(request, after)
         status, last_seq = current
         if views.is_terminal(status) and since >= last_seq:
             return Response(b"", status_code=204)

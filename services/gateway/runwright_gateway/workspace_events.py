@@ -25,7 +25,7 @@ from runwright_proto import streams, subjects
 
 from runwright_gateway.auth import require_token
 from runwright_gateway.events_hub import EventHub
-from runwright_gateway.jobs_api import SSE_HEADERS, last_event_id
+from runwright_gateway.jobs_api import SSE_HEADERS, After, last_event_id
 from runwright_gateway.responses import answers, event_stream, problems
 from runwright_gateway.sse import RETRY_MS, parse_types
 
@@ -125,7 +125,7 @@ class WorkspaceEventsController(Controller):
     async def events(
         self,
         request: Request[Any, Any, Any],
-        after: int | None = None,
+        after: After = None,
         types: str | None = None,
     ) -> Response[Any]:
         """SSE: every job event (``status``, ``step``, ``artifact``, ``approval``, ``report``)
