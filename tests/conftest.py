@@ -16,6 +16,7 @@ from runwright_bus import connect
 from runwright_client import Runwright
 from runwright_db import create_pool
 from runwright_engine.browser import launch
+from runwright_proto.jobs import JOB_STATUSES, TERMINAL
 from runwright_scheduler.firing import Firing
 from runwright_stack.stack import Stack
 from support.stack import running_stack
@@ -103,7 +104,7 @@ def pytest_runtest_makereport(
 
 
 FAILED = pytest.StashKey[bool]()
-UNFINISHED = ("scheduled", "queued", "running", "paused", "waiting_for_approval")
+UNFINISHED = tuple(s for s in JOB_STATUSES if s not in TERMINAL)
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
+from runwright_proto.jobs import JOB_STATUSES, TERMINAL
 from runwright_stack.stack import Stack
 from schemathesis import APIOperation, Case, GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -61,7 +62,7 @@ def exercise(operation: APIOperation, token: str, mode: GenerationMode) -> Calla
     return run
 
 
-UNFINISHED = ("scheduled", "queued", "running", "paused", "waiting_for_approval")
+UNFINISHED = tuple(s for s in JOB_STATUSES if s not in TERMINAL)
 
 
 def unfinished_jobs(api: httpx.Client) -> set[str]:

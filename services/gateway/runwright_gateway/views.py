@@ -37,11 +37,11 @@ def duration_ms(row: asyncpg.Record) -> int | None:
 SUMMARY_COLUMNS = """
     j.id, j.title, j.status, j.trigger, j.priority, j.labels, j.created_at, j.started_at,
     j.finished_at, j.steps_total, j.reason, j.event_seq, j.batch_id, j.version,
-    (SELECT count(*) FROM queue.job_steps s
-      WHERE s.job_id = j.id AND s.status IN ('success', 'failed')) AS steps_done,
-    (SELECT count(*) FROM queue.job_steps s
-      WHERE s.job_id = j.id AND s.status = 'success') AS steps_succeeded
+    (SELECT ARRAY[count(*) FILTER (WHERE s.status IN ('success', 'failed')),
+                  count(*) FILTER (WHERE s.status = 'success')]
+       FROM queue.job_steps s WHERE s.job_id = j.id) AS step_counts
 """
+"""One pass over a job's steps gives both counts: [ran to an end, succeeded]."""
 
 
 def summary(row: asyncpg.Record) -> JobSummary:
@@ -58,8 +58,8 @@ def summary(row: asyncpg.Record) -> JobSummary:
         finished_at=row["finished_at"],
         duration_ms=duration_ms(row),
         steps_total=row["steps_total"],
-        steps_done=row["steps_done"],
-        steps_succeeded=row["steps_succeeded"],
+        steps_done=row["step_counts"][0],
+        steps_succeeded=row["step_counts"][1],
         reason=row["reason"],
         last_event_seq=row["event_seq"],
     )
