@@ -10,6 +10,7 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
+from runwright_common.logging import get_logger
 from runwright_proto.commands import (
     CONCURRENCY_LIMIT,
     NOTHING_QUEUED,
@@ -22,7 +23,11 @@ from runwright_proto.commands import (
 from runwright_proto.jobs import ACTIVE
 from runwright_runbook.model import Runbook
 
-from runwright_queue.journal import TransitionRejected, now, transition
+from runwright_queue import vault
+from runwright_queue.journal import TransitionRejected, finish, now, transition
+from runwright_queue.sealing import Keyring, SecretsUnreadable
+
+log = get_logger("runwright.queue.claims")
 
 BEST = """
 SELECT j.id, j.workspace FROM queue.jobs j
@@ -34,52 +39,79 @@ LIMIT 1 FOR UPDATE SKIP LOCKED
 """
 
 
-async def claim(pool: asyncpg.Pool, cmd: ClaimJob, workspace_concurrency: int = 50) -> ClaimReply:
+async def claim(
+    pool: asyncpg.Pool,
+    cmd: ClaimJob,
+    workspace_concurrency: int = 50,
+    *,
+    keys: Keyring | None = None,
+) -> ClaimReply:
     """Claim the best eligible job: highest priority, oldest first, in a workspace below its
-    concurrency limit. A dispatch message only wakes the executor; Postgres picks the job."""
-    async with pool.acquire() as conn, conn.transaction():
-        best = await conn.fetchrow(BEST, list(ACTIVE), workspace_concurrency)
-        if best is None:
-            # Queued jobs nobody else is claiming right now: if any, their workspace is full.
-            waiting = await conn.fetchval(
-                "SELECT count(*) FROM (SELECT 1 FROM queue.jobs WHERE status = 'queued' "
-                "FOR UPDATE SKIP LOCKED) AS unclaimed"
-            )
-            reason = CONCURRENCY_LIMIT if waiting else NOTHING_QUEUED
-            return ClaimReply(granted=False, job_id=cmd.job_id, reason=reason)
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", best["workspace"])
-        active = await conn.fetchval(
-            "SELECT count(*) FROM queue.jobs WHERE workspace = $1 AND status = ANY($2)",
-            best["workspace"],
-            list(ACTIVE),
+    concurrency limit. A dispatch message only wakes the executor; Postgres picks the job.
+
+    A job whose sealed secrets do not open (its key is gone) fails with that reason, and the
+    next best job is tried; each pass ends one job, so this ends."""
+    while True:
+        async with pool.acquire() as conn, conn.transaction():
+            reply = await _claim_best(conn, cmd, workspace_concurrency, keys)
+        if reply is not None:
+            return reply
+
+
+async def _claim_best(
+    conn: asyncpg.Connection, cmd: ClaimJob, workspace_concurrency: int, keys: Keyring | None
+) -> ClaimReply | None:
+    """The claim of the best job, a refusal, or None when that job failed for its secrets."""
+    best = await conn.fetchrow(BEST, list(ACTIVE), workspace_concurrency)
+    if best is None:
+        # Queued jobs nobody else is claiming right now: if any, their workspace is full.
+        waiting = await conn.fetchval(
+            "SELECT count(*) FROM (SELECT 1 FROM queue.jobs WHERE status = 'queued' "
+            "FOR UPDATE SKIP LOCKED) AS unclaimed"
         )
-        if active >= workspace_concurrency:
-            return ClaimReply(granted=False, job_id=cmd.job_id, reason=CONCURRENCY_LIMIT)
-        job_id = best["id"]
-        try:
-            row = await transition(
-                conn,
-                job_id,
-                "running",
-                ("queued",),
-                actor=f"executor:{cmd.executor_id}",
-                sets={
-                    "attempt": await _next_attempt(conn, job_id),
-                    "executor_id": cmd.executor_id,
-                    "lease_expires_at": now() + timedelta(milliseconds=cmd.lease_ms),
-                    "started_at": now(),
-                    "report_seq": 0,
-                },
-            )
-        except TransitionRejected as exc:
-            return ClaimReply(granted=False, job_id=cmd.job_id, reason=str(exc))
-        await conn.execute(
-            "UPDATE queue.job_steps SET attempt = $2 WHERE job_id = $1", job_id, row["attempt"]
+        reason = CONCURRENCY_LIMIT if waiting else NOTHING_QUEUED
+        return ClaimReply(granted=False, job_id=cmd.job_id, reason=reason)
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", best["workspace"])
+    active = await conn.fetchval(
+        "SELECT count(*) FROM queue.jobs WHERE workspace = $1 AND status = ANY($2)",
+        best["workspace"],
+        list(ACTIVE),
+    )
+    if active >= workspace_concurrency:
+        return ClaimReply(granted=False, job_id=cmd.job_id, reason=CONCURRENCY_LIMIT)
+    try:
+        secrets = await vault.load(conn, best["id"], keys)
+    except SecretsUnreadable as exc:
+        log.warning("job failed: its run secrets do not open", job_id=str(best["id"]))
+        reason = f"run secrets cannot be read: {exc}"
+        await finish(conn, best["id"], "failed", ("queued",), reason=reason, actor="queue")
+        return None
+    return await _take(conn, cmd, best["id"], secrets)
+
+
+async def _take(
+    conn: asyncpg.Connection, cmd: ClaimJob, job_id: UUID, secrets: dict[str, str]
+) -> ClaimReply:
+    try:
+        row = await transition(
+            conn,
+            job_id,
+            "running",
+            ("queued",),
+            actor=f"executor:{cmd.executor_id}",
+            sets={
+                "attempt": await _next_attempt(conn, job_id),
+                "executor_id": cmd.executor_id,
+                "lease_expires_at": now() + timedelta(milliseconds=cmd.lease_ms),
+                "started_at": now(),
+                "report_seq": 0,
+            },
         )
-        secrets = (
-            await conn.fetchval("SELECT secrets FROM queue.job_secrets WHERE job_id = $1", job_id)
-            or {}
-        )
+    except TransitionRejected as exc:
+        return ClaimReply(granted=False, job_id=cmd.job_id, reason=str(exc))
+    await conn.execute(
+        "UPDATE queue.job_steps SET attempt = $2 WHERE job_id = $1", job_id, row["attempt"]
+    )
     return ClaimReply(
         granted=True,
         job_id=str(job_id),

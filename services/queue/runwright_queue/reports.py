@@ -27,9 +27,11 @@ from runwright_proto.reports import (
     message_id,
 )
 
+from runwright_queue import vault
 from runwright_queue.approvals import hold_for_approval
 from runwright_queue.artifacts import finish_from, hold_finish, missing_artifacts
 from runwright_queue.journal import step_event
+from runwright_queue.sealing import Keyring, SecretsUnreadable
 from runwright_queue.timers import lose_executor
 
 log = get_logger("runwright.queue.reports")
@@ -56,7 +58,12 @@ def in_turn(report: Report, applied_seq: int) -> bool:
 
 
 async def apply_report(
-    pool: asyncpg.Pool, report: Report, _msg: Msg | None = None, *, max_requeues: int = 3
+    pool: asyncpg.Pool,
+    report: Report,
+    _msg: Msg | None = None,
+    *,
+    max_requeues: int = 3,
+    keys: Keyring | None = None,
 ) -> bool:
     """Apply one report; False when it was a duplicate, stale (lost lease) or too late."""
     job_id = UUID(report.job_id)
@@ -83,13 +90,15 @@ async def apply_report(
             await conn.execute(
                 "UPDATE queue.jobs SET report_seq = $2 WHERE id = $1", job_id, report.seq
             )
-        return await _apply(conn, job_id, report, max_requeues)
+        return await _apply(conn, job_id, report, max_requeues, keys)
 
 
-async def _apply(conn: asyncpg.Connection, job_id: UUID, report: Report, max_requeues: int) -> bool:
+async def _apply(
+    conn: asyncpg.Connection, job_id: UUID, report: Report, max_requeues: int, keys: Keyring | None
+) -> bool:
     match report:
         case StepStarted() | StepFinished():
-            return await _apply_step(conn, job_id, report)
+            return await _apply_step(conn, job_id, report, keys)
         case ApprovalRequested():
             return await hold_for_approval(conn, job_id, report, age_s(report.at))
         case JobReleased():
@@ -108,7 +117,10 @@ def age_s(at: datetime) -> float:
 
 
 async def _apply_step(
-    conn: asyncpg.Connection, job_id: UUID, report: StepStarted | StepFinished
+    conn: asyncpg.Connection,
+    job_id: UUID,
+    report: StepStarted | StepFinished,
+    keys: Keyring | None,
 ) -> bool:
     if isinstance(report, StepStarted):
         row = await conn.fetchrow(
@@ -138,10 +150,19 @@ async def _apply_step(
         )
     if row is None:
         return False
-    await step_event(conn, job_id, row, secrets=await job_secrets(conn, job_id))
+    await step_event(conn, job_id, row, secrets=await job_secrets(conn, job_id, keys))
     return True
 
 
-async def job_secrets(conn: asyncpg.Connection, job_id: UUID) -> tuple[str, ...]:
-    stored = await conn.fetchval("SELECT secrets FROM queue.job_secrets WHERE job_id = $1", job_id)
-    return tuple((stored or {}).values())
+async def job_secrets(
+    conn: asyncpg.Connection, job_id: UUID, keys: Keyring | None = None
+) -> tuple[str, ...]:
+    """Secret values to redact from the job's events. The executor masks them before it reports;
+    this is the second net. A row that no longer opens (its key dropped while the job ran) is
+    logged, not raised: raising would stall the job's reports behind a message that never
+    applies."""
+    try:
+        return tuple((await vault.load(conn, job_id, keys)).values())
+    except SecretsUnreadable as exc:
+        log.warning("run secrets not opened for redaction", job_id=str(job_id), error=str(exc))
+        return ()

@@ -24,8 +24,9 @@ from runwright_proto.control import Control, JobAction, JobState
 from runwright_proto.reports import Report
 from runwright_proto.streams import ConsumerSpec
 
-from runwright_queue import artifacts, claims, control, reaper, reports, submission, timers
-from runwright_queue.settings import QueueSettings
+from runwright_queue import artifacts, claims, control, reaper, reports, submission, timers, vault
+from runwright_queue.sealing import Keyring
+from runwright_queue.settings import QueueSettings, keyring
 
 log = get_logger("runwright.queue")
 Handler = Callable[..., Awaitable[Any]]
@@ -33,10 +34,12 @@ Handler = Callable[..., Awaitable[Any]]
 
 @dataclass(frozen=True)
 class Wiring:
-    """What the handlers need besides their message: the pool, the settings, a notifier."""
+    """What the handlers need besides their message: the pool, the settings, the secrets keys,
+    a notifier."""
 
     pool: asyncpg.Pool
     settings: QueueSettings
+    keys: Keyring
     notify: Callable[[Control], Awaitable[None]]
 
 
@@ -44,16 +47,20 @@ def requests(w: Wiring) -> list[tuple[str, type, Handler]]:
     """Request/reply subjects the queue answers: (subject, request type, handler)."""
     s = w.settings
     return [
-        (subjects.SUBMIT, SubmitJob, lambda c: submission.submit(w.pool, c, s.max_queued)),
+        (
+            subjects.SUBMIT,
+            SubmitJob,
+            lambda c: submission.submit(w.pool, c, s.max_queued, keys=w.keys),
+        ),
         (
             subjects.SUBMIT_BATCH,
             SubmitBatch,
-            lambda c: submission.submit_batch(w.pool, c, s.max_queued),
+            lambda c: submission.submit_batch(w.pool, c, s.max_queued, keys=w.keys),
         ),
         (
             subjects.CLAIM,
             ClaimJob,
-            lambda c: claims.claim(w.pool, c, s.workspace_concurrency),
+            lambda c: claims.claim(w.pool, c, s.workspace_concurrency, keys=w.keys),
         ),
         (subjects.RENEW, RenewLease, lambda c: claims.renew(w.pool, c)),
         (subjects.ACTION, JobAction, lambda c: control.act(w.pool, w.notify, c)),
@@ -68,7 +75,9 @@ def consumers(w: Wiring) -> list[tuple[ConsumerSpec, Any, Handler]]:
         (
             streams.QUEUE_REPORTS,
             Report,
-            lambda r, m: reports.apply_report(w.pool, r, m, max_requeues=s.max_requeues),
+            lambda r, m: reports.apply_report(
+                w.pool, r, m, max_requeues=s.max_requeues, keys=w.keys
+            ),
         ),
         (
             streams.QUEUE_ARTIFACTS,
@@ -116,10 +125,13 @@ def control_notifier(ctx: ServiceContext) -> Callable[[Control], Awaitable[None]
 
 async def main() -> None:
     settings = load(QueueSettings)
+    keys = keyring(settings)
     async with service("queue", settings) as ctx:
         pool = await create_pool(settings.database_url, max_size=10)
         ctx.stack.push_async_callback(pool.close)
         await migrate(pool, "queue", "runwright_queue.migrations")
+        if sealed := await vault.seal_legacy_rows(pool, keys):
+            log.info("sealed run secrets stored before sealing", rows=sealed, key_id=keys.active_id)
         await ensure_topology(
             ctx.js, streams.ALL_STREAMS, [streams.QUEUE_REPORTS, streams.QUEUE_ARTIFACTS]
         )
@@ -130,7 +142,7 @@ async def main() -> None:
             return "ok"
 
         ctx.checks["database"] = database
-        wiring = Wiring(pool=pool, settings=settings, notify=control_notifier(ctx))
+        wiring = Wiring(pool=pool, settings=settings, keys=keys, notify=control_notifier(ctx))
         for subject, kind, handler in requests(wiring):
             await serve(ctx.nc, subject, kind, kicking(relay, handler))
         for spec, kind, apply in consumers(wiring):

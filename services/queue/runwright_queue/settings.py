@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from runwright_common.errors import SettingsError
 from runwright_common.settings import CommonSettings
+
+from runwright_queue.sealing import BadKey, Keyring
 
 
 class QueueSettings(CommonSettings, frozen=True, kw_only=True):
@@ -10,3 +13,18 @@ class QueueSettings(CommonSettings, frozen=True, kw_only=True):
     workspace_concurrency: int = 50
     redispatch_after_s: float = 30.0
     max_requeues: int = 3
+    secrets_key: str = ""
+    """``<key id>:<base64 of 32 bytes>``: seals new run secrets (``RUNWRIGHT_SECRETS_KEY``)."""
+    secrets_old_keys: str = ""
+    """Comma-separated older keys, same form: they only open rows sealed before a rotation."""
+
+    def __repr__(self) -> str:  # the keys never reach a log line
+        return f"QueueSettings(instance={self.instance!r}, secrets keys withheld)"
+
+
+def keyring(settings: QueueSettings) -> Keyring:
+    """The keys from the settings; a missing or bad one stops the queue, naming the variable."""
+    try:
+        return Keyring.parse(settings.secrets_key, settings.secrets_old_keys)
+    except BadKey as exc:
+        raise SettingsError(str(exc)) from None

@@ -1,4 +1,4 @@
-"""Recording new jobs: job, steps, secrets, the ``queued`` event and the dispatch, atomically."""
+"""Recording new jobs: job, steps, sealed secrets, the ``queued`` event and dispatch, at once."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ from runwright_proto.commands import (
     SubmitReply,
 )
 
+from runwright_queue import vault
 from runwright_queue.journal import OUTBOX, status_event
+from runwright_queue.sealing import Keyring
 
 _encode = msgspec.json.Encoder().encode
 
@@ -39,8 +41,9 @@ def _initial(cmd: SubmitJob) -> Literal["scheduled", "queued"]:
     return "scheduled" if cmd.run_at is not None and cmd.run_at > datetime.now(UTC) else "queued"
 
 
-async def _record(conn: asyncpg.Connection, cmd: SubmitJob) -> bool:
-    """Insert one job; False when that job id was already recorded (a retried submission)."""
+async def _record(conn: asyncpg.Connection, cmd: SubmitJob, keys: Keyring | None) -> bool:
+    """Insert one job (its secrets sealed); False when that job id was already recorded (a
+    retried submission)."""
     job_id = UUID(cmd.job_id)
     status = _initial(cmd)
     inserted = await conn.fetchval(
@@ -75,9 +78,7 @@ async def _record(conn: asyncpg.Connection, cmd: SubmitJob) -> bool:
         [(job_id, s.ordinal, s.description, s.action_type) for s in cmd.steps],
     )
     if cmd.secrets:
-        await conn.execute(
-            "INSERT INTO queue.job_secrets (job_id, secrets) VALUES ($1, $2)", job_id, cmd.secrets
-        )
+        await vault.store(conn, job_id, cmd.secrets, keys)
     if cmd.run_at is not None:
         await conn.execute("UPDATE queue.jobs SET run_at = $2 WHERE id = $1", job_id, cmd.run_at)
     reason = f"runs at {cmd.run_at.isoformat()}" if status == "scheduled" and cmd.run_at else None
@@ -101,7 +102,9 @@ async def dispatch(conn: asyncpg.Connection, job_id: str, priority: int) -> None
     )
 
 
-async def submit(pool: asyncpg.Pool, cmd: SubmitJob, max_queued: int = 10_000) -> SubmitReply:
+async def submit(
+    pool: asyncpg.Pool, cmd: SubmitJob, max_queued: int = 10_000, *, keys: Keyring | None = None
+) -> SubmitReply:
     """Idempotent on ``job_id``: a retried submission answers with the job already recorded."""
     async with pool.acquire() as conn, conn.transaction():
         exists = await conn.fetchval(
@@ -115,7 +118,7 @@ async def submit(pool: asyncpg.Pool, cmd: SubmitJob, max_queued: int = 10_000) -
                 reason=f"the queue holds {max_queued} waiting jobs",
                 retry_after_s=RETRY_AFTER_S,
             )
-        if await _record(conn, cmd):
+        if await _record(conn, cmd, keys):
             return SubmitReply(job_id=cmd.job_id, status=_initial(cmd), created=True)
         status = await conn.fetchval(
             "SELECT status FROM queue.jobs WHERE id = $1", UUID(cmd.job_id)
@@ -124,7 +127,7 @@ async def submit(pool: asyncpg.Pool, cmd: SubmitJob, max_queued: int = 10_000) -
 
 
 async def submit_batch(
-    pool: asyncpg.Pool, cmd: SubmitBatch, max_queued: int = 10_000
+    pool: asyncpg.Pool, cmd: SubmitBatch, max_queued: int = 10_000, *, keys: Keyring | None = None
 ) -> SubmitBatchReply:
     """Every job of the batch in one transaction: all are recorded, or none."""
     async with pool.acquire() as conn, conn.transaction():
@@ -137,7 +140,7 @@ async def submit_batch(
                 rejected=f"the queue holds {max_queued} waiting jobs",
                 retry_after_s=RETRY_AFTER_S,
             )
-        created = [await _record(conn, job) for job in cmd.jobs]
+        created = [await _record(conn, job, keys) for job in cmd.jobs]
     return SubmitBatchReply(
         batch_id=cmd.batch_id, job_ids=[j.job_id for j in cmd.jobs], created=all(created)
     )
