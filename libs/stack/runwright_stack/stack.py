@@ -5,6 +5,7 @@ Used by ``runwright run`` (``make run``) and by the end-to-end tests, so both ru
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import subprocess
@@ -25,6 +26,9 @@ SERVICES = ("queue", "scheduler", "approval", "artifact", "executor", "gateway")
 NO_DATABASE = frozenset({"executor"})
 STORE_CREDENTIALS = ("RUNWRIGHT_S3_ACCESS_KEY", "RUNWRIGHT_S3_SECRET_KEY")
 """Only the artifact service holds object-store credentials."""
+SECRETS_KEY = "RUNWRIGHT_SECRETS_KEY"
+QUEUE_ONLY = (SECRETS_KEY, "RUNWRIGHT_SECRETS_OLD_KEYS")
+"""Only the queue holds the keys that seal run secrets."""
 Progress = Callable[[str, str], None]
 
 
@@ -86,6 +90,19 @@ class Stack:
         path.write_text(token + "\n")
         path.chmod(0o600)
         return token
+
+    def secrets_key(self) -> str:
+        """The queue's key for run secrets at rest: made on first start, kept in the data dir
+        (mode 0600), handed to the queue alone. ``RUNWRIGHT_SECRETS_KEY`` set outright wins."""
+        if key := os.environ.get(SECRETS_KEY) or self.config.env.get(SECRETS_KEY):
+            return key
+        path = self.data_dir / "secrets-key"
+        if path.exists():
+            return path.read_text().strip()
+        key = f"{time.strftime('k%Y%m%d')}:{base64.b64encode(secrets.token_bytes(32)).decode()}"
+        path.touch(mode=0o600)
+        path.write_text(key + "\n")
+        return key
 
     def start(self, progress: Progress = _quiet, ready_timeout: float = 180) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -161,6 +178,11 @@ class Stack:
         env.update(self.config.env)
         if name != "artifact":
             for variable in STORE_CREDENTIALS:
+                env.pop(variable, None)
+        if name == "queue":
+            env[SECRETS_KEY] = self.secrets_key()
+        else:
+            for variable in QUEUE_ONLY:
                 env.pop(variable, None)
         if name in NO_DATABASE:
             env.pop("RUNWRIGHT_DATABASE_URL", None)
