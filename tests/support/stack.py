@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,7 +24,14 @@ def new_data_dir() -> Path:
 
 
 @contextmanager
-def running_stack(_: pytest.TempPathFactory | None = None, **overrides: object) -> Iterator[Stack]:
+def running_stack(
+    _: pytest.TempPathFactory | None = None,
+    *,
+    after_stop: Callable[[Path], None] | None = None,
+    **overrides: object,
+) -> Iterator[Stack]:
+    """The stack on free ports in a private data dir; ``after_stop`` sees that dir once every
+    process has stopped, before it is removed."""
     config = StackConfig(
         data_dir=new_data_dir(),
         gateway_port=free_port(),
@@ -36,11 +43,17 @@ def running_stack(_: pytest.TempPathFactory | None = None, **overrides: object) 
         setattr(config, key, value)
     stack = Stack(config)
     unordered: dict[str, list[str]] = {}
+    finished = False
     try:
         stack.start(ready_timeout=120)
         yield stack
         unordered = asyncio.run(unordered_jobs(stack.database_url))
+        finished = True
     finally:
         stack.stop(grace_s=10)
-        shutil.rmtree(config.data_dir, ignore_errors=True)
+        try:
+            if finished and after_stop is not None:
+                after_stop(config.data_dir)
+        finally:
+            shutil.rmtree(config.data_dir, ignore_errors=True)
     assert not unordered, f"job event streams out of causal order: {unordered}"
