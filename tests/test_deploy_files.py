@@ -59,6 +59,8 @@ KNOWN_SETTINGS = frozenset(
         "RUNWRIGHT_S3_BUCKET",
         "RUNWRIGHT_S3_SECURE",
         "RUNWRIGHT_ARTIFACT_DIR",
+        "RUNWRIGHT_SECRETS_KEY",
+        "RUNWRIGHT_SECRETS_OLD_KEYS",
     }
 )
 # Names and values that would hand the executor a way into the database or the object store.
@@ -479,6 +481,7 @@ def test_gateway_listens_on_all_interfaces_and_is_published_on_port_8080(
     [
         ("gateway", "RUNWRIGHT_ADMIN_TOKEN"),
         ("artifact", "RUNWRIGHT_S3_SECRET_KEY"),
+        ("queue", "RUNWRIGHT_SECRETS_KEY"),
         ("minio", "MINIO_ROOT_PASSWORD"),
         ("postgres", "POSTGRES_PASSWORD"),
     ],
