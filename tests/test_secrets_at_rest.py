@@ -8,6 +8,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
 import msgspec
@@ -166,3 +167,18 @@ def test_the_queue_refuses_to_start_with_a_bad_key() -> None:
     )
     assert done.returncode == 2
     assert b"RUNWRIGHT_SECRETS_KEY: key 'k1' has 5 bytes" in done.stderr
+
+
+def test_the_stack_keeps_its_key_in_the_data_dir_and_hands_it_to_the_queue_alone(
+    stack: Stack,
+) -> None:
+    path = stack.data_dir / "secrets-key"
+    assert path.stat().st_mode & 0o777 == 0o600
+    key = path.read_text().strip()
+    Keyring.parse(key)
+    assert stack.secrets_key() == key, "a restart keeps the key"
+    for name, child in stack.children.items():
+        assert child.proc is not None
+        environ = Path(f"/proc/{child.proc.pid}/environ").read_bytes().split(b"\0")
+        holds = any(entry.startswith(b"RUNWRIGHT_SECRETS_KEY=") for entry in environ)
+        assert holds == (name == "queue"), name
