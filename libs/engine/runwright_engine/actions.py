@@ -175,7 +175,9 @@ async def perform(ctx: ActionContext, action: Action) -> Outcome:
     page, timeout = ctx.page, ctx.timeout_ms
     match action:
         case NavigateAction():
-            await page.goto(absolute_url(ctx.runbook, action.url, ctx.values), timeout=timeout)
+            url = absolute_url(ctx.runbook, action.url, ctx.values)
+            check_navigation(url)
+            await page.goto(url, timeout=timeout)
             return Outcome()
         case ClickAction() | HoverAction() | InputAction() | SelectAction():
             fast = await ctx.act_fast(action.selector, action)

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from playwright.async_api import Error as PlaywrightError
 
+from runwright_engine.egress.guard import HINT as EGRESS_HINT
+from runwright_engine.egress.guard import EgressBlocked
 from runwright_engine.selectors import SelectorNotFound
 
 HINTS = {
@@ -19,6 +21,7 @@ HINTS = {
     "ariaLabel, role or text in the selector.",
     "Navigation timeout": "A page load or wait timed out: add a `wait` step before this one or "
     "raise settings.defaultTimeout.",
+    "Egress blocked": EGRESS_HINT,
     "Unknown": "Unexpected error: see the message and the diagnostics.",
 }
 
@@ -49,6 +52,8 @@ class ActionFailed(Exception):
 
 def classify(exc: BaseException) -> str:
     text = str(exc).lower()
+    if isinstance(exc, EgressBlocked):
+        return "Egress blocked"
     if isinstance(exc, ActionFailed):
         cause = str(exc.cause).lower()
         if "not attached" in cause or "detached" in cause or "stale" in cause:
