@@ -126,6 +126,8 @@ class HealthReply(_Message, tag="health", frozen=True):
     instance: str
     ready: bool
     checks: dict[str, str] = {}
+    counters: dict[str, int] = {}
+    """Totals since the instance started (the executor's ``egress_blocked``, for instance)."""
 
 
 class ErrorReply(_Message, tag="error", frozen=True):

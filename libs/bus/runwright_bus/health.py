@@ -13,9 +13,12 @@ from runwright_proto.commands import HealthReply
 from runwright_bus.messages import encode
 
 Checks = Callable[[], Awaitable[dict[str, str]]]
+Counters = Callable[[], dict[str, int]]
 
 
-async def serve_health(nc: Client, service: str, instance: str, checks: Checks) -> Subscription:
+async def serve_health(
+    nc: Client, service: str, instance: str, checks: Checks, counters: Counters = dict
+) -> Subscription:
     async def answer(msg: Msg) -> None:
         results = await checks()
         reply = HealthReply(
@@ -23,6 +26,7 @@ async def serve_health(nc: Client, service: str, instance: str, checks: Checks) 
             instance=instance,
             ready=all(v == "ok" for v in results.values()),
             checks=results,
+            counters=counters(),
         )
         await msg.respond(encode(reply))
 

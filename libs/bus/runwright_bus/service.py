@@ -32,6 +32,8 @@ class ServiceContext:
     stop: asyncio.Event
     stack: AsyncExitStack
     checks: dict[str, Callable[[], Awaitable[str]]] = field(default_factory=dict)
+    counters: dict[str, Callable[[], int]] = field(default_factory=dict)
+    """Totals the health answer reports beside the checks (read when asked)."""
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     started: bool = False
 
@@ -49,6 +51,9 @@ class ServiceContext:
                 )
                 results[name] = f"error: {type(exc).__name__}"
         return results
+
+    def counted(self) -> dict[str, int]:
+        return {name: read() for name, read in self.counters.items()}
 
     async def serve_until_stopped(self) -> None:
         self.started = True
@@ -78,7 +83,7 @@ async def service(name: str, settings: CommonSettings) -> AsyncIterator[ServiceC
         ctx = ServiceContext(
             name=name, instance=instance, nc=nc, js=nc.jetstream(), stop=stop, stack=stack
         )
-        await serve_health(nc, name, instance, ctx.readiness)
+        await serve_health(nc, name, instance, ctx.readiness, ctx.counted)
         if settings.health_port:
             server = await serve_http_health(settings.health_port, ctx.readiness)
             stack.callback(server.close)

@@ -33,6 +33,7 @@ from runwright_runbook.model import (
 )
 from runwright_runbook.variables import interpolate
 
+from runwright_engine.egress.guard import check_navigation
 from runwright_engine.errors import ActionFailed
 from runwright_engine.files import FileRecord, export_text, record, safe_name, unique_path
 from runwright_engine.navigation import NavigationWatch

@@ -8,7 +8,6 @@ cancel and approval hook in), resolve the selector, act, capture, run memory ope
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import time
 from collections.abc import Mapping
@@ -17,6 +16,7 @@ from typing import Any
 
 from playwright.async_api import BrowserContext, Page
 from runwright_common import redaction
+from runwright_common.logging import get_logger
 from runwright_proto.reports import StepError
 from runwright_runbook.model import Runbook, Step, action_type
 from runwright_runbook.numbering import step_label
@@ -27,6 +27,7 @@ from runwright_engine.actions import ActionContext, FastPath, Outcome, absolute_
 from runwright_engine.attempts import attempts
 from runwright_engine.captures import CaptureFailed, capture_value, is_empty
 from runwright_engine.diagnostics import diagnose, step_screenshot
+from runwright_engine.egress.guard import EgressBlocked, Violations, check_navigation
 from runwright_engine.errors import HINTS, TEMPLATE_HINT
 from runwright_engine.files import FileRecord, record, unique_path
 from runwright_engine.navigation import NavigationWatch
@@ -44,6 +45,7 @@ from runwright_engine.templates import TemplateError
 from runwright_engine.values import hidden_names, resolve_late, resolve_values, secret_values
 from runwright_engine.video import VideoRecorder
 
+log = get_logger("runwright.engine")
 __all__ = ["Engine", "Observer", "RunOutcome", "StepRejected", "StepResult", "StepSkipped"]
 
 
@@ -64,8 +66,11 @@ class Engine:
         screenshots: bool = False,
         max_download_bytes: int | None = None,
         video: bool = False,
+        egress: Violations | None = None,
     ) -> None:
         self.video = video
+        self.egress = egress or Violations()
+        """Egress blocks not yet reported (the executor's proxy adds to it; non-web frames too)."""
         self.screencast: Screencast | None = None
         self.context, self.runbook, self.files_dir = context, runbook, files_dir
         self.screenshots = screenshots
@@ -127,7 +132,9 @@ class Engine:
         )
 
     async def _open_page(self) -> Page:
+        self.context.on("page", self.egress.watch)
         page = await self.context.new_page()
+        self.egress.watch(page)
         page.on("console", lambda m: self._console(m.type, m.text))
         page.on("pageerror", lambda e: self._console("pageerror", str(e)))
         self.navigations = NavigationWatch(page)
@@ -138,10 +145,16 @@ class Engine:
     async def _go_to_start(self, page: Page) -> None:
         """``metadata.startUrl`` (else the first step's url), rendered with the values known."""
         start = self.runbook.metadata.start_url or (self.runbook.steps[0].url or "")
-        if start:
-            with contextlib.suppress(Exception):
-                url = absolute_url(self.runbook, interpolate(start, self.values), self.values)
-                await page.goto(url, timeout=self.runbook.settings.default_timeout)
+        if not start:
+            return
+        try:
+            url = absolute_url(self.runbook, interpolate(start, self.values), self.values)
+            check_navigation(url)
+            await page.goto(url, timeout=self.runbook.settings.default_timeout)
+        except EgressBlocked as blocked:
+            self.egress.add(str(blocked))  # the first step fails with it
+        except Exception as exc:  # the first step fails on the page it finds, with its error
+            log.info("start URL not loaded", error=type(exc).__name__)
 
     async def _steps(self, page: Page) -> list[StepResult]:
         settings = self.runbook.settings
@@ -205,7 +218,9 @@ class Engine:
         try:
             self._check_variables(step)
             await self._act(page, rendered, result)
-        except Exception as exc:
+            self.egress.raise_any()
+        except Exception as failure:
+            exc = self.egress.take() or failure
             result.status = "failed"
             result.retries = max(result.retries, getattr(exc, "retries", 0))
             result.error, shot = await self._diagnose(page, rendered, exc)

@@ -22,6 +22,7 @@ from runwright_stack.ports import port_in_use, wait_for_port
 from runwright_stack.postgres import EmbeddedPostgres
 from runwright_stack.processes import spawn, tail, terminate
 
+EGRESS_ALLOW = "RUNWRIGHT_EGRESS_ALLOW"
 SERVICES = ("queue", "scheduler", "approval", "artifact", "executor", "gateway")
 NO_DATABASE = frozenset({"executor"})
 STORE_CREDENTIALS = ("RUNWRIGHT_S3_ACCESS_KEY", "RUNWRIGHT_S3_SECRET_KEY")
@@ -176,6 +177,8 @@ class Stack:
             env.setdefault("RUNWRIGHT_DRAIN_GRACE_S", "10")
             env.setdefault("RUNWRIGHT_FILES_DIR", str(self.data_dir / "files"))
         env.update(self.config.env)
+        if name == "executor":
+            env[EGRESS_ALLOW] = self.egress_allow(env.get(EGRESS_ALLOW, ""))
         if name != "artifact":
             for variable in STORE_CREDENTIALS:
                 env.pop(variable, None)
@@ -189,6 +192,11 @@ class Stack:
             env.pop("DATABASE_URL", None)
         key = f"{name}-{index}" if name == "executor" else name
         self._add_child(key, [sys.executable, "-m", f"runwright_{name}"], env)
+
+    def egress_allow(self, configured: str) -> str:
+        """The executor's egress allow-list: what was configured, plus the demo app."""
+        demo = f"127.0.0.1:{self.config.demo_port}" if self.config.demo_port else ""
+        return " ".join(part for part in (configured.strip(), demo) if part)
 
     def _add_child(self, name: str, argv: list[str], env: dict[str, str]) -> None:
         self.children[name] = Child(name, argv, env, self.log_dir / f"{name}.log")

@@ -11,6 +11,8 @@ class ServiceHealth(Struct, kw_only=True):
     ready: bool
     instance: str | None = None
     checks: dict[str, Any] = {}
+    counters: dict[str, int] = {}
+    """Totals since the answering instance started (the executor's ``egress_blocked``)."""
     error: str | None = None
     """Why the service did not answer (its health request failed)."""
 

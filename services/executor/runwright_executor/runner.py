@@ -14,7 +14,9 @@ import msgspec
 from nats.aio.client import Client
 from playwright.async_api import Browser, Page
 from runwright_bus import request
-from runwright_common.logging import get_logger, logged_failure
+from runwright_common.logging import get_logger
+from runwright_engine.egress.contexts import guarded_context
+from runwright_engine.egress.proxy import EgressProxy
 from runwright_engine.engine import Engine, Observer, RunOutcome, StepResult
 from runwright_engine.files import FileRecord
 from runwright_engine.screencast import Screencast
@@ -54,6 +56,8 @@ class JobContext:
     lease_ms: int
     files_dir: Path
     env_prefix: str
+    egress: EgressProxy
+    """The filtering proxy every job's browser context connects through."""
     max_download_bytes: int | None = None
     live_max_fps: float = 5.0
 
@@ -213,29 +217,33 @@ class JobRunner:
     async def _run(self) -> None:
         claim = self.claim
         assert claim.runbook is not None
-        context = await self.ctx.browser.new_context(
-            viewport={"width": 1280, "height": 720}, accept_downloads=True
+        guarded = guarded_context(
+            self.ctx.browser,
+            self.ctx.egress,
+            self.job_id,
+            viewport={"width": 1280, "height": 720},
+            accept_downloads=True,
         )
-        try:
-            engine = self.engine = Engine(
-                context,
-                claim.runbook,
-                variables=claim.variables,
-                secrets=claim.secrets,
-                data=claim.data,
-                files_dir=self.ctx.files_dir / self.job_id,
-                observer=NatsObserver(self, self.ctx.files_dir / self.job_id),
-                env_prefix=self.ctx.env_prefix,
-                screenshots=claim.options.screenshots,
-                video=claim.options.video,
-                max_download_bytes=self.ctx.max_download_bytes,
-            )
-            self.secrets = engine.secrets
-            outcome: RunOutcome = await engine.run()
-        finally:
-            await self.live.close()
-            with logged_failure(log, "browser context not closed", job_id=self.job_id):
-                await context.close()
+        async with guarded as (context, violations):
+            try:
+                engine = self.engine = Engine(
+                    context,
+                    claim.runbook,
+                    variables=claim.variables,
+                    secrets=claim.secrets,
+                    data=claim.data,
+                    files_dir=self.ctx.files_dir / self.job_id,
+                    observer=NatsObserver(self, self.ctx.files_dir / self.job_id),
+                    env_prefix=self.ctx.env_prefix,
+                    screenshots=claim.options.screenshots,
+                    video=claim.options.video,
+                    max_download_bytes=self.ctx.max_download_bytes,
+                    egress=violations,
+                )
+                self.secrets = engine.secrets
+                outcome: RunOutcome = await engine.run()
+            finally:
+                await self.live.close()
         await self.report(
             JobFinished(
                 job_id=self.job_id,

@@ -15,6 +15,8 @@ from runwright_common.errors import RetryableError
 from runwright_common.logging import get_logger, logged_failure
 from runwright_common.settings import load
 from runwright_engine.browser import launch
+from runwright_engine.egress.policy import EgressPolicy
+from runwright_engine.egress.proxy import EgressProxy
 from runwright_proto import streams, subjects
 from runwright_proto.commands import CONCURRENCY_LIMIT, ClaimJob, ClaimReply, DispatchJob
 
@@ -28,6 +30,7 @@ RUNNING: dict[str, JobRunner] = {}
 
 async def main() -> None:
     settings = load(ExecutorSettings)
+    policy = EgressPolicy.parse(settings.egress_allow)  # a bad entry stops here, named
     async with service("executor", settings) as ctx:
         playwright = await ctx.stack.enter_async_context(async_playwright())
         browser = await launch(
@@ -39,6 +42,9 @@ async def main() -> None:
             return "ok" if browser.is_connected() else "browser disconnected"
 
         ctx.checks["browser"] = browser_check
+        egress = await EgressProxy(policy).start()
+        ctx.stack.push_async_callback(egress.close)
+        ctx.counters["egress_blocked"] = lambda: egress.blocked
         await ensure_topology(ctx.js, streams.ALL_STREAMS, [streams.EXECUTORS])
         job_ctx = JobContext(
             nc=ctx.nc,
@@ -47,6 +53,7 @@ async def main() -> None:
             lease_ms=settings.lease_ms,
             files_dir=Path(settings.files_dir or Path(tempfile.gettempdir()) / "runwright-files"),
             env_prefix=settings.env_prefix,
+            egress=egress,
             max_download_bytes=settings.max_download_mb * (1 << 20),
             live_max_fps=settings.live_max_fps,
         )

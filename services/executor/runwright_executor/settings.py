@@ -13,3 +13,6 @@ class ExecutorSettings(CommonSettings, frozen=True, kw_only=True):
     env_prefix: str = "RUNWRIGHT_VAR_"
     max_download_mb: int = 100
     live_max_fps: float = 5.0
+    egress_allow: str = ""
+    """``RUNWRIGHT_EGRESS_ALLOW``: what the browser may reach beyond public addresses (CIDRs,
+    addresses, host names, ``*.`` wildcards, each with an optional ``:port``)."""

@@ -20,7 +20,12 @@ async def _ping(nc: Client, service: str) -> ServiceHealth:
     try:
         reply = await nc.request(subjects.health(service), b"", timeout=0.5)
         health: HealthReply = decode(reply.data, HealthReply)
-        return ServiceHealth(ready=health.ready, instance=health.instance, checks=health.checks)
+        return ServiceHealth(
+            ready=health.ready,
+            instance=health.instance,
+            checks=health.checks,
+            counters=health.counters,
+        )
     except Exception as exc:
         return ServiceHealth(ready=False, error=type(exc).__name__)
 

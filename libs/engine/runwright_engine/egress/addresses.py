@@ -1,7 +1,8 @@
 """Which addresses are not public, and why: the default-deny half of the egress policy.
 
-IPv6 forms that carry an IPv4 address (IPv4-mapped ``::ffff:a.b.c.d``, IPv4-compatible ``::a.b.c.d``,
-6to4 ``2002::/16`` and NAT64 ``64:ff9b::/96``) are judged by the IPv4 address they carry.
+IPv6 forms that carry an IPv4 address (IPv4-mapped ``::ffff:a.b.c.d``, IPv4-compatible
+``::a.b.c.d``, 6to4 ``2002::/16`` and NAT64 ``64:ff9b::/96``) are judged by the IPv4 address they
+carry.
 """
 
 from __future__ import annotations

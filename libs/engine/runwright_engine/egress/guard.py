@@ -43,6 +43,7 @@ class Violations:
 
     def __init__(self) -> None:
         self.pending: list[str] = []
+        self._watched: set[int] = set()
 
     def blocked(self, verdict: Verdict) -> None:
         self.pending.append(verdict.message)
@@ -51,7 +52,10 @@ class Violations:
         self.pending.append(message)
 
     def watch(self, page: Page) -> None:
-        page.on("framenavigated", self._navigated)
+        """Report the page's frames that end up on a non-web URL (each page watched once)."""
+        if id(page) not in self._watched:
+            self._watched.add(id(page))
+            page.on("framenavigated", self._navigated)
 
     def _navigated(self, frame: Frame) -> None:
         if non_web(frame.url) and not frame.url.startswith(BROWSER_ERROR_PAGE):

@@ -6,8 +6,9 @@ list's entries (comma or space separated) are CIDRs, IP addresses, host names an
 wildcards, each optionally with ``:port`` (IPv6 as ``[::1]:8080``).
 
 The decision is made on the resolved address of each connection. A host-name entry allows that
-name's connections whatever it resolves to (the operator vouches for the name); otherwise every
-address the name resolved to must pass.
+name's connections whatever it resolves to (the operator vouches for the name); otherwise the
+connection goes to the first address the name resolved to that passes, and is denied when none
+does.
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ import re
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network
 
+from runwright_common.errors import SettingsError
+
 from runwright_engine.egress.addresses import Address, normalise, not_public
 
 VARIABLE = "RUNWRIGHT_EGRESS_ALLOW"
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 
 
-class EgressConfigError(ValueError):
+class EgressConfigError(SettingsError, ValueError):
     """An allow-list entry that is not a CIDR, an address or a host name (the message names it)."""
 
 
@@ -101,14 +104,18 @@ class EgressPolicy:
         return reason
 
     def check(self, host: str, port: int, addresses: list[Address]) -> Verdict:
-        """The verdict on a connection to ``host:port`` that resolved to ``addresses``."""
+        """The verdict on a connection to ``host:port`` that resolved to ``addresses``: allowed
+        with the first address that passes (the one to connect to), else denied with the first
+        address's reason."""
         host = canonical_host(host)
         if self.allows_name(host, port):
             return Verdict(host, port, addresses[0])
-        for address in addresses:
-            if (reason := self.denial(address, port)) is not None:
-                return Verdict(host, port, address, reason)
-        return Verdict(host, port, addresses[0])
+        reasons = [(address, self.denial(address, port)) for address in addresses]
+        for address, reason in reasons:
+            if reason is None:
+                return Verdict(host, port, address)
+        address, reason = reasons[0]
+        return Verdict(host, port, address, reason)
 
 
 def canonical_host(host: str) -> str:

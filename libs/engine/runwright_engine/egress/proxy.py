@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from ipaddress import ip_address
 from urllib.parse import urlsplit
 
+from playwright.async_api import ProxySettings
 from runwright_common.logging import get_logger
 
 from runwright_engine.egress.addresses import Address
@@ -47,7 +48,7 @@ class ContextEgress:
     password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     blocked: int = 0
 
-    def proxy_settings(self, server: str) -> dict[str, str]:
+    def proxy_settings(self, server: str) -> ProxySettings:
         """The ``proxy`` argument of ``browser.new_context`` for this context."""
         return {"server": server, "username": self.token, "password": self.password}
 
@@ -147,9 +148,7 @@ class EgressProxy:
 
     async def _decide(self, context: ContextEgress, host: str, port: int) -> Verdict:
         try:
-            addresses = (
-                [ip_address(host)] if is_ip(host) else await self.resolver(host, port)
-            )
+            addresses = [ip_address(host)] if is_ip(host) else await self.resolver(host, port)
         except (OSError, ValueError) as exc:
             raise ProxyRefusal("502 Bad Gateway", f"could not resolve {host}") from exc
         if not addresses:
