@@ -52,7 +52,7 @@ KNOWN_SETTINGS = frozenset(
         "RUNWRIGHT_ADMIN_TOKEN",
         "RUNWRIGHT_EXECUTOR_SLOTS",
         "RUNWRIGHT_CHROMIUM_PATH",
-        "RUNWRIGHT_ALLOW_PRIVATE_NETWORKS",
+        "RUNWRIGHT_EGRESS_ALLOW",
         "RUNWRIGHT_S3_ENDPOINT",
         "RUNWRIGHT_S3_ACCESS_KEY",
         "RUNWRIGHT_S3_SECRET_KEY",
@@ -513,11 +513,11 @@ def test_executor_scales_out_and_gives_chromium_what_its_sandbox_needs(
     assert int(grace.group(1)) * (60 if grace.group(2) == "m" else 1) >= 60
 
 
-def test_executor_in_compose_blocks_private_networks_and_uses_debian_chromium(
+def test_executor_in_compose_allows_no_private_destination_and_uses_debian_chromium(
     compose: dict[str, Any],
 ) -> None:
     env = compose_env(service(compose, "executor"))
-    assert env["RUNWRIGHT_ALLOW_PRIVATE_NETWORKS"] == "false"
+    assert env["RUNWRIGHT_EGRESS_ALLOW"] == "${RUNWRIGHT_EGRESS_ALLOW:-}", "empty unless set"
     assert env["RUNWRIGHT_CHROMIUM_PATH"] == "/usr/lib/chromium/chromium"
     assert "RUNWRIGHT_EXECUTOR_SLOTS" in env
 
@@ -625,8 +625,8 @@ def test_chromium_sandbox_is_never_switched_off(
     assert "--no-sandbox" not in json.dumps(k8s_docs)
 
 
-def test_image_defaults_keep_the_ssrf_guard_on(stages: dict[str, Stage]) -> None:
-    assert image_env(stages, "executor")["RUNWRIGHT_ALLOW_PRIVATE_NETWORKS"] == "false"
+def test_image_defaults_keep_the_egress_policy_closed(stages: dict[str, Stage]) -> None:
+    assert image_env(stages, "executor")["RUNWRIGHT_EGRESS_ALLOW"] == ""
 
 
 def test_gateway_image_health_checks_its_http_port(stages: dict[str, Stage]) -> None:
@@ -942,7 +942,7 @@ def test_executor_pods_get_no_database_or_object_store_credentials(
         leaked |= {k for k, v in env.items() if CREDENTIAL_VALUE.search(v)}
         assert not leaked
         assert not references_a_secret(container)
-        assert env["RUNWRIGHT_ALLOW_PRIVATE_NETWORKS"] == "false"
+        assert env["RUNWRIGHT_EGRESS_ALLOW"] == ""
     assert "secret" not in json.dumps(deployment["spec"]["template"]["spec"].get("volumes", []))
 
 

@@ -21,6 +21,7 @@ from runwright_stack.stack import Stack, StackConfig
 from tests.bench import (
     console_list,
     decisions,
+    egress_overhead,
     engine_overhead,
     live_and_artifacts,
     submit_latency,
@@ -59,6 +60,11 @@ def fixture_app_process() -> Iterator[str]:
         proc.wait(10)
 
 
+def _egress(_: Stack | None) -> str:
+    with fixture_app_process() as base:
+        return egress_overhead.run_with(base)
+
+
 def _live(stack: Stack | None) -> str:
     assert stack is not None
     with fixture_app_process() as base:
@@ -83,6 +89,7 @@ def _console(stack: Stack | None) -> str:
 
 BENCHMARKS: dict[str, tuple[bool, Callable[[Stack | None], str]]] = {
     "engine": (False, _engine),
+    "egress": (False, _egress),
     "submit": (True, _submit),
     "live": (True, _live),
     "decisions": (True, _decisions),

@@ -87,8 +87,9 @@ async def timed_plain(browser: Browser, base: str) -> float:
     return elapsed
 
 
-async def timed_engine(browser: Browser, base: str, files: Path) -> float:
-    document = {
+def document(base: str) -> dict[str, Any]:
+    """The benchmark's runbook on the fixture app at ``base``."""
+    return {
         "title": "bench",
         "steps": steps(),
         "settings": {"baseUrl": base, "defaultTimeout": 10000, "pauseBetweenSteps": 0},
@@ -100,7 +101,10 @@ async def timed_engine(browser: Browser, base: str, files: Path) -> float:
             "generatedAt": "2026-01-01T00:00:00Z",
         },
     }
-    runbook = parse_runbook(document)
+
+
+async def timed_engine(browser: Browser, base: str, files: Path) -> float:
+    runbook = parse_runbook(document(base))
     context = await browser.new_context(viewport={"width": 1280, "height": 720})
     started = time.perf_counter()
     outcome = await Engine(context, runbook, files_dir=files).run()
