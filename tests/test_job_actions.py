@@ -12,9 +12,13 @@ import pytest
 from runwright_proto.control import ACTIONS, AVAILABLE, Control, JobAction
 from runwright_proto.jobs import JOB_STATUSES
 from runwright_queue import control, submission
+from runwright_queue.sealing import transient
 from runwright_stack.stack import Stack
 from support.database import private_database
 from test_queue_invariants import command
+
+KEYS = transient()
+"""The keyring the queue service would hold (one per test process)."""
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +31,7 @@ async def pool(stack: Stack) -> AsyncIterator[asyncpg.Pool]:
 
 async def job_in(pool: asyncpg.Pool, status: str) -> str:
     cmd = command()
-    await submission.submit(pool, cmd)
+    await submission.submit(pool, cmd, keys=KEYS)
     await pool.execute(
         "UPDATE queue.jobs SET status = $2, attempt = 1 WHERE id = $1",
         uuid.UUID(cmd.job_id),

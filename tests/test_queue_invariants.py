@@ -16,10 +16,14 @@ import pytest
 from runwright_proto.commands import ClaimJob, RenewLease, StepSpec, SubmitJob
 from runwright_proto.reports import JobFinished, StepFinished, StepStarted
 from runwright_queue import claims, reaper, reports, submission
+from runwright_queue.sealing import transient
 from runwright_runbook import parse_runbook
 from runwright_stack.stack import Stack
 from support.database import private_database
 from support.runbooks import runbook
+
+KEYS = transient()
+"""The keyring the queue service would hold (one per test process)."""
 
 pytestmark = pytest.mark.e2e
 
@@ -58,8 +62,8 @@ async def events(pool: asyncpg.Pool, job_id: str) -> list[tuple[int, str]]:
 
 async def test_resubmitting_the_same_job_id_records_it_once(pool: asyncpg.Pool) -> None:
     cmd = command()
-    first = await submission.submit(pool, cmd)
-    again = await submission.submit(pool, cmd)
+    first = await submission.submit(pool, cmd, keys=KEYS)
+    again = await submission.submit(pool, cmd, keys=KEYS)
     assert (first.created, again.created) == (True, False)
     assert await pool.fetchval("SELECT count(*) FROM queue.job_steps") == 2
     assert await events(pool, cmd.job_id) == [(1, "status")]
@@ -68,10 +72,12 @@ async def test_resubmitting_the_same_job_id_records_it_once(pool: asyncpg.Pool) 
 
 async def test_concurrent_claims_give_the_job_to_exactly_one_executor(pool: asyncpg.Pool) -> None:
     cmd = command()
-    await submission.submit(pool, cmd)
+    await submission.submit(pool, cmd, keys=KEYS)
     replies = await asyncio.gather(
         *(
-            claims.claim(pool, ClaimJob(job_id=cmd.job_id, executor_id=f"ex-{i}", lease_ms=30000))
+            claims.claim(
+                pool, ClaimJob(job_id=cmd.job_id, executor_id=f"ex-{i}", lease_ms=30000), keys=KEYS
+            )
             for i in range(25)
         )
     )
@@ -84,12 +90,14 @@ async def test_concurrent_claims_give_the_job_to_exactly_one_executor(pool: asyn
 
 async def test_a_redelivered_report_changes_nothing(pool: asyncpg.Pool) -> None:
     cmd = command()
-    await submission.submit(pool, cmd)
-    await claims.claim(pool, ClaimJob(job_id=cmd.job_id, executor_id="ex", lease_ms=30000))
+    await submission.submit(pool, cmd, keys=KEYS)
+    await claims.claim(
+        pool, ClaimJob(job_id=cmd.job_id, executor_id="ex", lease_ms=30000), keys=KEYS
+    )
     started = StepStarted(job_id=cmd.job_id, attempt=1, at=now(), ordinal=0)
-    assert await reports.apply_report(pool, started) is True
+    assert await reports.apply_report(pool, started, keys=KEYS) is True
     before = await events(pool, cmd.job_id)
-    assert await reports.apply_report(pool, started) is False
+    assert await reports.apply_report(pool, started, keys=KEYS) is False
     assert await events(pool, cmd.job_id) == before
 
 
@@ -97,13 +105,15 @@ async def test_reports_from_an_attempt_that_does_not_hold_the_job_are_rejected(
     pool: asyncpg.Pool,
 ) -> None:
     cmd = command()
-    await submission.submit(pool, cmd)
-    await claims.claim(pool, ClaimJob(job_id=cmd.job_id, executor_id="ex", lease_ms=30000))
+    await submission.submit(pool, cmd, keys=KEYS)
+    await claims.claim(
+        pool, ClaimJob(job_id=cmd.job_id, executor_id="ex", lease_ms=30000), keys=KEYS
+    )
     before = await events(pool, cmd.job_id)
     stale = StepFinished(
         job_id=cmd.job_id, attempt=2, at=now(), ordinal=0, status="failed", duration_ms=5
     )
-    assert await reports.apply_report(pool, stale) is False
+    assert await reports.apply_report(pool, stale, keys=KEYS) is False
     assert await events(pool, cmd.job_id) == before
     renew = RenewLease(job_id=cmd.job_id, attempt=2, executor_id="ex", lease_ms=1000)
     assert (await claims.renew(pool, renew)).ok is False
@@ -116,22 +126,24 @@ async def test_reports_from_an_attempt_that_does_not_hold_the_job_are_rejected(
 
 async def test_a_finished_job_ignores_late_reports(pool: asyncpg.Pool) -> None:
     cmd = command()
-    await submission.submit(pool, cmd)
-    await claims.claim(pool, ClaimJob(job_id=cmd.job_id, executor_id="ex", lease_ms=30000))
+    await submission.submit(pool, cmd, keys=KEYS)
+    await claims.claim(
+        pool, ClaimJob(job_id=cmd.job_id, executor_id="ex", lease_ms=30000), keys=KEYS
+    )
     done = JobFinished(job_id=cmd.job_id, attempt=1, at=now(), status="completed")
-    assert await reports.apply_report(pool, done) is True
+    assert await reports.apply_report(pool, done, keys=KEYS) is True
     late = StepFinished(
         job_id=cmd.job_id, attempt=1, at=now(), ordinal=1, status="success", duration_ms=1
     )
-    assert await reports.apply_report(pool, late) is False
+    assert await reports.apply_report(pool, late, keys=KEYS) is False
     steps = await pool.fetch("SELECT status FROM queue.job_steps ORDER BY ordinal")
     assert [s["status"] for s in steps] == ["skipped", "skipped"]
 
 
 async def test_an_expired_lease_fails_the_job_as_executor_lost(pool: asyncpg.Pool) -> None:
     cmd = command()
-    await submission.submit(pool, cmd)
-    await claims.claim(pool, ClaimJob(job_id=cmd.job_id, executor_id="ex", lease_ms=1))
+    await submission.submit(pool, cmd, keys=KEYS)
+    await claims.claim(pool, ClaimJob(job_id=cmd.job_id, executor_id="ex", lease_ms=1), keys=KEYS)
     await asyncio.sleep(0.05)
     assert await reaper.reap_expired(pool) == 1
     job = await pool.fetchrow("SELECT status, reason FROM queue.jobs")
@@ -143,12 +155,14 @@ async def test_an_expired_lease_fails_the_job_as_executor_lost(pool: asyncpg.Poo
 
 async def test_concurrent_finishes_apply_once(pool: asyncpg.Pool) -> None:
     cmd = command()
-    await submission.submit(pool, cmd)
-    await claims.claim(pool, ClaimJob(job_id=cmd.job_id, executor_id="ex", lease_ms=1))
+    await submission.submit(pool, cmd, keys=KEYS)
+    await claims.claim(pool, ClaimJob(job_id=cmd.job_id, executor_id="ex", lease_ms=1), keys=KEYS)
     await asyncio.sleep(0.05)
     finished = JobFinished(job_id=cmd.job_id, attempt=1, at=now(), status="completed")
     results = await asyncio.gather(
-        reports.apply_report(pool, finished), reaper.reap_expired(pool), return_exceptions=True
+        reports.apply_report(pool, finished, keys=KEYS),
+        reaper.reap_expired(pool),
+        return_exceptions=True,
     )
     assert not [r for r in results if isinstance(r, Exception)]
     statuses = await pool.fetch(

@@ -14,9 +14,13 @@ import pytest
 from runwright_proto.commands import ClaimJob, JobOptions
 from runwright_proto.reports import JobReleased, StepStarted
 from runwright_queue import claims, reaper, reports, submission, timers
+from runwright_queue.sealing import transient
 from runwright_stack.stack import Stack
 from support.database import private_database
 from test_queue_invariants import command
+
+KEYS = transient()
+"""The keyring the queue service would hold (one per test process)."""
 
 pytestmark = pytest.mark.e2e
 
@@ -29,14 +33,14 @@ async def pool(stack: Stack) -> AsyncIterator[asyncpg.Pool]:
 
 async def submit(pool: asyncpg.Pool, **changes: object) -> str:
     cmd = msgspec.structs.replace(command(), **changes)
-    reply = await submission.submit(pool, cmd)
+    reply = await submission.submit(pool, cmd, keys=KEYS)
     assert reply.created, reply
     return cmd.job_id
 
 
 async def claim(pool: asyncpg.Pool, concurrency: int = 50, lease_ms: int = 30000) -> str | None:
     reply = await claims.claim(
-        pool, ClaimJob(job_id="nudge", executor_id="ex", lease_ms=lease_ms), concurrency
+        pool, ClaimJob(job_id="nudge", executor_id="ex", lease_ms=lease_ms), concurrency, keys=KEYS
     )
     return reply.job_id if reply.granted else reply.reason
 
@@ -64,8 +68,8 @@ async def test_a_workspace_runs_at_most_its_concurrency_limit(pool: asyncpg.Pool
 
 async def test_a_full_queue_refuses_new_jobs_with_a_retry_hint(pool: asyncpg.Pool) -> None:
     for _ in range(2):
-        assert (await submission.submit(pool, command(), max_queued=2)).created
-    refused = await submission.submit(pool, command(), max_queued=2)
+        assert (await submission.submit(pool, command(), max_queued=2, keys=KEYS)).created
+    refused = await submission.submit(pool, command(), max_queued=2, keys=KEYS)
     assert (refused.status, refused.created, refused.retry_after_s) == ("rejected", False, 5)
     assert await pool.fetchval("SELECT count(*) FROM queue.jobs") == 2
 
@@ -91,7 +95,9 @@ async def test_executor_loss_requeues_from_the_first_step_when_asked(pool: async
     job = await submit(pool, options=JobOptions(on_executor_loss="requeue"))
     assert await claim(pool, lease_ms=1) == job
     now = datetime.now(UTC)
-    assert await reports.apply_report(pool, StepStarted(job_id=job, attempt=1, at=now, ordinal=0))
+    assert await reports.apply_report(
+        pool, StepStarted(job_id=job, attempt=1, at=now, ordinal=0), keys=KEYS
+    )
     await asyncio.sleep(0.05)
     assert await reaper.reap_expired(pool) == 1
     row = await pool.fetchrow("SELECT status, requeues, reason FROM queue.jobs")
@@ -102,7 +108,9 @@ async def test_executor_loss_requeues_from_the_first_step_when_asked(pool: async
     assert await claim(pool) == job
     assert await pool.fetchval("SELECT attempt FROM queue.jobs") == 2
     late = StepStarted(job_id=job, attempt=1, at=now, ordinal=1)
-    assert await reports.apply_report(pool, late) is False, "the lost attempt is fenced off"
+    assert await reports.apply_report(pool, late, keys=KEYS) is False, (
+        "the lost attempt is fenced off"
+    )
 
 
 async def test_executor_loss_fails_the_job_by_default(pool: asyncpg.Pool) -> None:
@@ -119,9 +127,9 @@ async def test_a_stopping_executor_hands_its_job_back(pool: asyncpg.Pool) -> Non
     assert await claim(pool) == job
     at = datetime.now(UTC)
     stale = JobReleased(job_id=job, attempt=2, at=at, seq=1, executor_id="ex")
-    assert await reports.apply_report(pool, stale) is False
+    assert await reports.apply_report(pool, stale, keys=KEYS) is False
     released = JobReleased(job_id=job, attempt=1, at=at, seq=1, executor_id="ex")
-    assert await reports.apply_report(pool, released) is True
+    assert await reports.apply_report(pool, released, keys=KEYS) is True
     row = await pool.fetchrow("SELECT status, reason FROM queue.jobs")
     assert (row["status"], row["reason"]) == ("failed", "executor stopped")
 

@@ -17,10 +17,14 @@ from runwright_proto.control import JobState
 from runwright_proto.reports import ApprovalRequested, StepFinished, StepStarted
 from runwright_queue import artifacts, claims, control, reports, submission
 from runwright_queue.approvals import EvidencePending
+from runwright_queue.sealing import transient
 from runwright_stack.stack import Stack
 from support import causal
 from support.database import private_database
 from test_queue_invariants import command, events
+
+KEYS = transient()
+"""The keyring the queue service would hold (one per test process)."""
 
 pytestmark = pytest.mark.e2e
 
@@ -33,8 +37,10 @@ async def pool(stack: Stack) -> AsyncIterator[asyncpg.Pool]:
 
 async def running_job(pool: asyncpg.Pool, steps: int = 2) -> str:
     cmd = command(steps)
-    assert (await submission.submit(pool, cmd)).created
-    reply = await claims.claim(pool, ClaimJob(job_id="nudge", executor_id="ex", lease_ms=30000))
+    assert (await submission.submit(pool, cmd, keys=KEYS)).created
+    reply = await claims.claim(
+        pool, ClaimJob(job_id="nudge", executor_id="ex", lease_ms=30000), keys=KEYS
+    )
     assert reply.granted
     assert reply.job_id == cmd.job_id
     return cmd.job_id
@@ -69,10 +75,10 @@ def approval(job: str, seq: int, ordinal: int, shot: str | None = None) -> Appro
 async def test_a_report_ahead_of_its_turn_waits_for_the_one_before(pool: asyncpg.Pool) -> None:
     job = await running_job(pool)
     with pytest.raises(reports.OutOfTurn):
-        await reports.apply_report(pool, finished(job, 2, 0))
-    assert await reports.apply_report(pool, started(job, 1, 0))
-    assert await reports.apply_report(pool, finished(job, 2, 0))
-    assert await reports.apply_report(pool, started(job, 1, 0)) is False, "a duplicate"
+        await reports.apply_report(pool, finished(job, 2, 0), keys=KEYS)
+    assert await reports.apply_report(pool, started(job, 1, 0), keys=KEYS)
+    assert await reports.apply_report(pool, finished(job, 2, 0), keys=KEYS)
+    assert await reports.apply_report(pool, started(job, 1, 0), keys=KEYS) is False, "a duplicate"
     kinds = [kind for _, kind in await events(pool, job)]
     assert kinds[-2:] == ["step", "step"]
     rows = await pool.fetch("SELECT type, body FROM queue.job_events ORDER BY seq")
@@ -82,12 +88,12 @@ async def test_a_report_ahead_of_its_turn_waits_for_the_one_before(pool: asyncpg
 
 async def test_an_approval_request_cannot_overtake_the_step_before_it(pool: asyncpg.Pool) -> None:
     job = await running_job(pool)
-    assert await reports.apply_report(pool, started(job, 1, 0))
+    assert await reports.apply_report(pool, started(job, 1, 0), keys=KEYS)
     with pytest.raises(reports.OutOfTurn):
-        await reports.apply_report(pool, approval(job, 3, 1))
+        await reports.apply_report(pool, approval(job, 3, 1), keys=KEYS)
     assert await pool.fetchval("SELECT status FROM queue.jobs") == "running"
-    assert await reports.apply_report(pool, finished(job, 2, 0))
-    assert await reports.apply_report(pool, approval(job, 3, 1))
+    assert await reports.apply_report(pool, finished(job, 2, 0), keys=KEYS)
+    assert await reports.apply_report(pool, approval(job, 3, 1), keys=KEYS)
     rows = await pool.fetch("SELECT type, body FROM queue.job_events ORDER BY seq")
     tail = [(r["type"], msgspec.json.decode(r["body"]).get("status")) for r in rows][-3:]
     assert tail == [("step", "success"), ("status", "waiting_for_approval"), ("approval", None)]
@@ -99,14 +105,14 @@ async def test_an_approval_is_announced_once_its_screenshot_is_stored(pool: asyn
     job = await running_job(pool)
     shot = str(uuid.uuid4())
     with pytest.raises(EvidencePending):
-        await reports.apply_report(pool, approval(job, 1, 0, shot))
+        await reports.apply_report(pool, approval(job, 1, 0, shot), keys=KEYS)
     assert await pool.fetchval("SELECT count(*) FROM queue.job_approvals") == 0
     stored = ArtifactStored(
         artifact_id=shot, job_id=job, kind="screenshot", name="approval.png", size=10,
         content_type="image/png", sha256="0" * 64, at=datetime.now(UTC), ordinal=0,
     )  # fmt: skip
     assert await artifacts.record_artifact(pool, stored)
-    assert await reports.apply_report(pool, approval(job, 1, 0, shot))
+    assert await reports.apply_report(pool, approval(job, 1, 0, shot), keys=KEYS)
     kinds = [kind for _, kind in await events(pool, job)]
     assert kinds.index("artifact") < kinds.index("approval")
     evidence = await pool.fetchval("SELECT screenshot_artifact_id FROM queue.job_approvals")
@@ -115,7 +121,7 @@ async def test_an_approval_is_announced_once_its_screenshot_is_stored(pool: asyn
 
 async def test_a_waiting_executor_reads_only_its_own_steps_decision(pool: asyncpg.Pool) -> None:
     job = await running_job(pool, steps=3)
-    assert await reports.apply_report(pool, approval(job, 1, 0))
+    assert await reports.apply_report(pool, approval(job, 1, 0), keys=KEYS)
     await pool.execute("UPDATE queue.job_approvals SET state = 'approved'")
     await pool.execute("UPDATE queue.jobs SET status = 'running'")
     state = await control.job_state(pool, JobState(job_id=job, attempt=1, ordinal=2))
@@ -128,7 +134,7 @@ async def test_a_started_step_keeps_its_rendered_description(pool: asyncpg.Pool)
     job = await running_job(pool)
     await pool.execute("UPDATE queue.job_steps SET description = 'Open {{region}}', "
                        "description_template = 'Open {{region}}'")  # fmt: skip
-    assert await reports.apply_report(pool, started(job, 1, 0, "Open South"))
+    assert await reports.apply_report(pool, started(job, 1, 0, "Open South"), keys=KEYS)
     row = await pool.fetchrow(
         "SELECT description, description_template FROM queue.job_steps WHERE ordinal = 0"
     )

@@ -32,6 +32,7 @@ from runwright_proto.schedules import (
     fire_times,
 )
 from runwright_queue import submission
+from runwright_queue.sealing import transient
 from runwright_runbook import parse_runbook
 from runwright_scheduler.firing import SCHEDULE_LABEL, Firing
 from runwright_scheduler.registry import Registry
@@ -39,6 +40,9 @@ from runwright_scheduler.settings import SchedulerSettings
 from runwright_stack.nats_server import NatsServer
 from runwright_stack.stack import Stack
 from support.runbooks import runbook
+
+KEYS = transient()
+"""The keyring the queue service would hold (one per test process)."""
 
 pytestmark = pytest.mark.e2e
 
@@ -88,7 +92,7 @@ async def nc(nats_url: str, pool: asyncpg.Pool) -> AsyncIterator[Client]:
     """A NATS connection on which the queue service's real submit handler answers."""
     client = await connect(nats_url, name="scheduler-test")
     queue = await serve(
-        client, subjects.SUBMIT, SubmitJob, functools.partial(submission.submit, pool)
+        client, subjects.SUBMIT, SubmitJob, functools.partial(submission.submit, pool, keys=KEYS)
     )
     yield client
     await queue.unsubscribe()

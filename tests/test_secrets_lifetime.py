@@ -15,9 +15,13 @@ from runwright_proto.commands import ClaimJob
 from runwright_proto.control import Control, JobAction
 from runwright_proto.reports import ApprovalRequested, JobFinished, JobReleased
 from runwright_queue import claims, control, reaper, reports, submission
+from runwright_queue.sealing import transient
 from runwright_stack.stack import Stack
 from support.database import private_database
 from test_queue_invariants import command
+
+KEYS = transient()
+"""The keyring the queue service would hold (one per test process)."""
 
 pytestmark = pytest.mark.e2e
 Ending = Callable[[asyncpg.Pool, str], Awaitable[object]]
@@ -40,7 +44,7 @@ def at() -> datetime:
 async def finished(status: str) -> Ending:
     async def end(pool: asyncpg.Pool, job: str) -> object:
         report = JobFinished(job_id=job, attempt=1, at=at(), status=status)  # type: ignore[arg-type]
-        return await reports.apply_report(pool, report)
+        return await reports.apply_report(pool, report, keys=KEYS)
 
     return end
 
@@ -53,7 +57,7 @@ async def expire_approval(pool: asyncpg.Pool, job: str) -> object:
     asked = ApprovalRequested(
         job_id=job, attempt=1, at=at(), ordinal=0, description="d", risk_level="high", timeout_s=0
     )
-    assert await reports.apply_report(pool, asked)
+    assert await reports.apply_report(pool, asked, keys=KEYS)
     return await control.expire_approvals(pool, ignore)
 
 
@@ -67,7 +71,7 @@ async def lose_lease(pool: asyncpg.Pool, job: str) -> object:
 
 async def hand_back(pool: asyncpg.Pool, job: str) -> object:
     released = JobReleased(job_id=job, attempt=1, at=at(), executor_id="ex")
-    return await reports.apply_report(pool, released)
+    return await reports.apply_report(pool, released, keys=KEYS)
 
 
 ENDINGS: dict[str, tuple[bool, str, Ending | None]] = {
@@ -85,10 +89,10 @@ ENDINGS: dict[str, tuple[bool, str, Ending | None]] = {
 async def test_every_way_a_job_ends_deletes_its_secrets(pool: asyncpg.Pool, ending: str) -> None:
     claimed, status, end = ENDINGS[ending]
     cmd = msgspec.structs.replace(command(), secrets={"pw": "s3cret"})
-    await submission.submit(pool, cmd)
+    await submission.submit(pool, cmd, keys=KEYS)
     if claimed:
         nudge = ClaimJob(job_id="n", executor_id="ex", lease_ms=30000)
-        assert (await claims.claim(pool, nudge)).secrets == {"pw": "s3cret"}
+        assert (await claims.claim(pool, nudge, keys=KEYS)).secrets == {"pw": "s3cret"}
     await (end or await finished(status))(pool, cmd.job_id)
     job_id = uuid.UUID(cmd.job_id)
     assert await pool.fetchval("SELECT status FROM queue.jobs WHERE id = $1", job_id) == status

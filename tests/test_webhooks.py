@@ -36,10 +36,14 @@ from runwright_proto.commands import StepSpec, SubmitJob
 from runwright_proto.events import ApprovalEvent, StatusEvent, StepEvent
 from runwright_proto.webhooks import CreateWebhook, DeleteWebhook, WebhookCreated
 from runwright_queue import submission
+from runwright_queue.sealing import transient
 from runwright_runbook import parse_runbook
 from runwright_stack.stack import Stack
 from support.database import private_database
 from support.runbooks import runbook
+
+KEYS = transient()
+"""The keyring the queue service would hold (one per test process)."""
 
 pytestmark = pytest.mark.e2e
 
@@ -205,7 +209,7 @@ async def submitted_job(pool: asyncpg.Pool, title: str) -> str:
     job_id = str(uuid.uuid4())
     steps = [StepSpec(ordinal=0, description="d", action_type="wait")]
     await submission.submit(
-        pool, SubmitJob(job_id=job_id, title=title, runbook=parsed, steps=steps)
+        pool, SubmitJob(job_id=job_id, title=title, runbook=parsed, steps=steps), keys=KEYS
     )
     return job_id
 

@@ -44,7 +44,7 @@ async def claim(
     cmd: ClaimJob,
     workspace_concurrency: int = 50,
     *,
-    keys: Keyring | None = None,
+    keys: Keyring,
 ) -> ClaimReply:
     """Claim the best eligible job: highest priority, oldest first, in a workspace below its
     concurrency limit. A dispatch message only wakes the executor; Postgres picks the job.
@@ -59,7 +59,7 @@ async def claim(
 
 
 async def _claim_best(
-    conn: asyncpg.Connection, cmd: ClaimJob, workspace_concurrency: int, keys: Keyring | None
+    conn: asyncpg.Connection, cmd: ClaimJob, workspace_concurrency: int, keys: Keyring
 ) -> ClaimReply | None:
     """The claim of the best job, a refusal, or None when that job failed for its secrets."""
     best = await conn.fetchrow(BEST, list(ACTIVE), workspace_concurrency)

@@ -63,7 +63,7 @@ async def apply_report(
     _msg: Msg | None = None,
     *,
     max_requeues: int = 3,
-    keys: Keyring | None = None,
+    keys: Keyring,
 ) -> bool:
     """Apply one report; False when it was a duplicate, stale (lost lease) or too late."""
     job_id = UUID(report.job_id)
@@ -94,7 +94,7 @@ async def apply_report(
 
 
 async def _apply(
-    conn: asyncpg.Connection, job_id: UUID, report: Report, max_requeues: int, keys: Keyring | None
+    conn: asyncpg.Connection, job_id: UUID, report: Report, max_requeues: int, keys: Keyring
 ) -> bool:
     match report:
         case StepStarted() | StepFinished():
@@ -120,7 +120,7 @@ async def _apply_step(
     conn: asyncpg.Connection,
     job_id: UUID,
     report: StepStarted | StepFinished,
-    keys: Keyring | None,
+    keys: Keyring,
 ) -> bool:
     if isinstance(report, StepStarted):
         row = await conn.fetchrow(
@@ -154,9 +154,7 @@ async def _apply_step(
     return True
 
 
-async def job_secrets(
-    conn: asyncpg.Connection, job_id: UUID, keys: Keyring | None = None
-) -> tuple[str, ...]:
+async def job_secrets(conn: asyncpg.Connection, job_id: UUID, keys: Keyring) -> tuple[str, ...]:
     """Secret values to redact from the job's events. The executor masks them before it reports;
     this is the second net. A row that no longer opens (its key dropped while the job ran) is
     logged, not raised: raising would stall the job's reports behind a message that never

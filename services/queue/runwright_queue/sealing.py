@@ -123,8 +123,8 @@ def _bound_to(job_id: UUID) -> bytes:
 
 @cache
 def transient() -> Keyring:
-    """A keyring that lives as long as this process: for in-process callers (tests) that pass
-    none. The queue service always passes the keyring from its settings."""
+    """A keyring that lives as long as this process, for in-process callers (tests). The queue
+    service passes the keyring from its settings; nothing falls back to this one."""
     return Keyring("transient", {"transient": os.urandom(KEY_BYTES)})
 
 

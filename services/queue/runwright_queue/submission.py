@@ -41,7 +41,7 @@ def _initial(cmd: SubmitJob) -> Literal["scheduled", "queued"]:
     return "scheduled" if cmd.run_at is not None and cmd.run_at > datetime.now(UTC) else "queued"
 
 
-async def _record(conn: asyncpg.Connection, cmd: SubmitJob, keys: Keyring | None) -> bool:
+async def _record(conn: asyncpg.Connection, cmd: SubmitJob, keys: Keyring) -> bool:
     """Insert one job (its secrets sealed); False when that job id was already recorded (a
     retried submission)."""
     job_id = UUID(cmd.job_id)
@@ -103,7 +103,7 @@ async def dispatch(conn: asyncpg.Connection, job_id: str, priority: int) -> None
 
 
 async def submit(
-    pool: asyncpg.Pool, cmd: SubmitJob, max_queued: int = 10_000, *, keys: Keyring | None = None
+    pool: asyncpg.Pool, cmd: SubmitJob, max_queued: int = 10_000, *, keys: Keyring
 ) -> SubmitReply:
     """Idempotent on ``job_id``: a retried submission answers with the job already recorded."""
     async with pool.acquire() as conn, conn.transaction():
@@ -127,7 +127,7 @@ async def submit(
 
 
 async def submit_batch(
-    pool: asyncpg.Pool, cmd: SubmitBatch, max_queued: int = 10_000, *, keys: Keyring | None = None
+    pool: asyncpg.Pool, cmd: SubmitBatch, max_queued: int = 10_000, *, keys: Keyring
 ) -> SubmitBatchReply:
     """Every job of the batch in one transaction: all are recorded, or none."""
     async with pool.acquire() as conn, conn.transaction():

@@ -11,13 +11,13 @@ from uuid import UUID
 
 import asyncpg
 
-from runwright_queue.sealing import Keyring, Sealed, SecretsUnreadable, transient
+from runwright_queue.sealing import Keyring, Sealed, SecretsUnreadable
 
 
 async def store(
-    conn: asyncpg.Connection, job_id: UUID, secrets: Mapping[str, str], keys: Keyring | None
+    conn: asyncpg.Connection, job_id: UUID, secrets: Mapping[str, str], keys: Keyring
 ) -> None:
-    sealed = (keys or transient()).seal(job_id, secrets)
+    sealed = keys.seal(job_id, secrets)
     await conn.execute(
         "INSERT INTO queue.job_secrets (job_id, key_id, nonce, ciphertext) VALUES ($1, $2, $3, $4)",
         job_id,
@@ -27,7 +27,7 @@ async def store(
     )
 
 
-async def load(conn: asyncpg.Connection, job_id: UUID, keys: Keyring | None) -> dict[str, str]:
+async def load(conn: asyncpg.Connection, job_id: UUID, keys: Keyring) -> dict[str, str]:
     """The job's secrets ({} when it has none); ``SecretsUnreadable`` when they do not open."""
     row = await conn.fetchrow(
         "SELECT key_id, nonce, ciphertext FROM queue.job_secrets WHERE job_id = $1", job_id
@@ -37,7 +37,7 @@ async def load(conn: asyncpg.Connection, job_id: UUID, keys: Keyring | None) -> 
     if row["key_id"] is None:
         raise SecretsUnreadable("run secrets were stored before sealing and not sealed since")
     sealed = Sealed(key_id=row["key_id"], nonce=row["nonce"], ciphertext=row["ciphertext"])
-    return (keys or transient()).open(job_id, sealed)
+    return keys.open(job_id, sealed)
 
 
 async def seal_legacy_rows(pool: asyncpg.Pool, keys: Keyring) -> int:
