@@ -60,8 +60,9 @@ async def download(page: Page, link: Locator) -> tuple[str, bytes]:
 async def test_the_live_view_shows_new_frames_while_a_slow_job_runs(
     page: Page, stack: Stack, api: httpx.Client, fixture_url: str
 ) -> None:
-    steps = [{"action": {"type": "wait", "duration": 30000}}]
-    job_id = submit(api, runbook(steps, start_url=f"{fixture_url}/mutating"))
+    # The job must outlast the whole observation even on a loaded machine: it is cancelled below.
+    steps = [{"action": {"type": "wait", "duration": 300000}}]
+    job_id = submit(api, runbook(steps, start_url=f"{fixture_url}/mutating", timeout_ms=600000))
     try:
         await sign_in(page, stack.token, f"/console/jobs/{job_id}")
         live = page.locator("#live-screenshot")
