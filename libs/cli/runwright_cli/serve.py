@@ -27,17 +27,31 @@ def config_from(env: Mapping[str, str]) -> StackConfig:
     )
 
 
+def token_lines(stack: Stack, config: StackConfig) -> list[str]:
+    """How to find the admin token: the file only when the stack keeps one; a token given in the
+    environment is not echoed (whoever set it has it) and no file is named."""
+    url = f"{stack.gateway_url}/api/v1/jobs"
+    kept = config.data_dir / "admin-token"
+    if config.admin_token or not kept.exists():
+        return [
+            "  admin token: the one in RUNWRIGHT_ADMIN_TOKEN",
+            f'  try:         curl -s -H "Authorization: Bearer $RUNWRIGHT_ADMIN_TOKEN" {url}',
+        ]
+    return [
+        f"  admin token: [bold]{stack.token}[/]  (kept in {kept})",
+        f'  try:         curl -s -H "Authorization: Bearer $(cat {kept})" {url}',
+    ]
+
+
 def _announce(stack: Stack, config: StackConfig, started: float) -> None:
     console.print(
         f"\n[bold green]Runwright is running[/] "
         f"({time.monotonic() - started:.1f} s) at {stack.gateway_url}"
     )
-    console.print(f"  admin token: [bold]{stack.token}[/]  (kept in {config.data_dir}/admin-token)")
+    lines = token_lines(stack, config)
+    console.print(lines[0])
     console.print(f"  logs:        {stack.log_dir}")
-    console.print(
-        '  try:         curl -s -H "Authorization: Bearer $(cat '
-        f'{config.data_dir}/admin-token)" {stack.gateway_url}/api/v1/jobs'
-    )
+    console.print(lines[1])
     console.print("Press Ctrl-C to stop.")
 
 

@@ -77,6 +77,21 @@ def _valid(request: Request[Any, Any, Any], given: str) -> bool:
     return bool(expected) and bool(given) and hmac.compare_digest(given.encode(), expected.encode())
 
 
+def cross_site(request: Request[Any, Any, Any]) -> str | None:
+    """Why a sign-in request comes from another site, or None. Browsers say where a request
+    comes from (``Sec-Fetch-Site``, ``Origin``); clients that are not browsers send neither."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return f"Sec-Fetch-Site is {fetch_site!r}"
+    origin = request.headers.get("origin")
+    if origin is not None:
+        # The host alone: behind a proxy that ends TLS the scheme seen here is not the browser's.
+        host = request.headers.get("host", request.url.netloc).lower()
+        if urlsplit(origin).netloc.lower() != host:
+            return f"Origin {origin!r} is not this host ({host})"
+    return None
+
+
 def _is_form(request: Request[Any, Any, Any]) -> bool:
     return request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
 
@@ -107,7 +122,12 @@ async def session_state(request: Request[Any, Any, Any]) -> dict[str, bool]:
 
 @post("/console/session", status_code=200, include_in_schema=False)
 async def sign_in(request: Request[Any, Any, Any]) -> Response[Any]:
-    """Form (``token=…``, answered with a redirect) or JSON ``{"token": …}`` (answered 204)."""
+    """Form (``token=…``, answered with a redirect) or JSON ``{"token": …}`` (answered 204).
+    A post from another site is refused (403) before the token is looked at."""
+    if why := cross_site(request):
+        raise Problem(
+            403, "Forbidden", f"sign-in from another site is refused: {why}", code="cross_site"
+        )
     raw = await request.body()
     form = _is_form(request)
     if form:
