@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 import yaml
 
-from runwright_runbook import rules, shape
+from runwright_runbook import limits, rules, shape
 from runwright_runbook.defaults import with_defaults
 from runwright_runbook.errors import FieldError, RunbookInvalid
 from runwright_runbook.model import Runbook, Step
@@ -25,7 +25,22 @@ _UNKNOWN = re.compile(r"Object contains unknown field `(?P<name>[^`]+)`")
 
 
 class _YamlLoader(yaml.SafeLoader):
-    """SafeLoader that keeps timestamps as text (``generatedAt`` is a string field)."""
+    """SafeLoader that keeps timestamps as text (``generatedAt`` is a string field) and refuses
+    nesting deeper than :data:`limits.MAX_DEPTH` while composing, before recursion could."""
+
+    depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self.depth += 1
+        try:
+            if self.depth > limits.MAX_DEPTH + 1:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise yaml.composer.ComposerError(
+                    None, None, f"nests deeper than {limits.MAX_DEPTH} levels", mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 _YamlLoader.yaml_implicit_resolvers = {
@@ -35,6 +50,12 @@ _YamlLoader.yaml_implicit_resolvers = {
 
 
 def load_yaml(text: str) -> Any:
+    if len(text) > limits.MAX_RUNBOOK_BYTES or len(text.encode("utf-8", "replace")) > (
+        limits.MAX_RUNBOOK_BYTES
+    ):
+        raise RunbookInvalid([_too_big()])
+    if why := limits.unstorable(text):
+        raise RunbookInvalid([FieldError("runbook", f"the YAML text {why}")])
     try:
         return yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
@@ -58,10 +79,29 @@ def field_error_from_msgspec(exc: msgspec.ValidationError, prefix: str = "") -> 
     return FieldError(path or prefix or "runbook", message)
 
 
+def _too_big() -> FieldError:
+    return FieldError("runbook", f"a runbook is at most {limits.kib(limits.MAX_RUNBOOK_BYTES)}")
+
+
+def _limit_errors(data: Any) -> list[FieldError]:
+    """Sizes first: a document over a limit is refused before any rule walks it."""
+    errors = list(limits.document_errors(data))
+    if errors:
+        return errors
+    if not isinstance(data, dict):
+        return []
+    errors = list(limits.count_errors(data))
+    if not errors and len(msgspec.json.encode(data)) > limits.MAX_RUNBOOK_BYTES:
+        errors.append(_too_big())
+    return errors
+
+
 def parse_runbook(source: str | dict[str, Any]) -> Runbook:
     """Parse and validate a runbook given as YAML text or as an already-decoded mapping; raise
     :class:`RunbookInvalid` with every error found."""
     data = load_yaml(source) if isinstance(source, str) else source
+    if errors := _limit_errors(data):
+        raise RunbookInvalid(errors)
     if not isinstance(data, dict):
         raise RunbookInvalid([FieldError("runbook", "expected a mapping with a title and steps")])
     data = with_defaults(data)
@@ -70,9 +110,12 @@ def parse_runbook(source: str | dict[str, Any]) -> Runbook:
     if errors:
         raise RunbookInvalid(errors)
     try:
-        return msgspec.convert(data, Runbook)
+        runbook = msgspec.convert(data, Runbook)
     except msgspec.ValidationError as exc:  # a rule of msgspec's the walk does not know
         raise RunbookInvalid([field_error_from_msgspec(exc)]) from exc
+    if len(msgspec.json.encode(runbook)) > limits.MAX_RUNBOOK_BYTES:  # defaults filled in
+        raise RunbookInvalid([_too_big()])
+    return runbook
 
 
 def _rule_errors(data: dict[str, Any], found: list[FieldError]) -> list[FieldError]:

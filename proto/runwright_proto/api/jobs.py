@@ -8,6 +8,13 @@ from typing import Annotated, Any, Literal
 from msgspec import Meta, Struct
 
 from runwright_proto.control import AVAILABLE
+from runwright_proto.limits import MAX_LABEL_BYTES, MAX_LABELS
+
+LabelText = Annotated[str, Meta(min_length=1, max_length=MAX_LABEL_BYTES)]
+Labels = Annotated[
+    dict[LabelText, Annotated[str, Meta(max_length=MAX_LABEL_BYTES)]],
+    Meta(max_length=MAX_LABELS, description=f"At most {MAX_LABELS} labels"),
+]
 
 
 class JobRequest(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -19,7 +26,7 @@ class JobRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     secrets: dict[str, Any] = {}
     priority: int | None = None
     title: Annotated[str, Meta(min_length=1, max_length=300)] | None = None
-    labels: dict[str, str] = {}
+    labels: Labels = {}
     data: list[Any] | str | None = None
     """Batch rows: a list of objects, or CSV text with a header line."""
     screenshots: bool | None = None

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from runwright_proto.api.jobs import Labels
 from runwright_proto.schedules import Overlap
 
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
@@ -15,14 +16,14 @@ Name = Annotated[str, Meta(min_length=1, max_length=200)]
 class ScheduleRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     """``POST /api/v1/schedules``: ``cron`` (5 fields), ``timezone`` (IANA) and a job request."""
 
-    cron: str
+    cron: Annotated[str, Meta(max_length=200)]
     runbook: str | dict[str, Any]
-    timezone: str = "UTC"
+    timezone: Annotated[str, Meta(max_length=100)] = "UTC"
     name: Name | None = None
     variables: dict[str, Any] = {}
     secrets: dict[str, Any] = {}
     priority: int | None = None
-    labels: dict[str, str] = {}
+    labels: Labels = {}
     overlap: Overlap = "skip"
     paused: bool = False
     screenshots: bool | None = None
@@ -39,7 +40,7 @@ class ScheduleChange(Struct, forbid_unknown_fields=True, kw_only=True):
     variables: dict[str, Any] | UnsetType = UNSET
     secrets: dict[str, Any] | UnsetType = UNSET
     priority: int | UnsetType | None = UNSET
-    labels: dict[str, str] | UnsetType = UNSET
+    labels: Labels | UnsetType = UNSET
     overlap: Overlap | UnsetType = UNSET
     paused: bool | UnsetType = UNSET
     screenshots: bool | UnsetType | None = UNSET
@@ -57,7 +58,7 @@ class ScheduleChange(Struct, forbid_unknown_fields=True, kw_only=True):
 class ScheduleView(Struct, kw_only=True):
     id: str
     name: str
-    cron: str
+    cron: Annotated[str, Meta(max_length=200)]
     timezone: str
     overlap: str
     paused: bool

@@ -8,14 +8,16 @@ from pathlib import Path
 
 from litestar import Litestar, Router
 from litestar.datastructures import State
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.types import ControllerRouterHandler
 from runwright_bus import connect
 from runwright_common.logging import configure_logging, get_logger
 from runwright_common.tracing import configure_tracing, shutdown_tracing
 from runwright_db import create_pool
+from runwright_proto.limits import MAX_BODY_BYTES
 from runwright_storage import FilesystemStore
 
-from runwright_gateway import health
+from runwright_gateway import health, screening
 from runwright_gateway.artifacts_api import ArtifactsController
 from runwright_gateway.batches import BatchesController
 from runwright_gateway.console import console_router
@@ -69,7 +71,9 @@ def create_app(settings: GatewaySettings) -> Litestar:
     return Litestar(
         route_handlers=ROUTES,
         lifespan=[lifespan],
-        exception_handlers=HANDLERS,
+        exception_handlers={**HANDLERS, RequestEntityTooLarge: screening.on_too_large},
+        before_request=screening.screen,
+        request_max_body_size=MAX_BODY_BYTES,
         logging_config=None,  # the process's logging is structlog's (configure_logging)
         state=State({"settings": settings}),
         openapi_config=openapi_config(),

@@ -7,6 +7,8 @@ import io
 import uuid
 from typing import Any
 
+import msgspec
+from runwright_proto import limits
 from runwright_proto.api.jobs import JobRequest
 from runwright_proto.commands import JobOptions, StepSpec, SubmitBatch, SubmitJob
 from runwright_runbook.model import Runbook, action_type
@@ -18,6 +20,7 @@ from runwright_runbook.parse import (
 from runwright_runbook.variables import ENV_PREFIX, interpolate, submission_errors
 
 from runwright_gateway.problems import invalid
+from runwright_gateway.screening import too_large
 
 Scalar = str | int | float | bool
 
@@ -55,9 +58,38 @@ def map_errors(request: JobRequest) -> list[FieldError]:
     return errors
 
 
+def size_errors(request: JobRequest) -> list[FieldError]:
+    """Values over :data:`limits.MAX_VARIABLE_BYTES` each or :data:`limits.MAX_VALUES_BYTES`
+    together (variables and secrets), named by key."""
+    errors: list[FieldError] = []
+    total = 0
+    for kind, values in (("variables", request.variables), ("secrets", request.secrets)):
+        for name, value in values.items():
+            size = len(str(value).encode("utf-8", "replace"))
+            total += size
+            if size > limits.MAX_VARIABLE_BYTES:
+                most = limits.kib(limits.MAX_VARIABLE_BYTES)
+                errors.append(FieldError(f"{kind}.{name}", f"is {size} bytes; {most} at most"))
+    if not errors and total > limits.MAX_VALUES_BYTES:
+        most = limits.kib(limits.MAX_VALUES_BYTES)
+        message = f"variables and secrets are {total} bytes together; {most} at most"
+        errors.append(FieldError("variables", message))
+    return errors
+
+
+def fits_on_bus(message: msgspec.Struct, field: str, what: str) -> None:
+    """Refuse (413) a command the bus could not carry, before it is sent."""
+    size = len(msgspec.json.encode(message))
+    if size > limits.MAX_BUS_MESSAGE_BYTES:
+        most = limits.kib(limits.MAX_BUS_MESSAGE_BYTES)
+        raise too_large([FieldError(field, f"{what} would be {size} bytes; {most} at most")])
+
+
 def _runbook(request: JobRequest) -> Runbook:
     if errors := map_errors(request):
         raise invalid(errors)
+    if errors := size_errors(request):
+        raise too_large(errors)
     try:
         return parse_runbook(request.runbook)
     except RunbookInvalid as exc:
@@ -115,7 +147,9 @@ def build_submission(
     errors = submission_errors(runbook, request.variables, request.secrets, env_prefix=env_prefix)
     if errors:
         raise invalid(errors)
-    return _job(request, runbook, submitted_by=submitted_by)
+    job = _job(request, runbook, submitted_by=submitted_by)
+    fits_on_bus(job, "body", "the job with its runbook and values")
+    return job
 
 
 def build_batch(
@@ -152,7 +186,7 @@ def build_batch(
         raise invalid(errors[:50])
     batch_id = str(uuid.uuid4())
     title = request.title or runbook.title
-    return SubmitBatch(
+    batch = SubmitBatch(
         batch_id=batch_id,
         jobs=[
             _job(
@@ -166,6 +200,8 @@ def build_batch(
             for index, row in enumerate(rows)
         ],
     )
+    fits_on_bus(batch, "data", f"the batch of {len(rows)} jobs (each with its runbook)")
+    return batch
 
 
 MAX_ROWS = 10_000
