@@ -17,6 +17,7 @@ from runwright_runbook.limits import (
 )
 
 __all__ = [
+    "MAX_BATCH_ROWS",
     "MAX_BODY_BYTES",
     "MAX_BODY_DEPTH",
     "MAX_BODY_NODES",
@@ -46,6 +47,8 @@ MAX_VARIABLE_BYTES = 64 * 1024
 """One variable's or secret's value, and one batch row's field."""
 MAX_VALUES_BYTES = 256 * 1024
 """All variables and secrets of one request together."""
+MAX_BATCH_ROWS = 10_000
+"""Rows of one batch run (its jobs must also fit one bus message together)."""
 MAX_LABELS = 50
 MAX_LABEL_BYTES = 300
 """A label's name or value."""

@@ -50,12 +50,10 @@ _YamlLoader.yaml_implicit_resolvers = {
 
 
 def load_yaml(text: str) -> Any:
-    if len(text) > limits.MAX_RUNBOOK_BYTES or len(text.encode("utf-8", "replace")) > (
-        limits.MAX_RUNBOOK_BYTES
-    ):
-        raise RunbookInvalid([_too_big()])
     if why := limits.unstorable(text):
         raise RunbookInvalid([FieldError("runbook", f"the YAML text {why}")])
+    if len(text.encode("utf-8")) > limits.MAX_RUNBOOK_BYTES:
+        raise RunbookInvalid([_too_big()])
     try:
         return yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
@@ -90,10 +88,7 @@ def _limit_errors(data: Any) -> list[FieldError]:
         return errors
     if not isinstance(data, dict):
         return []
-    errors = list(limits.count_errors(data))
-    if not errors and len(msgspec.json.encode(data)) > limits.MAX_RUNBOOK_BYTES:
-        errors.append(_too_big())
-    return errors
+    return list(limits.count_errors(data))
 
 
 def parse_runbook(source: str | dict[str, Any]) -> Runbook:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from litestar import Litestar, Router
 from litestar.datastructures import State
-from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.types import ControllerRouterHandler
 from runwright_bus import connect
 from runwright_common.logging import configure_logging, get_logger
@@ -71,7 +70,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
     return Litestar(
         route_handlers=ROUTES,
         lifespan=[lifespan],
-        exception_handlers={**HANDLERS, RequestEntityTooLarge: screening.on_too_large},
+        exception_handlers=HANDLERS,
         before_request=screening.screen,
         request_max_body_size=MAX_BODY_BYTES,
         logging_config=None,  # the process's logging is structlog's (configure_logging)

@@ -30,16 +30,20 @@ def session_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def cross_site(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
-    """A request another site made the browser send: its Fetch Metadata or Origin says so."""
+def cross_site(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    """Why a request is one another site made the browser send (its Fetch Metadata or Origin
+    says so), or None. Clients that are not browsers send neither header."""
     site = connection.headers.get("sec-fetch-site")
     if site is not None:
-        return site not in ("same-origin", "none")
+        return None if site in ("same-origin", "none") else f"Sec-Fetch-Site is {site!r}"
     origin = connection.headers.get("origin")
     if origin is None:
-        return False
+        return None
+    # The host alone: behind a proxy that ends TLS the scheme seen here is not the browser's.
     host = connection.headers.get("host", "")
-    return origin.split("://", 1)[-1] != host
+    if origin.split("://", 1)[-1].lower() != host.lower():
+        return f"Origin {origin!r} is not this host ({host})"
+    return None
 
 
 def require_token(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:

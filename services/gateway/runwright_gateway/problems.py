@@ -8,8 +8,10 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from runwright_common.errors import ServiceUnavailable
 from runwright_common.logging import get_logger
+from runwright_proto import limits
 from runwright_proto.api.problems import PROBLEM_MEDIA_TYPE, FieldError
 
 log = get_logger("runwright.gateway")
@@ -38,6 +40,11 @@ class Problem(Exception):
 def invalid(errors: list[FieldError]) -> Problem:
     detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
     return Problem(422, "Invalid request", detail, code="validation_failed", errors=errors)
+
+
+def too_large(errors: list[FieldError]) -> Problem:
+    detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
+    return Problem(413, "Too large", detail, code="too_large", errors=errors)
 
 
 def not_found(what: str) -> Problem:
@@ -135,6 +142,11 @@ def on_unavailable(request: Request[Any, Any, Any], exc: ServiceUnavailable) -> 
     )
 
 
+def on_too_large(request: Request[Any, Any, Any], _: RequestEntityTooLarge) -> Response[bytes]:
+    message = f"the request body is over {limits.kib(limits.MAX_BODY_BYTES)}"
+    return render(request, too_large([FieldError("body", message)]))
+
+
 def on_crash(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     log.exception("request failed", path=request.url.path)
     return render(
@@ -147,5 +159,6 @@ HANDLERS: dict[Any, Any] = {
     Problem: on_problem,
     HTTPException: on_http_exception,
     ServiceUnavailable: on_unavailable,
+    RequestEntityTooLarge: on_too_large,
     500: on_crash,
 }

@@ -9,19 +9,13 @@ from typing import Any
 
 import msgspec
 from litestar import Request
-from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from runwright_proto import limits
 from runwright_runbook.errors import FieldError
 from runwright_runbook.limits import document_errors
 
-from runwright_gateway.problems import Problem, invalid, render
+from runwright_gateway.problems import Problem, invalid, too_large
 
 WRITES = frozenset({"POST", "PUT", "PATCH"})
-
-
-def too_large(errors: list[FieldError]) -> Problem:
-    detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
-    return Problem(413, "Too large", detail, code="too_large", errors=errors)
 
 
 def _query(request: Request[Any, Any, Any]) -> None:
@@ -77,8 +71,3 @@ async def screen(request: Request[Any, Any, Any]) -> None:
     )
     if found:
         raise invalid([FieldError(e.field or "body", e.message) for e in found])
-
-
-def on_too_large(request: Request[Any, Any, Any], _: RequestEntityTooLarge) -> Any:
-    message = f"the request body is over {limits.kib(limits.MAX_BODY_BYTES)}"
-    return render(request, too_large([FieldError("body", message)]))

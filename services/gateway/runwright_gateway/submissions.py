@@ -19,8 +19,7 @@ from runwright_runbook.parse import (
 )
 from runwright_runbook.variables import ENV_PREFIX, interpolate, submission_errors
 
-from runwright_gateway.problems import invalid
-from runwright_gateway.screening import too_large
+from runwright_gateway.problems import invalid, too_large
 
 Scalar = str | int | float | bool
 
@@ -204,9 +203,6 @@ def build_batch(
     return batch
 
 
-MAX_ROWS = 10_000
-
-
 def batch_rows(data: list[Any] | str | None) -> list[dict[str, Any]]:
     """Rows from a list of objects or from CSV text with a header line."""
     if isinstance(data, str):
@@ -218,8 +214,10 @@ def batch_rows(data: list[Any] | str | None) -> list[dict[str, Any]]:
         rows = list(data or [])
     if not rows:
         raise invalid([FieldError("data", "a batch needs at least one row")])
-    if len(rows) > MAX_ROWS:
-        raise invalid([FieldError("data", f"at most {MAX_ROWS} rows per batch; got {len(rows)}")])
+    if len(rows) > limits.MAX_BATCH_ROWS:
+        raise invalid(
+            [FieldError("data", f"at most {limits.MAX_BATCH_ROWS} rows per batch; got {len(rows)}")]
+        )
     bad = [
         FieldError(f"data[{i}]", f"expected an object, got {type(row).__name__}")
         for i, row in enumerate(rows)

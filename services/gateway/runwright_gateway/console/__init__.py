@@ -19,7 +19,7 @@ from litestar.datastructures import CacheControlHeader, Cookie
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
-from runwright_gateway.auth import SESSION_COOKIE, session_token
+from runwright_gateway.auth import SESSION_COOKIE, cross_site, session_token
 from runwright_gateway.problems import Problem
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -75,21 +75,6 @@ def _expected(request: Request[Any, Any, Any]) -> str:
 def _valid(request: Request[Any, Any, Any], given: str) -> bool:
     expected = _expected(request)
     return bool(expected) and bool(given) and hmac.compare_digest(given.encode(), expected.encode())
-
-
-def cross_site(request: Request[Any, Any, Any]) -> str | None:
-    """Why a sign-in request comes from another site, or None. Browsers say where a request
-    comes from (``Sec-Fetch-Site``, ``Origin``); clients that are not browsers send neither."""
-    fetch_site = request.headers.get("sec-fetch-site")
-    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
-        return f"Sec-Fetch-Site is {fetch_site!r}"
-    origin = request.headers.get("origin")
-    if origin is not None:
-        # The host alone: behind a proxy that ends TLS the scheme seen here is not the browser's.
-        host = request.headers.get("host", request.url.netloc).lower()
-        if urlsplit(origin).netloc.lower() != host:
-            return f"Origin {origin!r} is not this host ({host})"
-    return None
 
 
 def _is_form(request: Request[Any, Any, Any]) -> bool:
