@@ -21,7 +21,10 @@ def rb(steps: list[dict[str, Any]] | None = None) -> dict[str, Any]:
 
 
 def waits(count: int, description: str = "d") -> list[dict[str, Any]]:
-    return [{"description": description, "action": {"type": "wait", "duration": 1}}] * count
+    return [
+        {"description": description, "action": {"type": "wait", "duration": 1}}
+        for _ in range(count)
+    ]
 
 
 CASES: list[tuple[str, Any, int, str, str]] = [
