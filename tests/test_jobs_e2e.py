@@ -140,7 +140,7 @@ def test_with_stop_on_error_false_the_job_carries_on_after_a_failed_step(
             {"action": {"type": "navigate", "url": f"{demo_url}/login"}},
         ],
         start_url=demo_url,
-        timeout_ms=500,
+        timeout_ms=4000,
         stop_on_error=False,
     )
     job = submit(api, document)
@@ -220,7 +220,7 @@ def test_secrets_and_sensitive_values_appear_nowhere(
             },
         ],
         start_url=demo_url,
-        timeout_ms=500,
+        timeout_ms=4000,
         variables={"email": {"source": "prompt", "sensitive": True}},
     )
     job = submit(api, document, {"email": secret}, secrets={"token": "tk-" + secret})

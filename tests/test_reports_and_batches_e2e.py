@@ -82,7 +82,7 @@ def batch_runbook(demo_url: str) -> dict[str, object]:
             {"action": {"type": "wait", "selector": {"id": "{{field}}"}}},
         ],
         start_url=demo_url,
-        timeout_ms=700,
+        timeout_ms=4000,
         variables={"page": {"source": "data"}, "field": {"source": "prompt"}},
     )
     document["dataSource"] = {"mapping": {"page": "Page", "field": "Field"}}
