@@ -230,7 +230,7 @@ async def test_the_list_and_the_detail_page_carry_on_after_the_gateway_restarts(
     gateway.proc.wait(10)
     await expect(page.locator("#live-state")).to_have_text("Reconnecting…")
     time.sleep(2)  # the job goes on meanwhile; its events wait in the stream
-    stack.supervise_once()
+    stack.revive()
     wait_for_port(stack.config.gateway_port, 60)
 
     await expect(row(page, job_id).locator(".badge")).to_have_text("Completed", timeout=60000)

@@ -92,7 +92,7 @@ def test_a_job_that_asked_for_it_is_requeued_from_the_first_step_when_its_execut
     fixture_url: str,
 ) -> None:
     stack = short_lease_stack
-    stack.supervise_once()  # brings back an executor a previous test killed
+    stack.revive()  # brings back an executor a previous test killed
     api = client(stack)
     document = runbook(
         [
@@ -111,7 +111,7 @@ def test_a_job_that_asked_for_it_is_requeued_from_the_first_step_when_its_execut
                 break
             assert time.time() < deadline
     kill_executor(stack)
-    stack.supervise_once()
+    stack.revive()
     while (job := api.get(f"/api/v1/jobs/{job_id}").json())["status"] != "completed":
         assert job["status"] != "failed", job["reason"]
         assert time.time() < deadline + 60
@@ -147,4 +147,4 @@ def test_a_full_queue_answers_429_and_queued_jobs_can_be_cancelled(
     for job in queued:
         assert api.post(f"/api/v1/jobs/{job['id']}/cancel").json()["status"] == "cancelled"
     assert api.post("/api/v1/jobs", json={"runbook": document}).status_code == 201
-    stack.supervise_once()
+    stack.revive()

@@ -224,7 +224,7 @@ def test_a_stopping_gateway_ends_its_streams_cleanly_and_they_resume(
         reader.join(30)
     gateway.proc.wait(30)
     assert ended == {"job": None, "workspace": None}
-    stack.supervise_once()
+    stack.revive()
     wait_for_port(stack.config.gateway_port, 60)
 
     last_job = seen["job"][-1].id if seen["job"] else 0

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from runwright_stack.ports import free_port
@@ -17,10 +19,44 @@ from .causal import unordered_jobs
 
 
 def new_data_dir() -> Path:
-    """A private data dir the PostgreSQL system user can reach (pytest's tmp dirs are 0700)."""
-    path = Path(tempfile.mkdtemp(prefix="runwright-test-", dir="/tmp"))
-    path.chmod(0o755)
-    return path
+    """A private data dir, mode 0700 as ``mktemp -d`` makes it: the stack opens it to its own
+    accounts alone."""
+    return Path(tempfile.mkdtemp(prefix="runwright-test-", dir="/tmp"))
+
+
+class Supervisor:
+    """``runwright run``'s supervision loop on a thread, which a test can hold back a while.
+
+    Processes it restarts die with the thread (their parent-death signal follows the thread that
+    started them), so it runs until the stack's last check is done."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.held = threading.Event()
+        self.stopping = threading.Event()
+        self.said: list[str] = []
+        self.thread = threading.Thread(target=self._loop, name="supervisor", daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        self.stack.supervise(
+            lambda: self.stopping.is_set(),
+            lambda _, text: self.said.append(text.splitlines()[0]),
+            held=self.held.is_set,
+        )
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        """Nothing is restarted inside the block (a dependency stays down while a test looks)."""
+        self.held.set()
+        try:
+            yield
+        finally:
+            self.held.clear()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(10)
 
 
 @contextmanager
@@ -28,6 +64,7 @@ def running_stack(
     _: pytest.TempPathFactory | None = None,
     *,
     after_stop: Callable[[Path], None] | None = None,
+    before_stop: Callable[[], None] | None = None,
     **overrides: object,
 ) -> Iterator[Stack]:
     """The stack on free ports in a private data dir; ``after_stop`` sees that dir once every
@@ -51,6 +88,8 @@ def running_stack(
         unordered = asyncio.run(unordered_jobs(stack.database_url))
         finished = True
     finally:
+        if before_stop is not None:
+            before_stop()
         stack.stop(grace_s=10)
         try:
             if finished and after_stop is not None:
@@ -58,3 +97,17 @@ def running_stack(
         finally:
             shutil.rmtree(config.data_dir, ignore_errors=True)
     assert not unordered, f"job event streams out of causal order: {unordered}"
+
+
+@contextmanager
+def supervised_stack(**overrides: Any) -> Iterator[tuple[Stack, Supervisor]]:
+    """The stack with ``runwright run``'s supervision running, as under ``make run``."""
+    supervisors: list[Supervisor] = []
+
+    def stop_supervising() -> None:
+        for supervisor in supervisors:
+            supervisor.stop()
+
+    with running_stack(before_stop=stop_supervising, **overrides) as stack:
+        supervisors.append(Supervisor(stack))
+        yield stack, supervisors[0]

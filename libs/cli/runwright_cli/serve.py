@@ -80,10 +80,7 @@ def run_foreground() -> int:
         stack.stop(grace_s=5)
         return 1
     _announce(stack, config, started)
-    while not stopping:
-        time.sleep(0.5)
-        if not stopping:
-            stack.supervise_once(lambda _, text: console.print(f"[yellow]![/] {text}"))
+    stack.supervise(lambda: stopping, lambda _, text: console.print(f"[yellow]![/] {text}"))
     console.print("stopping…")
     stack.stop()
     # Stopped: a late second signal must not turn a clean exit into death by signal.

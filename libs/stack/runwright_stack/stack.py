@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -21,6 +22,7 @@ from runwright_stack.nats_server import NatsServer
 from runwright_stack.ports import port_in_use, wait_for_port
 from runwright_stack.postgres import EmbeddedPostgres
 from runwright_stack.processes import spawn, tail, terminate
+from runwright_stack.supervision import Restarts
 
 EGRESS_ALLOW = "RUNWRIGHT_EGRESS_ALLOW"
 SERVICES = ("queue", "scheduler", "approval", "artifact", "executor", "gateway")
@@ -57,7 +59,10 @@ class Child:
     env: dict[str, str]
     log: Path
     proc: subprocess.Popen[bytes] | None = None
-    restarts: int = 0
+    restarts: Restarts = field(default_factory=Restarts)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
 
 
 class Stack:
@@ -68,6 +73,8 @@ class Stack:
         self.nats = NatsServer(self.data_dir, self.log_dir)
         self.postgres: EmbeddedPostgres | None = None
         self.children: dict[str, Child] = {}
+        self.nats_restarts = Restarts()
+        self.postgres_restarts = Restarts()
         self.token = ""
 
     @property
@@ -203,6 +210,7 @@ class Stack:
 
     def _launch(self, child: Child) -> None:
         child.proc = spawn(child.argv, env=child.env, log=child.log, cwd=self.data_dir)
+        child.restarts.started()
 
     def wait_ready(self, progress: Progress, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -238,19 +246,57 @@ class Stack:
                 )
 
     def supervise_once(self, progress: Progress = _quiet) -> None:
-        """Restart any child that died (with back-off), saying so."""
-        for child in self.children.values():
-            if child.proc is not None and child.proc.poll() is not None:
-                code = child.proc.returncode
-                child.restarts += 1
+        """Start again what died: nats-server and PostgreSQL first (same port, same data), then
+        the services; at once the first time, with back-off while something keeps dying."""
+        for name, alive, launch, log, restarts in self._supervised():
+            if alive():
+                continue
+            if restarts.due_at is None:
+                delay = restarts.died()
                 progress(
-                    child.name,
-                    f"{child.name} exited with {code}; restarting "
-                    f"(restart {child.restarts}). Last lines:\n"
-                    f"{tail(child.log, 8)}",
+                    name,
+                    f"{name} stopped; starting it again"
+                    f"{f' in {delay:.1f} s' if delay else ''} (restart {restarts.count + 1})."
+                    f" Last lines:\n{tail(log, 8)}",
                 )
-                time.sleep(min(0.5 * child.restarts, 5))
-                self._launch(child)
+            if restarts.due():
+                launch()
+                restarts.restarted()
+
+    def revive(self) -> None:
+        """Start again at once whatever is not running (tests that killed something on purpose)."""
+        for _, alive, launch, _, restarts in self._supervised():
+            if not alive():
+                launch()
+                restarts.restarted()
+
+    def supervise(
+        self,
+        stopping: Callable[[], bool],
+        progress: Progress = _quiet,
+        held: Callable[[], bool] = lambda: False,
+    ) -> None:
+        """Supervise until ``stopping()`` says so (``runwright run``'s loop); nothing restarts
+        while ``held()``."""
+        while not stopping():
+            if not held():
+                self.supervise_once(progress)
+            time.sleep(0.25)
+
+    def _supervised(
+        self,
+    ) -> list[tuple[str, Callable[[], bool], Callable[[], None], Path, Restarts]]:
+        found: list[tuple[str, Callable[[], bool], Callable[[], None], Path, Restarts]] = [
+            ("nats-server", self.nats.alive, self.nats.launch, self.nats.log, self.nats_restarts)
+        ]
+        if self.postgres is not None:
+            pg = self.postgres
+            found.append(("PostgreSQL", pg.alive, pg.launch, pg.log, self.postgres_restarts))
+        for child in self.children.values():
+            found.append(
+                (child.name, child.alive, partial(self._launch, child), child.log, child.restarts)
+            )
+        return found
 
     def service(self, name: str) -> Child:
         return self.children[name]

@@ -23,3 +23,6 @@ class Health(Struct, kw_only=True):
     checks: dict[str, str]
     services: dict[str, ServiceHealth]
     ready: bool
+    down: list[str] = []
+    """What is not working: ``postgres``, ``nats`` or ``object-store`` when a check finds it
+    unreachable, or a service that does not answer; empty when all is well."""

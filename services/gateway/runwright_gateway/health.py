@@ -14,6 +14,8 @@ from runwright_proto.api.health import Health, ServiceHealth
 from runwright_proto.commands import HealthReply
 
 SERVICES = ("queue", "executor", "scheduler", "approval", "artifact")
+DEPENDENCIES = {"nats": "nats", "database": "postgres", "store": "object-store"}
+"""Which dependency a failing check names."""
 
 
 async def _ping(nc: Client, service: str) -> ServiceHealth:
@@ -46,7 +48,23 @@ async def report(request: Request[Any, Any, Any]) -> Health:
         checks=checks,
         services=services,
         ready=healthy and all(s.ready for s in services.values()),
+        down=down(checks, services),
     )
+
+
+def down(checks: dict[str, str], services: dict[str, ServiceHealth]) -> list[str]:
+    """What is not working, by name: a dependency any check finds down (``postgres``, ``nats``,
+    ``object-store``), then a service that did not answer while NATS was up."""
+    failing = [checks, *(s.checks for s in services.values())]
+    found = {
+        DEPENDENCIES[name]
+        for results in failing
+        for name, value in results.items()
+        if name in DEPENDENCIES and value != "ok"
+    }
+    if "nats" not in found:
+        found |= {name for name, s in services.items() if s.error is not None}
+    return sorted(found)
 
 
 def unwell(description: str) -> dict[int, ResponseSpec]:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+import traceback
 from typing import Any
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from nats import errors as nats_errors
+from nats.js import errors as js_errors
 from runwright_common.errors import ServiceUnavailable
 from runwright_common.logging import get_logger
 from runwright_proto import limits
@@ -132,14 +136,63 @@ def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Re
     )
 
 
+RETRY_AFTER_S = "2"
+DATABASE_DOWN: tuple[type[Exception], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,
+    asyncpg.TooManyConnectionsError,
+)
+BUS_DOWN: tuple[type[Exception], ...] = (
+    nats_errors.ConnectionClosedError,
+    nats_errors.ConnectionReconnectingError,
+    nats_errors.NoRespondersError,
+    nats_errors.OutboundBufferLimitError,
+    nats_errors.StaleConnectionError,
+    js_errors.ServiceUnavailableError,
+)
+NETWORK_DOWN: tuple[type[Exception], ...] = (ConnectionError, TimeoutError)
+"""A connection refused, reset or timed out: PostgreSQL, NATS or the store is not answering."""
+
+
+def unavailable(detail: str) -> Problem:
+    return Problem(
+        503,
+        "Service unavailable",
+        detail,
+        code="unavailable",
+        headers={"Retry-After": RETRY_AFTER_S},
+    )
+
+
 def on_unavailable(request: Request[Any, Any, Any], exc: ServiceUnavailable) -> Response[bytes]:
     log.warning("a service did not answer", error=str(exc))
-    return render(
-        request,
-        Problem(
-            503, "Service unavailable", str(exc), code="unavailable", headers={"Retry-After": "2"}
-        ),
-    )
+    return render(request, unavailable(str(exc)))
+
+
+_CLIENT_PACKAGES = (("asyncpg", "PostgreSQL"), ("nats", "NATS"), ("minio", "the object store"))
+
+
+def dependency_of(exc: BaseException) -> str:
+    """Which dependency an error came from: its type, else the client library it was raised in
+    (a refused connection is an OSError whichever client made it)."""
+    if isinstance(exc, DATABASE_DOWN):
+        return "PostgreSQL"
+    if isinstance(exc, BUS_DOWN):
+        return "NATS"
+    frames = traceback.extract_tb(exc.__traceback__)
+    for frame in reversed(frames):
+        for package, name in _CLIENT_PACKAGES:
+            if f"/{package}/" in frame.filename:
+                return name
+    return "a dependency"
+
+
+def on_dependency_down(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    """A dependency that is down (PostgreSQL restarting, NATS reconnecting) is a 503 with
+    ``Retry-After``: the request did nothing and may be sent again."""
+    what = dependency_of(exc)
+    log.warning("dependency down", dependency=what, error=str(exc) or type(exc).__name__)
+    return render(request, unavailable(f"{what} is not reachable just now; retry shortly"))
 
 
 def on_too_large(request: Request[Any, Any, Any], _: RequestEntityTooLarge) -> Response[bytes]:
@@ -160,5 +213,6 @@ HANDLERS: dict[Any, Any] = {
     HTTPException: on_http_exception,
     ServiceUnavailable: on_unavailable,
     RequestEntityTooLarge: on_too_large,
+    **dict.fromkeys(DATABASE_DOWN + BUS_DOWN + NETWORK_DOWN, on_dependency_down),
     500: on_crash,
 }

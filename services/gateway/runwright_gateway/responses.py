@@ -15,14 +15,17 @@ WHY = {
     403: "A change sent from another site with the console's session",
     404: "Nothing is there (an unknown or malformed id)",
     409: "The current state forbids it, or the version changed (If-Match)",
+    413: "The body, the query string or a field is over a limit; `errors` names it (see "
+    "docs/limits.md)",
     416: "The byte range is outside the file",
     422: "A field is invalid; `errors` names each one",
     429: "Too many waiting jobs; retry after `Retry-After` seconds",
-    503: "A service did not answer in time; retry after `Retry-After` seconds",
+    503: "A service or a dependency (PostgreSQL, NATS) is not reachable just now; retry after "
+    "`Retry-After` seconds",
 }
-ALWAYS = (400, 401, 403, 422, 503)
-"""Every API route reads JSON, checks the token, refuses cross-site changes, validates and may time
-out."""
+ALWAYS = (400, 401, 403, 413, 422, 503)
+"""Every API route reads JSON, checks the token, refuses cross-site changes, bounds what it is
+sent, validates and may time out."""
 
 
 def problems(*codes: int) -> dict[int, ResponseSpec]:
