@@ -13,6 +13,7 @@ import importlib.util
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 from runwright_stack.accounts import Account, drop_to, open_to_accounts, system_account
@@ -70,8 +71,25 @@ class EmbeddedPostgres:
         if created:
             self._create_cluster()
         self.launch()
-        wait_for_port(self.port, 30)
+        self.wait_ready(60)
         return created
+
+    def wait_ready(self, timeout: float) -> None:
+        """Until the server accepts sessions (an open port may still say "starting up")."""
+        wait_for_port(self.port, timeout)
+        deadline = time.monotonic() + timeout
+        while True:
+            probe = [str(bin_dir() / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)]
+            if (
+                subprocess.run([*probe, "-t", "2"], capture_output=True, check=False).returncode
+                == 0
+            ):
+                return
+            if not self.alive():
+                raise RuntimeError(f"PostgreSQL exited while starting; see {self.log}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"PostgreSQL not ready after {timeout:g} s; see {self.log}")
+            time.sleep(0.1)
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
