@@ -620,9 +620,19 @@ def test_chromium_sandbox_is_never_switched_off(
     k8s_docs: list[dict[str, Any]],
 ) -> None:
     instructions = " ".join(i.args for s in stages.values() for i in s.instructions)
-    assert "--no-sandbox" not in instructions
-    assert "--no-sandbox" not in json.dumps(compose)
-    assert "--no-sandbox" not in json.dumps(k8s_docs)
+    for switch in ("--no-sandbox", "RUNWRIGHT_CHROMIUM_NO_SANDBOX"):
+        assert switch not in instructions
+        assert switch not in json.dumps(compose)
+        assert switch not in json.dumps(k8s_docs)
+    (executor,) = [
+        d for d in k8s_docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "executor"
+    ]
+    pod = executor["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] != 0
+    (container,) = pod["containers"]
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
 
 
 def test_image_defaults_keep_the_egress_policy_closed(stages: dict[str, Stage]) -> None:

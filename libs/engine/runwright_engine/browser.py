@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from playwright.async_api import Browser, Playwright
+from playwright.async_api import Error as PlaywrightError
 
 CHROMIUM_ARGS = [
     "--disable-gpu",
@@ -36,10 +37,33 @@ def find_chromium(playwright: Playwright, configured: str = "") -> str | None:
     )
 
 
-async def launch(playwright: Playwright, *, configured: str = "", headless: bool = True) -> Browser:
+async def launch(
+    playwright: Playwright,
+    *,
+    configured: str = "",
+    headless: bool = True,
+    sandbox: bool | None = None,
+) -> Browser:
+    """Chromium with its sandbox on (renderers in their own user and pid namespaces, under a
+    seccomp filter). ``sandbox=None`` means on unless we are root, where Chromium cannot have it:
+    the CLI and tests on a developer's machine; the executor decides outright."""
+    if sandbox is None:
+        sandbox = os.geteuid() != 0
     args = list(CHROMIUM_ARGS)
-    if os.geteuid() == 0:
-        args.append("--no-sandbox")  # Chromium refuses to sandbox as root; production runs non-root
-    return await playwright.chromium.launch(
-        executable_path=find_chromium(playwright, configured), headless=headless, args=args
-    )
+    if not sandbox:
+        args.append("--no-sandbox")
+    try:
+        return await playwright.chromium.launch(
+            executable_path=find_chromium(playwright, configured),
+            headless=headless,
+            args=args,
+            chromium_sandbox=sandbox,
+        )
+    except PlaywrightError as exc:
+        if sandbox and "sandbox" in str(exc).lower():
+            raise RuntimeError(
+                "Chromium could not start its sandbox: it needs unprivileged user namespaces "
+                "(a container's default seccomp profile refuses them; see deploy/README.md, "
+                f'"Chromium\'s sandbox"): {str(exc).splitlines()[0]}'
+            ) from exc
+        raise

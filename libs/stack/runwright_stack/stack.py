@@ -6,6 +6,7 @@ Used by ``runwright run`` (``make run``) and by the end-to-end tests, so both ru
 from __future__ import annotations
 
 import base64
+import importlib.util
 import os
 import secrets
 import subprocess
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import httpx
 
+from runwright_stack.accounts import Account, drop_to, open_to_accounts, private_dir, system_account
 from runwright_stack.nats_server import NatsServer
 from runwright_stack.ports import port_in_use, wait_for_port
 from runwright_stack.postgres import EmbeddedPostgres
@@ -32,6 +34,17 @@ STORE_CREDENTIALS = ("RUNWRIGHT_S3_ACCESS_KEY", "RUNWRIGHT_S3_SECRET_KEY")
 SECRETS_KEY = "RUNWRIGHT_SECRETS_KEY"
 QUEUE_ONLY = (SECRETS_KEY, "RUNWRIGHT_SECRETS_OLD_KEYS")
 """Only the queue holds the keys that seal run secrets."""
+BROWSER_USER = "runwright-browser"
+"""As root, the executor (and so Chromium, sandboxed) runs as this system user."""
+EXECUTOR_PACKAGES = (
+    "runwright_executor",
+    "runwright_engine",
+    "runwright_bus",
+    "runwright_common",
+    "runwright_proto",
+    "runwright_runbook",
+    "playwright",
+)
 Progress = Callable[[str, str], None]
 
 
@@ -58,6 +71,8 @@ class Child:
     argv: list[str]
     env: dict[str, str]
     log: Path
+    account: Account | None = None
+    """The system user it runs as (as root: the browser's own); None: as we run."""
     proc: subprocess.Popen[bytes] | None = None
     restarts: Restarts = field(default_factory=Restarts)
 
@@ -179,16 +194,19 @@ class Stack:
                     "RUNWRIGHT_ADMIN_TOKEN": self.token,
                 }
             )
+        account = None
         if name == "executor":
             env.setdefault("RUNWRIGHT_EXECUTOR_SLOTS", str(self.config.executor_slots))
             env.setdefault("RUNWRIGHT_DRAIN_GRACE_S", "10")
-            env.setdefault("RUNWRIGHT_FILES_DIR", str(self.data_dir / "files"))
+            account = self._browser_home(env, f"{name}-{index}")
         env.update(self.config.env)
         if name == "executor":
             env[EGRESS_ALLOW] = self.egress_allow(env.get(EGRESS_ALLOW, ""))
         if name != "artifact":
             for variable in STORE_CREDENTIALS:
                 env.pop(variable, None)
+        if name != "gateway":
+            env.pop("RUNWRIGHT_ADMIN_TOKEN", None)
         if name == "queue":
             env[SECRETS_KEY] = self.secrets_key()
         else:
@@ -198,18 +216,54 @@ class Stack:
             env.pop("RUNWRIGHT_DATABASE_URL", None)
             env.pop("DATABASE_URL", None)
         key = f"{name}-{index}" if name == "executor" else name
-        self._add_child(key, [sys.executable, "-m", f"runwright_{name}"], env)
+        self._add_child(key, [sys.executable, "-m", f"runwright_{name}"], env, account)
+
+    def _browser_home(self, env: dict[str, str], key: str) -> Account | None:
+        """As root: the executor's account, and a home, temporary and files directory only it
+        may enter (``<data>/browser/<executor>``, mode 0700). It can read nothing else of ours:
+        not the secrets key, the admin token or the PostgreSQL cluster."""
+        account = system_account(BROWSER_USER)
+        if account is None:
+            env.setdefault("RUNWRIGHT_FILES_DIR", str(self.data_dir / "files"))
+            return None
+        home = private_dir(private_dir(self.data_dir / "browser", account) / key, account)
+        env.update(
+            {
+                "HOME": str(home),
+                "TMPDIR": str(private_dir(home / "tmp", account)),
+                "XDG_CONFIG_HOME": str(private_dir(home / ".config", account)),
+                "XDG_CACHE_HOME": str(private_dir(home / ".cache", account)),
+            }
+        )
+        env["RUNWRIGHT_FILES_DIR"] = str(private_dir(home / "files", account))
+        open_to_accounts(self.data_dir, *self._executor_code())
+        return account
+
+    @staticmethod
+    def _executor_code() -> list[Path]:
+        """What the executor's account must reach to run: the interpreter, the virtual
+        environment and the packages it imports (editable installs live in the checkout)."""
+        paths = [Path(sys.executable).resolve(), Path(sys.prefix), Path(sys.base_prefix)]
+        for package in EXECUTOR_PACKAGES:
+            spec = importlib.util.find_spec(package)
+            if spec is not None and spec.origin:
+                paths.append(Path(spec.origin).parent)
+        return paths
 
     def egress_allow(self, configured: str) -> str:
         """The executor's egress allow-list: what was configured, plus the demo app."""
         demo = f"127.0.0.1:{self.config.demo_port}" if self.config.demo_port else ""
         return " ".join(part for part in (configured.strip(), demo) if part)
 
-    def _add_child(self, name: str, argv: list[str], env: dict[str, str]) -> None:
-        self.children[name] = Child(name, argv, env, self.log_dir / f"{name}.log")
+    def _add_child(
+        self, name: str, argv: list[str], env: dict[str, str], account: Account | None = None
+    ) -> None:
+        self.children[name] = Child(name, argv, env, self.log_dir / f"{name}.log", account)
 
     def _launch(self, child: Child) -> None:
-        child.proc = spawn(child.argv, env=child.env, log=child.log, cwd=self.data_dir)
+        child.proc = spawn(
+            child.argv, env=child.env, log=child.log, cwd=self.data_dir, **drop_to(child.account)
+        )
         child.restarts.started()
 
     def wait_ready(self, progress: Progress, timeout: float) -> None:

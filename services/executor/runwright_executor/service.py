@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import tempfile
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from nats.errors import TimeoutError as NatsTimeout
 from playwright.async_api import async_playwright
 from runwright_bus import decode, ensure_topology, request
 from runwright_bus.service import ServiceContext, service
-from runwright_common.errors import RetryableError
+from runwright_common.errors import RetryableError, SettingsError
 from runwright_common.logging import get_logger, logged_failure
 from runwright_common.settings import load
 from runwright_engine.browser import launch
@@ -28,14 +29,34 @@ RUNNING: dict[str, JobRunner] = {}
 """Jobs this executor runs now, by job id (handed back if still running after the grace)."""
 
 
+def sandboxed(settings: ExecutorSettings, euid: int) -> bool:
+    """Whether Chromium keeps its sandbox: always, unless switched off outright; as root (where
+    it cannot have one) the executor refuses to start unless it was switched off."""
+    if settings.chromium_no_sandbox:
+        log.warning("Chromium runs WITHOUT its sandbox (RUNWRIGHT_CHROMIUM_NO_SANDBOX)")
+        return False
+    if euid == 0:
+        raise SettingsError(
+            "the executor runs as root, where Chromium cannot keep its sandbox: run it as an "
+            "unprivileged user (make run uses the system user runwright-browser; the image uses "
+            "uid 10001), or set RUNWRIGHT_CHROMIUM_NO_SANDBOX=1 to run the browser unsandboxed"
+        )
+    return True
+
+
 async def main() -> None:
     settings = load(ExecutorSettings)
     policy = EgressPolicy.parse(settings.egress_allow)  # a bad entry stops here, named
+    sandbox = sandboxed(settings, os.geteuid())
     async with service("executor", settings) as ctx:
         playwright = await ctx.stack.enter_async_context(async_playwright())
         browser = await launch(
-            playwright, configured=settings.chromium_path, headless=settings.headless
+            playwright,
+            configured=settings.chromium_path,
+            headless=settings.headless,
+            sandbox=sandbox,
         )
+        log.info("browser started", sandbox=sandbox, version=browser.version)
         ctx.stack.push_async_callback(browser.close)
 
         async def browser_check() -> str:

@@ -6,6 +6,9 @@ from runwright_common.settings import CommonSettings
 class ExecutorSettings(CommonSettings, frozen=True, kw_only=True):
     executor_slots: int = 2
     chromium_path: str = ""
+    chromium_no_sandbox: bool = False
+    """``RUNWRIGHT_CHROMIUM_NO_SANDBOX=1``: run Chromium without its sandbox. Only for an executor
+    that must run as root; it refuses to start as root otherwise."""
     headless: bool = True
     lease_ms: int = 30_000
     drain_grace_s: float = 60.0
