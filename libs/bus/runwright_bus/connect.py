@@ -29,8 +29,19 @@ async def wait_for_port(url: str, timeout: float = 30.0) -> None:
             await asyncio.sleep(0.05)
 
 
-async def connect(url: str, name: str, timeout: float = 30.0) -> Client:
-    """Connect with endless reconnects and callbacks that log instead of printing tracebacks."""
+async def connect(
+    url: str,
+    name: str,
+    timeout: float = 30.0,
+    *,
+    user: str = "",
+    password: str = "",
+    inbox_prefix: str = "_INBOX",
+) -> Client:
+    """Connect with endless reconnects and callbacks that log instead of printing tracebacks.
+
+    ``user``/``password`` name the service to nats-server, which enforces its subjects;
+    ``inbox_prefix`` is where its replies arrive (its own, so no one else may read them)."""
     await wait_for_port(url, timeout)
 
     async def on_error(exc: Exception) -> None:
@@ -53,4 +64,7 @@ async def connect(url: str, name: str, timeout: float = 30.0) -> Client:
         connect_timeout=5,
         ping_interval=10,
         max_outstanding_pings=3,
+        user=user or None,
+        password=password or None,
+        inbox_prefix=inbox_prefix,
     )

@@ -16,6 +16,7 @@ from runwright_common.lifecycle import stop_event
 from runwright_common.logging import configure_logging, get_logger
 from runwright_common.settings import CommonSettings
 from runwright_common.tracing import configure_tracing, shutdown_tracing
+from runwright_proto.permissions import inbox_prefix
 
 from runwright_bus.connect import connect
 from runwright_bus.health import serve_health
@@ -78,7 +79,13 @@ async def service(name: str, settings: CommonSettings) -> AsyncIterator[ServiceC
     instance = settings.instance or f"{name}-{socket.gethostname()}-{os.getpid()}"
     stop = stop_event()
     async with AsyncExitStack() as stack:
-        nc = await connect(settings.nats_url, name=instance)
+        nc = await connect(
+            settings.nats_url,
+            name=instance,
+            user=settings.nats_user,
+            password=settings.nats_password,
+            inbox_prefix=inbox_prefix(name),
+        )
         stack.push_async_callback(_drain, nc)
         ctx = ServiceContext(
             name=name, instance=instance, nc=nc, js=nc.jetstream(), stop=stop, stack=stack

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 
+from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import (
     AckPolicy,
@@ -58,3 +60,19 @@ async def ensure_topology(
             await js.add_stream(config)
     for consumer in consumers:
         await js.add_consumer(consumer.stream, consumer_config(consumer))
+
+
+async def wait_for_consumer(
+    js: JetStreamContext, consumer: ConsumerSpec, timeout_s: float = 120.0
+) -> None:
+    """Until ``consumer`` exists: for a service that may use it but not create it (the executor,
+    whose NATS user has no rights on streams; the queue declares its consumer)."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        try:
+            await js.consumer_info(consumer.stream, consumer.durable)
+            return
+        except (NotFoundError, NatsTimeout, TimeoutError):
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.25)

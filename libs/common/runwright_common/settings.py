@@ -61,6 +61,10 @@ class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Fields every service reads."""
 
     nats_url: str = "nats://127.0.0.1:4222"
+    nats_user: str = ""
+    """``RUNWRIGHT_NATS_USER``: this service's NATS user (its subject permissions are the server's
+    to enforce; see runwright_proto.permissions). Empty: connect without credentials."""
+    nats_password: str = ""
     log_format: str = "auto"
     log_level: str = "info"
     health_port: int = 0

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from runwright_stack.nats_auth import ADMIN, authorization, new_passwords
 from runwright_stack.ports import free_port, wait_for_port
 from runwright_stack.processes import spawn, terminate
 
@@ -23,15 +24,38 @@ def nats_binary() -> str:
 
 
 class NatsServer:
-    def __init__(self, data_dir: Path, log_dir: Path, port: int | None = None) -> None:
+    """nats-server on a loopback port. With ``authorize`` (the stack's way) every client must
+    sign in: each service as itself, with the subjects ``runwright_proto.permissions`` gives it
+    (passwords made per run, in ``<data>/nats-auth.conf``, mode 0600)."""
+
+    def __init__(
+        self, data_dir: Path, log_dir: Path, port: int | None = None, *, authorize: bool = False
+    ) -> None:
         self.store = data_dir / "nats"
+        self.auth_file = data_dir / "nats-auth.conf"
         self.log = log_dir / "nats.log"
         self.port = port or free_port()
+        self.passwords = new_passwords() if authorize else {}
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
-    def url(self) -> str:
+    def address(self) -> str:
+        """Where it listens, with no credentials (for messages and for services, which get
+        theirs from ``credentials``)."""
         return f"nats://127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """The administrator's URL (every subject): for the stack's own tools and tests."""
+        if not self.passwords:
+            return self.address
+        return f"nats://{ADMIN}:{self.passwords[ADMIN]}@127.0.0.1:{self.port}"
+
+    def credentials(self, service: str) -> dict[str, str]:
+        """The settings that sign ``service`` in as itself."""
+        if not self.passwords:
+            return {}
+        return {"RUNWRIGHT_NATS_USER": service, "RUNWRIGHT_NATS_PASSWORD": self.passwords[service]}
 
     def start(self) -> None:
         self.launch()
@@ -43,9 +67,16 @@ class NatsServer:
     def launch(self) -> None:
         """Start the server process (after a crash too: same port, same JetStream store)."""
         self.store.mkdir(parents=True, exist_ok=True)
+        config: list[str] = []
+        if self.passwords:
+            self.auth_file.touch(mode=0o600)
+            self.auth_file.chmod(0o600)
+            self.auth_file.write_text(authorization(self.passwords))
+            config = ["-c", str(self.auth_file)]
         self.proc = spawn(
             [
                 nats_binary(),
+                *config,
                 "-js",
                 "-sd",
                 str(self.store),

@@ -85,7 +85,7 @@ class Stack:
         self.config = config
         self.data_dir = config.data_dir.resolve()
         self.log_dir = self.data_dir / "logs"
-        self.nats = NatsServer(self.data_dir, self.log_dir)
+        self.nats = NatsServer(self.data_dir, self.log_dir, authorize=True)
         self.postgres: EmbeddedPostgres | None = None
         self.children: dict[str, Child] = {}
         self.nats_restarts = Restarts()
@@ -140,7 +140,7 @@ class Stack:
         self.nats.start()
         progress(
             "nats",
-            f"nats-server with JetStream on {self.nats.url} "
+            f"nats-server with JetStream on {self.nats.address} (a user per service) "
             f"({(time.monotonic() - started) * 1000:.0f} ms)",
         )
         self._start_postgres(progress)
@@ -175,7 +175,8 @@ class Stack:
         env = dict(os.environ)
         env.update(
             {
-                "RUNWRIGHT_NATS_URL": self.nats.url,
+                "RUNWRIGHT_NATS_URL": self.nats.address,
+                **self.nats.credentials(name),
                 "RUNWRIGHT_LOG_FORMAT": "json",
                 "RUNWRIGHT_INSTANCE": f"{name}-{index}" if name == "executor" else name,
             }

@@ -12,6 +12,7 @@ from nats.errors import TimeoutError as NatsTimeout
 from playwright.async_api import async_playwright
 from runwright_bus import decode, ensure_topology, request
 from runwright_bus.service import ServiceContext, service
+from runwright_bus.topology import wait_for_consumer
 from runwright_common.errors import RetryableError, SettingsError
 from runwright_common.logging import get_logger, logged_failure
 from runwright_common.settings import load
@@ -66,7 +67,10 @@ async def main() -> None:
         egress = await EgressProxy(policy).start()
         ctx.stack.push_async_callback(egress.close)
         ctx.counters["egress_blocked"] = lambda: egress.blocked
-        await ensure_topology(ctx.js, streams.ALL_STREAMS, [streams.EXECUTORS])
+        if settings.nats_user:  # least privilege: the queue declares the consumer we pull from
+            await wait_for_consumer(ctx.js, streams.EXECUTORS)
+        else:
+            await ensure_topology(ctx.js, streams.ALL_STREAMS, [streams.EXECUTORS])
         job_ctx = JobContext(
             nc=ctx.nc,
             browser=browser,

@@ -14,6 +14,7 @@ from runwright_common.logging import configure_logging, get_logger
 from runwright_common.tracing import configure_tracing, shutdown_tracing
 from runwright_db import create_pool
 from runwright_proto.limits import MAX_BODY_BYTES
+from runwright_proto.permissions import inbox_prefix
 from runwright_storage import FilesystemStore
 
 from runwright_gateway import health, screening
@@ -50,7 +51,13 @@ def create_app(settings: GatewaySettings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         log = get_logger("runwright.gateway")
-        nc = await connect(settings.nats_url, name=settings.instance or "gateway")
+        nc = await connect(
+            settings.nats_url,
+            name=settings.instance or "gateway",
+            user=settings.nats_user,
+            password=settings.nats_password,
+            inbox_prefix=inbox_prefix("gateway"),
+        )
         pool = await create_pool(settings.database_url, max_size=20)
         hub = EventHub(settings.sse_client_buffer)
         await hub.start(nc)

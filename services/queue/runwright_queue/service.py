@@ -133,7 +133,9 @@ async def main() -> None:
         if sealed := await vault.seal_legacy_rows(pool, keys):
             log.info("sealed run secrets stored before sealing", rows=sealed, key_id=keys.active_id)
         await ensure_topology(
-            ctx.js, streams.ALL_STREAMS, [streams.QUEUE_REPORTS, streams.QUEUE_ARTIFACTS]
+            ctx.js,
+            streams.ALL_STREAMS,
+            [streams.QUEUE_REPORTS, streams.QUEUE_ARTIFACTS, streams.EXECUTORS],
         )
         relay = OutboxRelay(pool, ctx.js, "queue.outbox")
 
