@@ -4,8 +4,6 @@ killed with SIGKILL while jobs run come back by themselves; meanwhile the API an
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 from collections.abc import Iterator
 
@@ -133,8 +131,7 @@ def test_nats_killed_under_running_jobs_is_restarted_and_meanwhile_submission_an
     assert stack.nats.proc is not None
     port = stack.nats.port
     with supervisor.hold():
-        os.kill(stack.nats.proc.pid, signal.SIGKILL)
-        stack.nats.proc.wait()
+        stack.nats.kill()
         ready = first_503(api, "/readyz")
         assert "nats" in ready.json()["down"]
         refused = api.post("/api/v1/jobs", json={"runbook": short_job(demo_url)}, timeout=60)
@@ -160,7 +157,7 @@ def test_both_killed_at_once_come_back_and_no_job_hangs(
     assert stack.postgres is not None
     assert stack.nats.proc is not None
     time.sleep(1)
-    os.kill(stack.nats.proc.pid, signal.SIGKILL)
+    stack.nats.kill()
     stack.postgres.kill()
     body = wait_ready(api)
     assert body["down"] == []
