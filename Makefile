@@ -35,13 +35,15 @@ fmt: install ## format with ruff
 typecheck: install ## mypy (strict) over libs and services
 	@$(VENV)/bin/mypy proto libs services
 
-proto: install ## regenerate proto/schema (JSON Schema, AsyncAPI) and deploy/nats/authorization.conf
+proto: install ## regenerate proto/schema (JSON Schema, AsyncAPI), deploy/nats/authorization.conf, deploy/postgres/roles.sql
 	@$(PY) -m runwright_proto.schema
 	@$(PY) -m runwright_stack.nats_auth
+	@$(PY) -m runwright_db.roles_file
 
 check-proto: install ## fail when proto/schema is stale
 	@$(PY) -m runwright_proto.schema --check
 	@$(PY) -m runwright_stack.nats_auth --check
+	@$(PY) -m runwright_db.roles_file --check
 
 clean: ## remove the virtual environment and caches (keeps .runwright data)
 	rm -rf $(VENV) .uv .pytest_cache .ruff_cache .mypy_cache

@@ -27,6 +27,8 @@ from typing import Any
 
 import pytest
 import yaml
+from runwright_db.roles import SERVICES as ROLES
+from runwright_db.roles import role
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -38,6 +40,7 @@ K8S_DIR = ROOT / "deploy" / "k8s"
 
 SERVICES = ("gateway", "queue", "executor", "scheduler", "approval", "artifact")
 DATABASE_SERVICES = tuple(s for s in SERVICES if s != "executor")
+ROLE_SERVICES = tuple(ROLES)
 HEALTH_PORT_SERVICES = tuple(s for s in SERVICES if s != "gateway")
 
 KNOWN_SETTINGS = frozenset(
@@ -49,6 +52,7 @@ KNOWN_SETTINGS = frozenset(
         "RUNWRIGHT_LOG_LEVEL",
         "RUNWRIGHT_HEALTH_PORT",
         "RUNWRIGHT_DATABASE_URL",
+        "PGPASSWORD",
         "RUNWRIGHT_GATEWAY_HOST",
         "RUNWRIGHT_GATEWAY_PORT",
         "RUNWRIGHT_ADMIN_TOKEN",
@@ -412,15 +416,30 @@ def test_each_runwright_service_waits_for_a_healthy_nats(
 
 
 @pytest.mark.parametrize("name", DATABASE_SERVICES)
-def test_services_with_a_database_wait_for_postgres_and_get_its_url(
+def test_services_with_a_database_wait_for_their_roles_and_sign_in_as_their_own(
     compose: dict[str, Any],
     name: str,
 ) -> None:
     spec = service(compose, name)
-    assert depends_on(spec).get("postgres") == "service_healthy"
-    url = compose_env(spec)["RUNWRIGHT_DATABASE_URL"]
-    assert re.fullmatch(r"postgresql://runwright:[^@]+@postgres:5432/runwright", url)
+    assert depends_on(spec).get("postgres-roles") == "service_completed_successfully"
+    env = compose_env(spec)
+    assert env["RUNWRIGHT_DATABASE_URL"] == f"postgresql://{role(name)}@postgres:5432/runwright"
+    assert env["PGPASSWORD"].endswith(f"-{name}}}"), "each service its own password"
     assert networks_of(spec) & networks_of(service(compose, "postgres"))
+
+
+def test_compose_makes_the_roles_from_the_generated_script_with_every_password(
+    compose: dict[str, Any],
+) -> None:
+    spec = service(compose, "postgres-roles")
+    assert depends_on(spec).get("postgres") == "service_healthy"
+    (config,) = spec["configs"]
+    assert compose["configs"][config["source"]]["file"] == "./deploy/postgres/roles.sql"
+    script = " ".join(spec["command"])
+    for name in ROLE_SERVICES:
+        assert f"-v {name}_password=" in script
+        assert f"$$RUNWRIGHT_PG_PASSWORD_{name.upper()}" in script
+        assert f"RUNWRIGHT_PG_PASSWORD_{name.upper()}" in compose_env(spec)
 
 
 def test_executor_containers_get_no_database_or_object_store_credentials(
@@ -453,6 +472,7 @@ def test_every_runwright_variable_in_compose_is_a_known_setting(compose: dict[st
         used |= {k for k in compose_env(spec) if k.startswith("RUNWRIGHT_")}
     used |= set(re.findall(r"\$\{(RUNWRIGHT_[A-Z0-9_]+)", COMPOSE_FILE.read_text()))
     used -= set(compose_env(service(compose, "nats")))  # nats-server's: its users' passwords
+    used -= set(compose_env(service(compose, "postgres-roles")))  # the roles' passwords
     assert used, "the services are configured through RUNWRIGHT_* variables"
     assert used <= KNOWN_SETTINGS, sorted(used - KNOWN_SETTINGS)
 
@@ -938,13 +958,35 @@ def test_secret_references_name_keys_that_the_secret_defines(
 
 
 @pytest.mark.parametrize("name", DATABASE_SERVICES)
-def test_each_service_with_a_database_gets_its_url_from_the_secret(
+def test_each_service_with_a_database_signs_in_as_its_role_with_its_password_from_the_secret(
     k8s_docs: list[dict[str, Any]],
     name: str,
 ) -> None:
     (container,) = containers(of_kind(k8s_docs, "Deployment")[name])
-    (item,) = [e for e in container["env"] if e["name"] == "RUNWRIGHT_DATABASE_URL"]
-    assert "secretKeyRef" in item["valueFrom"]
+    env = {e["name"]: e for e in container["env"]}
+    url = env["RUNWRIGHT_DATABASE_URL"]["value"]
+    assert url.startswith(f"postgresql://{role(name)}@"), "no password in the URL"
+    assert env["PGPASSWORD"]["valueFrom"]["secretKeyRef"] == {
+        "name": "runwright-postgres",
+        "key": name,
+    }
+
+
+def test_the_roles_job_runs_the_generated_script_with_every_password(
+    k8s_docs: list[dict[str, Any]],
+) -> None:
+    job = of_kind(k8s_docs, "Job")["postgres-roles"]
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    keys = {e["valueFrom"]["secretKeyRef"]["key"] for e in container["env"]}
+    assert keys == {"admin-url", *ROLE_SERVICES}
+    for name in ROLE_SERVICES:
+        assert f"-v {name}_password=" in container["args"][0]
+    kustomization = yaml.safe_load((K8S_DIR / "kustomization.yaml").read_text())
+    (generated,) = kustomization["configMapGenerator"]
+    assert generated["files"] == ["roles.sql=postgres-roles.sql"]
+    assert (K8S_DIR / "postgres-roles.sql").read_text() == (
+        ROOT / "deploy" / "postgres" / "roles.sql"
+    ).read_text()
 
 
 def test_executor_pods_get_no_database_or_object_store_credentials(

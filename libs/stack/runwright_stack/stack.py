@@ -5,6 +5,7 @@ Used by ``runwright run`` (``make run``) and by the end-to-end tests, so both ru
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import importlib.util
 import os
@@ -18,6 +19,7 @@ from functools import partial
 from pathlib import Path
 
 import httpx
+from runwright_db import roles
 
 from runwright_stack.accounts import Account, drop_to, open_to_accounts, private_dir, system_account
 from runwright_stack.nats_server import NatsServer
@@ -29,6 +31,7 @@ from runwright_stack.supervision import Restarts
 EGRESS_ALLOW = "RUNWRIGHT_EGRESS_ALLOW"
 SERVICES = ("queue", "scheduler", "approval", "artifact", "executor", "gateway")
 NO_DATABASE = frozenset({"executor"})
+DATABASE_LOGIN = ("RUNWRIGHT_DATABASE_URL", "DATABASE_URL", "PGPASSWORD", "PGPASSFILE", "PGUSER")
 STORE_CREDENTIALS = ("RUNWRIGHT_S3_ACCESS_KEY", "RUNWRIGHT_S3_SECRET_KEY")
 """Only the artifact service holds object-store credentials."""
 SECRETS_KEY = "RUNWRIGHT_SECRETS_KEY"
@@ -90,6 +93,7 @@ class Stack:
         self.children: dict[str, Child] = {}
         self.nats_restarts = Restarts()
         self.postgres_restarts = Restarts()
+        self.database_passwords: dict[str, str] = {}
         self.token = ""
 
     @property
@@ -164,12 +168,24 @@ class Stack:
         started = time.monotonic()
         self.postgres = EmbeddedPostgres(self.data_dir, self.log_dir, durable=self.config.durable)
         created = self.postgres.start()
+        # A role per service, with a password made on each start (never written to disk).
+        self.database_passwords = {s: secrets.token_urlsafe(24) for s in roles.SERVICES}
+        asyncio.run(roles.provision(self.postgres.url, self.database_passwords))
         progress(
             "postgres",
             f"PostgreSQL on 127.0.0.1:{self.postgres.port} "
-            f"({'new cluster' if created else 'existing data'}, "
-            f"{(time.monotonic() - started) * 1000:.0f} ms)",
+            f"({'new cluster' if created else 'existing data'}, passwords required, "
+            f"a role per service, {(time.monotonic() - started) * 1000:.0f} ms)",
         )
+
+    def database_env(self, service: str) -> dict[str, str]:
+        """Where ``service`` finds PostgreSQL: its own role (embedded), or ``DATABASE_URL``."""
+        if self.postgres is None or service not in self.database_passwords:
+            return {"RUNWRIGHT_DATABASE_URL": self.database_url}
+        return {
+            "RUNWRIGHT_DATABASE_URL": self.postgres.service_url(roles.role(service)),
+            "PGPASSWORD": self.database_passwords[service],
+        }
 
     def _add_service(self, name: str, index: int) -> None:
         env = dict(os.environ)
@@ -182,10 +198,7 @@ class Stack:
             }
         )
         if name not in NO_DATABASE:
-            env["RUNWRIGHT_DATABASE_URL"] = self.database_url
-        else:
-            env.pop("RUNWRIGHT_DATABASE_URL", None)
-            env.pop("DATABASE_URL", None)
+            env.update(self.database_env(name))
         if name in ("gateway", "artifact"):
             env.setdefault("RUNWRIGHT_ARTIFACT_DIR", str(self.data_dir / "artifacts"))
         if name == "gateway":
@@ -214,8 +227,8 @@ class Stack:
             for variable in QUEUE_ONLY:
                 env.pop(variable, None)
         if name in NO_DATABASE:
-            env.pop("RUNWRIGHT_DATABASE_URL", None)
-            env.pop("DATABASE_URL", None)
+            for variable in DATABASE_LOGIN:
+                env.pop(variable, None)
         key = f"{name}-{index}" if name == "executor" else name
         self._add_child(key, [sys.executable, "-m", f"runwright_{name}"], env, account)
 

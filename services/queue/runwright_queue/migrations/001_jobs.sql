@@ -1,4 +1,4 @@
-CREATE SCHEMA IF NOT EXISTS queue;
+-- The schema itself is made by runwright_db.migrate (or deploy/postgres/roles.sql).
 
 CREATE TABLE queue.jobs (
     id               uuid        PRIMARY KEY,
