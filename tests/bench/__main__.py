@@ -23,6 +23,7 @@ from tests.bench import (
     decisions,
     egress_overhead,
     engine_overhead,
+    fanout,
     live_and_artifacts,
     submit_latency,
 )
@@ -82,6 +83,11 @@ def _submit(stack: Stack | None) -> str:
     return submit_latency.run(stack)
 
 
+def _fanout(stack: Stack | None) -> str:
+    assert stack is not None
+    return fanout.run(stack)
+
+
 def _console(stack: Stack | None) -> str:
     assert stack is not None
     return console_list.run(stack)
@@ -93,6 +99,7 @@ BENCHMARKS: dict[str, tuple[bool, Callable[[Stack | None], str]]] = {
     "submit": (True, _submit),
     "live": (True, _live),
     "decisions": (True, _decisions),
+    "fanout": (True, _fanout),
     "console": (True, _console),  # last: it leaves a million jobs in the shared stack
 }
 

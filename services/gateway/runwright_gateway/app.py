@@ -30,6 +30,7 @@ from runwright_gateway.schedules_api import SchedulesController
 from runwright_gateway.settings import GatewaySettings
 from runwright_gateway.webhooks_api import WebhooksController
 from runwright_gateway.workspace_events import WorkspaceEventsController
+from runwright_gateway.workspace_feed import WorkspaceFeed
 
 ROUTES: list[ControllerRouterHandler] = [
     JobsController,
@@ -61,13 +62,16 @@ def create_app(settings: GatewaySettings) -> Litestar:
         pool = await create_pool(settings.database_url, max_size=20)
         hub = EventHub(settings.sse_client_buffer)
         await hub.start(nc)
-        app.state.nc, app.state.pool, app.state.hub = nc, pool, hub
+        feed = WorkspaceFeed(settings.sse_window_events, settings.sse_window_mb << 20)
+        await feed.start(nc)
+        app.state.nc, app.state.pool, app.state.hub, app.state.feed = nc, pool, hub, feed
         app.state.files = FilesystemStore(Path(settings.artifact_dir))
         log.info("ready", port=settings.gateway_port)
         try:
             yield
         finally:
             await hub.stop()
+            await feed.stop()
             await pool.close()
             await nc.drain()
             shutdown_tracing()

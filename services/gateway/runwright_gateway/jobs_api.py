@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import Parameter
+from litestar.params import HeaderParameter, Parameter
 from litestar.response import ServerSentEvent
 from runwright_bus import request as nats_request
 from runwright_proto import subjects
@@ -76,10 +76,10 @@ def last_event_id(request: Request[Any, Any, Any], after: int | None) -> int:
 
 Search = Annotated[str | None, Parameter(max_length=200)]
 IfMatch = Annotated[
-    str | None, Parameter(header="If-Match", description='The job version you saw, e.g. "7"')
+    str | None, HeaderParameter(name="If-Match", description='The job version you saw, e.g. "7"')
 ]
 LastEventId = Annotated[
-    str | None, Parameter(header="Last-Event-ID", description="Resume after this event id")
+    str | None, HeaderParameter(name="Last-Event-ID", description="Resume after this event id")
 ]
 MARKDOWN = "text/markdown; charset=utf-8"
 

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.params import HeaderParameter, Parameter
 from runwright_bus import request as nats_request
 from runwright_proto import schedules
 from runwright_proto.api.jobs import JobRequest
@@ -165,7 +165,8 @@ def answer(row: asyncpg.Record, status_code: int = 200) -> Response[ScheduleView
 
 
 IfMatch = Annotated[
-    str | None, Parameter(header="If-Match", description='The schedule version you saw, e.g. "3"')
+    str | None,
+    HeaderParameter(name="If-Match", description='The schedule version you saw, e.g. "3"'),
 ]
 
 

@@ -1,11 +1,14 @@
 """``GET /api/v1/events``: every job's events in one SSE stream, for lists and dashboards.
 
 The ids are the EVENTS stream's sequence numbers: one order for all jobs, kept by JetStream (the
-queue service publishes an event only after Postgres recorded it). Each client reads through its
-own ordered consumer starting right after its ``Last-Event-ID``, so a reconnecting client, to this
-gateway or another one, misses nothing and sees nothing twice. A client that connects afresh gets a
-``ready`` event carrying the current position first; one whose position has aged out of the stream
-(or comes from a stream since recreated) gets ``reset`` and should reload what it shows.
+queue service publishes an event only after Postgres recorded it). Every client of a gateway reads
+the same in-memory window of the latest events (``WorkspaceFeed``, one consumer per gateway); a
+client resuming from before the window, or one that fell behind it, reads through a replay
+consumer of its own until it is back in the window. So a reconnecting client, to this gateway or
+another one, misses nothing and sees nothing twice, and a slow one is never cut off. A client that
+connects afresh gets a ``ready`` event carrying the current position first; one whose position has
+aged out of the stream (or comes from a stream since recreated) gets ``reset`` and should reload
+what it shows.
 """
 
 from __future__ import annotations
@@ -18,30 +21,19 @@ import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from nats.aio.client import Client
-from nats.errors import TimeoutError as NatsTimeout
-from nats.js.api import ConsumerConfig, DeliverPolicy
-from runwright_common.logging import get_logger, logged_failure
-from runwright_proto import streams, subjects
+from runwright_common.logging import get_logger
+from runwright_proto import streams
 
 from runwright_gateway.auth import require_token
 from runwright_gateway.events_hub import EventHub
 from runwright_gateway.jobs_api import SSE_HEADERS, After, last_event_id
 from runwright_gateway.responses import answers, event_stream, problems
 from runwright_gateway.sse import RETRY_MS, parse_types
+from runwright_gateway.workspace_feed import Entry, WorkspaceFeed
 
 log = get_logger("runwright.gateway.workspace_events")
 
-INACTIVE_THRESHOLD_S = 60.0
-"""The server removes a client's consumer this long after its gateway stopped reading it."""
-
 _json = msgspec.json.Encoder().encode
-
-
-class _Type(msgspec.Struct):
-    type: str = "event"
-
-
-_type = msgspec.json.Decoder(_Type)
 
 
 def _event(position: int, kind: str, data: bytes | str) -> ServerSentEventMessage:
@@ -56,55 +48,58 @@ POLL_S = 1.0
 async def follow(
     nc: Client,
     hub: EventHub,
+    feed: WorkspaceFeed,
     after: int | None,
     keepalive_s: float,
     types: frozenset[str] | None = None,
 ) -> AsyncGenerator[ServerSentEventMessage, None]:
-    js = nc.jetstream()
-    state = (await js.stream_info(streams.EVENTS.name)).state
+    state = (await nc.jetstream().stream_info(streams.EVENTS.name)).state
     yield ServerSentEventMessage(data=None, retry=RETRY_MS, comment="runwright workspace events")
     if after is None:
-        start = state.last_seq + 1
-        yield _event(state.last_seq, "ready", _json({"position": state.last_seq}))
+        after = feed.last
+        yield _event(after, "ready", _json({"position": after}))
     elif after > state.last_seq or after < state.first_seq - 1:
-        start = state.last_seq + 1
+        after = feed.last
         yield _event(
-            state.last_seq,
+            after,
             "reset",
-            _json({"position": state.last_seq, "reason": "events after your position expired"}),
+            _json({"position": after, "reason": "events after your position expired"}),
         )
-    else:
-        start = after + 1
-    sub = await js.subscribe(
-        subjects.EVENTS,
-        stream=streams.EVENTS.name,
-        ordered_consumer=True,
-        config=ConsumerConfig(
-            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-            opt_start_seq=start,
-            inactive_threshold=INACTIVE_THRESHOLD_S,
-        ),
-    )
     quiet_since = time.monotonic()
-    try:
-        while not hub.closing:
-            try:
-                msg = await sub.next_msg(timeout=min(keepalive_s, POLL_S))
-            except NatsTimeout:
-                if time.monotonic() - quiet_since >= keepalive_s:
-                    yield ServerSentEventMessage(data=None, comment="keep-alive")
+    poll_s = min(keepalive_s, POLL_S)
+
+    def wanted(entry: Entry) -> bool:
+        return bool(entry.kind) and (types is None or entry.kind in types)
+
+    while not hub.closing:
+        if after < feed.base:  # before the window: catch up from JetStream
+            async for entry in feed.replay(after, poll_s):
+                if hub.closing:
+                    return
+                if entry is None:
+                    if time.monotonic() - quiet_since >= keepalive_s:
+                        yield ServerSentEventMessage(data=None, comment="keep-alive")
+                        quiet_since = time.monotonic()
+                    continue
+                after = entry.seq
+                if wanted(entry):
+                    yield _event(entry.seq, entry.kind, entry.data)
                     quiet_since = time.monotonic()
-                continue
-            try:
-                kind = _type.decode(msg.data).type
-            except (msgspec.DecodeError, msgspec.ValidationError):
-                continue
-            if types is None or kind in types:
-                yield _event(msg.metadata.sequence.stream, kind, msg.data)
+            continue
+        entries = feed.after(after)
+        if not entries:
+            await feed.changed(poll_s)
+            if time.monotonic() - quiet_since >= keepalive_s:
+                yield ServerSentEventMessage(data=None, comment="keep-alive")
                 quiet_since = time.monotonic()
-    finally:
-        with logged_failure(log, "workspace stream consumer not closed"):
-            await sub.unsubscribe()
+            continue
+        for entry in entries:
+            after = entry.seq
+            if wanted(entry):
+                yield _event(entry.seq, entry.kind, entry.data)
+                quiet_since = time.monotonic()
+            if after < feed.base:
+                break  # the window moved past this client while it was writing: replay
 
 
 class WorkspaceEventsController(Controller):
@@ -136,6 +131,6 @@ class WorkspaceEventsController(Controller):
         wanted = parse_types(types)
         state = request.app.state
         return ServerSentEvent(
-            follow(state.nc, state.hub, since, state.settings.sse_keepalive_s, wanted),
+            follow(state.nc, state.hub, state.feed, since, state.settings.sse_keepalive_s, wanted),
             headers=SSE_HEADERS,
         )
