@@ -27,17 +27,17 @@ WINDOW = 5
 
 
 @pytest.fixture(scope="module")
-def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
     root: Path = tmp_path_factory.mktemp("nats")
-    server = NatsServer(root, root)
-    server.start()
-    yield server.url
-    server.stop()
+    running = NatsServer(root, root)
+    running.start()
+    yield running
+    running.stop()
 
 
 @pytest_asyncio.fixture
-async def nc(nats_url: str) -> AsyncIterator[Client]:
-    client = await nats.connect(nats_url)
+async def nc(server: NatsServer) -> AsyncIterator[Client]:
+    client = await nats.connect(server.url, reconnect_time_wait=0.2, max_reconnect_attempts=-1)
     js = client.jetstream()
     with contextlib.suppress(nats.js.errors.NotFoundError):
         await js.delete_stream(streams.EVENTS.name)
@@ -126,5 +126,26 @@ async def test_a_client_the_window_moves_past_is_not_cut_off(nc: Client) -> None
     assert feed.base > 2
     assert await take(client, 30) == list(range(3, 33))
     assert feed.window()[2] == 0, "its replay ended once it was back in the window"
+    await client.aclose()
+    await feed.stop()
+
+
+async def test_the_window_carries_on_after_nats_server_restarts(
+    nc: Client, server: NatsServer
+) -> None:
+    feed = await started(nc)
+    client = await opened(nc, feed)
+    await publish(nc, 1, 3)
+    assert await take(client, 3) == [1, 2, 3]
+    server.kill()
+    server.launch()
+    for _ in range(100):  # until the server is back and JetStream answers
+        try:
+            await asyncio.wait_for(nc.jetstream().stream_info(streams.EVENTS.name), 0.5)
+            break
+        except (nats.errors.Error, TimeoutError):
+            await asyncio.sleep(0.1)
+    await publish(nc, 4, 3)
+    assert await take(client, 3) == [4, 5, 6], "the feed's consumer came back by itself"
     await client.aclose()
     await feed.stop()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from bisect import bisect_right
 from collections.abc import AsyncIterator
 from typing import NamedTuple
@@ -27,6 +28,9 @@ from runwright_proto import streams, subjects
 
 log = get_logger("runwright.gateway.workspace_feed")
 
+WATCH_S = 2.0
+"""How often the feed checks that its consumer still delivers (a restarted nats-server may
+not bring it back); a stalled one is made again from where it stopped."""
 REPLAY_INACTIVE_S = 10.0
 """A replay consumer whose gateway vanished without deleting it goes this long after."""
 
@@ -70,11 +74,20 @@ class WorkspaceFeed:
         self._sub: JetStreamContext.PushSubscription | None = None
         self.replays = 0
         """Replay consumers open now (for metrics and tests)."""
+        self.resubscribed = 0
+        self._heard = time.monotonic()
+        self._watcher: asyncio.Task[None] | None = None
 
     async def start(self, nc: Client) -> None:
         self._js = nc.jetstream()
         state = (await self._js.stream_info(streams.EVENTS.name)).state
         self.base = self.last = state.last_seq
+        await self._subscribe()
+        self._watcher = asyncio.create_task(self._watch())
+
+    async def _subscribe(self) -> None:
+        assert self._js is not None
+        self._heard = time.monotonic()
         self._sub = await self._js.subscribe(
             subjects.EVENTS,
             stream=streams.EVENTS.name,
@@ -82,17 +95,39 @@ class WorkspaceFeed:
             cb=self._on_msg,
             config=ConsumerConfig(
                 deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-                opt_start_seq=state.last_seq + 1,
+                opt_start_seq=self.last + 1,
                 inactive_threshold=REPLAY_INACTIVE_S,
             ),
         )
 
+    async def _watch(self) -> None:
+        assert self._js is not None
+        while True:
+            await asyncio.sleep(WATCH_S)
+            with logged_failure(log, "workspace feed not checked"):
+                state = (await self._js.stream_info(streams.EVENTS.name)).state
+                if state.last_seq > self.last and time.monotonic() - self._heard > WATCH_S:
+                    log.warning(
+                        "workspace feed stalled; subscribing again",
+                        position=self.last,
+                        stream_last=state.last_seq,
+                    )
+                    if self._sub is not None:
+                        await _close(self._js, self._sub)
+                    await self._subscribe()
+                    self.resubscribed += 1
+
     async def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
         if self._sub is not None:
             await _close(self._js, self._sub)
         self._changed.set()
 
     async def _on_msg(self, msg: Msg) -> None:
+        self._heard = time.monotonic()
         seq = msg.metadata.sequence.stream
         if seq <= self.last:
             return  # redelivered after the ordered consumer was reset
@@ -145,13 +180,20 @@ class WorkspaceFeed:
                 inactive_threshold=REPLAY_INACTIVE_S,
             ),
         )
+        quiet_s = 0.0
         try:
             while after < self.base:
                 try:
                     msg = await sub.next_msg(timeout=poll_s)
                 except NatsTimeout:
+                    # Events after ``after`` exist (the window starts later), so a quiet replay
+                    # has stalled (nats-server restarted): end it and the caller starts anew.
+                    quiet_s += poll_s
+                    if quiet_s >= 2 * WATCH_S:
+                        return
                     yield None
                     continue
+                quiet_s = 0.0
                 after = msg.metadata.sequence.stream
                 yield Entry(after, kind_of(msg.data), msg.data)
         finally:
