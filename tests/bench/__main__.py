@@ -25,6 +25,7 @@ from tests.bench import (
     engine_overhead,
     fanout,
     live_and_artifacts,
+    spares,
     submit_latency,
 )
 from tests.support.stack import new_data_dir
@@ -66,6 +67,10 @@ def _egress(_: Stack | None) -> str:
         return egress_overhead.run_with(base)
 
 
+def _spares(_: Stack | None) -> str:
+    return spares.run()
+
+
 def _live(stack: Stack | None) -> str:
     assert stack is not None
     with fixture_app_process() as base:
@@ -96,6 +101,7 @@ def _console(stack: Stack | None) -> str:
 BENCHMARKS: dict[str, tuple[bool, Callable[[Stack | None], str]]] = {
     "engine": (False, _engine),
     "egress": (False, _egress),
+    "spares": (False, _spares),
     "submit": (True, _submit),
     "live": (True, _live),
     "decisions": (True, _decisions),

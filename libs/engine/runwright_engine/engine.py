@@ -46,6 +46,7 @@ from runwright_engine.values import hidden_names, resolve_late, resolve_values, 
 from runwright_engine.video import VideoRecorder
 
 log = get_logger("runwright.engine")
+BLANK = "about:blank"
 __all__ = ["Engine", "Observer", "RunOutcome", "StepRejected", "StepResult", "StepSkipped"]
 
 
@@ -133,7 +134,8 @@ class Engine:
 
     async def _open_page(self) -> Page:
         self.context.on("page", self.egress.watch)
-        page = await self.context.new_page()
+        # A spare context comes with its blank page made; otherwise make one now.
+        page = self.context.pages[0] if self.context.pages else await self.context.new_page()
         self.egress.watch(page)
         page.on("console", lambda m: self._console(m.type, m.text))
         page.on("pageerror", lambda e: self._console("pageerror", str(e)))
@@ -150,6 +152,8 @@ class Engine:
         try:
             url = absolute_url(self.runbook, interpolate(start, self.values), self.values)
             check_navigation(url)
+            if url == BLANK and page.url == BLANK:
+                return  # a fresh page is blank already: a navigation would only cost time
             await page.goto(url, timeout=self.runbook.settings.default_timeout)
         except EgressBlocked as blocked:
             self.egress.add(str(blocked))  # the first step fails with it

@@ -9,13 +9,14 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import msgspec
 from nats.aio.client import Client
 from playwright.async_api import Browser, Page
 from runwright_bus import request
 from runwright_common.logging import get_logger
-from runwright_engine.egress.contexts import guarded_context
+from runwright_engine.egress.contexts import Spares, guarded_context
 from runwright_engine.egress.proxy import EgressProxy
 from runwright_engine.engine import Engine, Observer, RunOutcome, StepResult
 from runwright_engine.files import FileRecord
@@ -44,6 +45,13 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+CONTEXT_OPTIONS: dict[str, Any] = {
+    "viewport": {"width": 1280, "height": 720},
+    "accept_downloads": True,
+}
+"""Every job's browser context (spares are made with the same)."""
+
+
 class LeaseLost(Exception):
     pass
 
@@ -60,6 +68,8 @@ class JobContext:
     """The filtering proxy every job's browser context connects through."""
     max_download_bytes: int | None = None
     live_max_fps: float = 5.0
+    spares: Spares | None = None
+    """Contexts made ahead, one per free slot (None: each job makes its own)."""
 
 
 def file_ref(record: FileRecord) -> FileRef:
@@ -218,11 +228,7 @@ class JobRunner:
         claim = self.claim
         assert claim.runbook is not None
         guarded = guarded_context(
-            self.ctx.browser,
-            self.ctx.egress,
-            self.job_id,
-            viewport={"width": 1280, "height": 720},
-            accept_downloads=True,
+            self.ctx.browser, self.ctx.egress, self.job_id, self.ctx.spares, **CONTEXT_OPTIONS
         )
         async with guarded as (context, violations):
             try:

@@ -17,12 +17,13 @@ from runwright_common.errors import RetryableError, SettingsError
 from runwright_common.logging import get_logger, logged_failure
 from runwright_common.settings import load
 from runwright_engine.browser import launch
+from runwright_engine.egress.contexts import Spares
 from runwright_engine.egress.policy import EgressPolicy
 from runwright_engine.egress.proxy import EgressProxy
 from runwright_proto import streams, subjects
 from runwright_proto.commands import CONCURRENCY_LIMIT, ClaimJob, ClaimReply, DispatchJob
 
-from runwright_executor.runner import JobContext, JobRunner
+from runwright_executor.runner import CONTEXT_OPTIONS, JobContext, JobRunner
 from runwright_executor.settings import ExecutorSettings
 
 log = get_logger("runwright.executor")
@@ -67,6 +68,11 @@ async def main() -> None:
         egress = await EgressProxy(policy).start()
         ctx.stack.push_async_callback(egress.close)
         ctx.counters["egress_blocked"] = lambda: egress.blocked
+        spares = Spares(browser, egress, settings.warm_slots(), **CONTEXT_OPTIONS)
+        ctx.stack.push_async_callback(spares.close)
+        spares.fill()
+        await spares.warmed(10)
+        ctx.counters["spare_contexts"] = lambda: len(spares)
         if settings.nats_user:  # least privilege: the queue declares the consumer we pull from
             await wait_for_consumer(ctx.js, streams.EXECUTORS)
         else:
@@ -81,6 +87,7 @@ async def main() -> None:
             egress=egress,
             max_download_bytes=settings.max_download_mb * (1 << 20),
             live_max_fps=settings.live_max_fps,
+            spares=spares,
         )
         ctx.spawn(pull_loop(ctx, job_ctx, settings), "pull-loop")
         await ctx.serve_until_stopped()

@@ -19,3 +19,12 @@ class ExecutorSettings(CommonSettings, frozen=True, kw_only=True):
     egress_allow: str = ""
     """``RUNWRIGHT_EGRESS_ALLOW``: what the browser may reach beyond public addresses (CIDRs,
     addresses, host names, ``*.`` wildcards, each with an optional ``:port``)."""
+    warm_contexts: int = -1
+    """``RUNWRIGHT_WARM_CONTEXTS``: browser contexts (each with a blank page) kept ready for the
+    next jobs; -1 (the default): one per free slot; 0: none, each job makes its own."""
+
+    def warm_slots(self) -> int:
+        """How many spare contexts to keep: one per slot, never more than the slots."""
+        if self.warm_contexts < 0:
+            return self.executor_slots
+        return min(self.warm_contexts, self.executor_slots)
