@@ -21,6 +21,7 @@ from runwright_stack.stack import Stack, StackConfig
 from tests.bench import (
     console_list,
     decisions,
+    density,
     egress_overhead,
     engine_overhead,
     fanout,
@@ -67,6 +68,10 @@ def _egress(_: Stack | None) -> str:
         return egress_overhead.run_with(base)
 
 
+def _density(_: Stack | None) -> str:
+    return density.run()
+
+
 def _spares(_: Stack | None) -> str:
     return spares.run()
 
@@ -102,6 +107,7 @@ BENCHMARKS: dict[str, tuple[bool, Callable[[Stack | None], str]]] = {
     "engine": (False, _engine),
     "egress": (False, _egress),
     "spares": (False, _spares),
+    "density": (False, _density),
     "submit": (True, _submit),
     "live": (True, _live),
     "decisions": (True, _decisions),
