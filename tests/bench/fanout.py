@@ -26,24 +26,12 @@ from runwright_proto import streams
 from runwright_stack.stack import Stack
 
 from tests.bench.stats import percentile, table
+from tests.bench.submit_latency import RUNBOOK
 
 CLIENTS = (100, 500, 1000, 2000)
 JOBS = 15
 """Jobs submitted and cancelled per round: two status events each."""
 GAP_S = 0.05
-
-RUNBOOK = {
-    "title": "bench: fan-out",
-    "settings": {"defaultTimeout": 5000, "pauseBetweenSteps": 0, "stopOnError": True},
-    "metadata": {
-        "startUrl": "about:blank",
-        "goal": "bench",
-        "goalAchieved": True,
-        "totalSteps": 1,
-        "generatedAt": "2026-01-01T00:00:00Z",
-    },
-    "steps": [{"ordinal": 0, "description": "wait", "action": {"type": "wait", "duration": 1}}],
-}
 
 
 class Client:
