@@ -137,6 +137,8 @@ async def guarded_context(
     spare = spares.take(job_id) if spares is not None else None
     if spares is not None:
         spares.in_use += 1
+        if spare is None and spares.limit:
+            log.info("no spare browser context ready; making one", job_id=job_id)
     try:
         if spare is None:
             spare = await _new(browser, proxy, job_id, options)
