@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from typing import Annotated
+
+from msgspec import Meta
 from runwright_common.settings import CommonSettings
 
 
@@ -19,7 +22,7 @@ class ExecutorSettings(CommonSettings, frozen=True, kw_only=True):
     egress_allow: str = ""
     """``RUNWRIGHT_EGRESS_ALLOW``: what the browser may reach beyond public addresses (CIDRs,
     addresses, host names, ``*.`` wildcards, each with an optional ``:port``)."""
-    warm_contexts: int = -1
+    warm_contexts: Annotated[int, Meta(ge=-1)] = -1
     """``RUNWRIGHT_WARM_CONTEXTS``: browser contexts (each with a blank page) kept ready for the
     next jobs; -1 (the default): one per free slot; 0: none, each job makes its own."""
 
