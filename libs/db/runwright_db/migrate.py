@@ -76,10 +76,7 @@ async def migrate(pool: asyncpg.Pool, service: str, package: str) -> list[str]:
             ledger = f"{service}.runwright_migrations"
             if not await conn.fetchval(f"SELECT EXISTS (SELECT FROM {ledger})"):
                 await conn.execute(adopt_ledger_sql(service))
-            done = {
-                r["version"]
-                for r in await conn.fetch(f"SELECT version FROM {service}.runwright_migrations")
-            }
+            done = {r["version"] for r in await conn.fetch(f"SELECT version FROM {ledger}")}
             for name, sql in files:
                 version = int(name.split("_", 1)[0])
                 if version in done:
@@ -87,8 +84,7 @@ async def migrate(pool: asyncpg.Pool, service: str, package: str) -> list[str]:
                 async with conn.transaction():
                     await conn.execute(sql)
                     await conn.execute(
-                        f"INSERT INTO {service}.runwright_migrations (version, name) "
-                        "VALUES ($1, $2)",
+                        f"INSERT INTO {ledger} (version, name) VALUES ($1, $2)",
                         version,
                         name,
                     )
