@@ -72,6 +72,11 @@ class SubmitReply(_Message, tag="job.submitted", frozen=True):
     created: bool
     reason: str | None = None
     retry_after_s: int | None = None
+    created_at: datetime | None = None
+    """When ``created``: the row's ``created_at``, so the caller can show the new job as it was
+    recorded without reading it back."""
+    version: int | None = None
+    """When ``created``: the row's first version."""
 
 
 class DispatchJob(_Message, tag="job.dispatch", frozen=True):

@@ -144,6 +144,8 @@ def main() -> None:
                         gateway_port=free_port(),
                         admin_token="bench",
                         durable=True,
+                        executors=2,
+                        executor_slots=4,
                     )
                 )
                 started = time.monotonic()

@@ -1,7 +1,15 @@
-"""Submit-to-running latency: HTTP submit until the ``running`` status event arrives over SSE.
+"""Submit latency and bursts: what a caller waits for, beside a peer queue in the same run.
 
-Baseline, measured in the same run against the same nats-server: a raw NATS request/reply round
-trip (the floor under any NATS-based hand-off).
+- submit -> ``running`` on the job's SSE stream, and submit -> its first step starts (the step
+  event's own time, stamped by the executor), one job at a time on idle slots;
+- a burst of 2,000 submissions from 8 keep-alive clients: accepted per second (every 201 is a
+  committed job), submit p50/p99, any 5xx; then until all 2,000 one-step jobs have run.
+
+Baselines, same run, same machine: Celery 5.5 with Redis (``celery_baseline``), with the
+append-only file synced on every write and without, with as many worker processes as the stack has
+slots: apply_async -> the task's body starts, and the same burst of apply_async from 8 threads; a
+plain Playwright loop running as many one-step jobs with as many contexts as the stack has slots;
+a raw NATS request/reply round trip (the floor under any NATS hand-off).
 """
 
 from __future__ import annotations
@@ -9,13 +17,20 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections import Counter
 from datetime import datetime
 
 import httpx
 import nats
+from playwright.async_api import async_playwright
+from runwright_engine.browser import launch
 from runwright_stack.stack import Stack
 
+from tests.bench import celery_baseline
 from tests.bench.stats import summary_ms, table
+
+BURST = 2000
+CLIENTS = 8
 
 RUNBOOK = {
     "title": "bench: one tiny step",
@@ -32,8 +47,11 @@ RUNBOOK = {
 
 
 async def nats_round_trips(url: str, count: int) -> list[float]:
-    server = await nats.connect(url)
-    client = await nats.connect(url)
+    async def report(error: Exception) -> None:
+        print(f"  ! NATS: {error!r}", flush=True)
+
+    server = await nats.connect(url, error_cb=report)
+    client = await nats.connect(url, error_cb=report)
 
     async def echo(msg: nats.aio.msg.Msg) -> None:
         await msg.respond(msg.data)
@@ -89,25 +107,165 @@ async def submit_to_running(stack: Stack, count: int) -> tuple[list[float], list
     return samples, first_steps
 
 
+async def burst(stack: Stack, count: int, clients: int) -> dict[str, object]:
+    """``count`` submissions from ``clients`` keep-alive connections at once; then until every
+    one of those jobs has ended."""
+    headers = {"Authorization": f"Bearer {stack.token}"}
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    apis = [
+        httpx.AsyncClient(base_url=stack.gateway_url, headers=headers, timeout=120, limits=limits)
+        for _ in range(clients)
+    ]
+    before = (await apis[0].get("/api/v1/jobs/counts")).json()
+    ended_before = sum(before["by_status"].get(s, 0) for s in ("completed", "failed", "cancelled"))
+    calls: list[float] = []
+    codes: Counter[int] = Counter()
+
+    async def client(api: httpx.AsyncClient, n: int) -> None:
+        for _ in range(n):
+            sent = time.perf_counter()
+            response = await api.post("/api/v1/jobs", json={"runbook": RUNBOOK})
+            calls.append(time.perf_counter() - sent)
+            codes[response.status_code] += 1
+
+    shares = [count // clients + (1 if i < count % clients else 0) for i in range(clients)]
+    started = time.perf_counter()
+    await asyncio.gather(*(client(api, n) for api, n in zip(apis, shares, strict=True)))
+    accepted_s = time.perf_counter() - started
+    deadline = time.monotonic() + 900
+    ran = 0
+    while time.monotonic() < deadline:
+        counts = (await apis[0].get("/api/v1/jobs/counts")).json()["by_status"]
+        ended = sum(counts.get(s, 0) for s in ("completed", "failed", "cancelled"))
+        ran = ended - ended_before
+        if ran >= codes[201]:
+            break
+        await asyncio.sleep(0.25)
+    drained_s = time.perf_counter() - started
+    for api in apis:
+        await api.aclose()
+    return {
+        "accepted_s": accepted_s,
+        "calls": calls,
+        "codes": dict(codes),
+        "drained_s": drained_s,
+        "ran": ran,
+    }
+
+
+async def plain_one_step(count: int, contexts: int) -> float:
+    """Seconds for a plain Playwright loop to run ``count`` one-step jobs (a fresh context and
+    page each, the same one-millisecond wait) with ``contexts`` at once."""
+    async with async_playwright() as playwright:
+        browser = await launch(playwright)
+        left = list(range(count))
+
+        async def worker() -> None:
+            while left:
+                left.pop()
+                context = await browser.new_context(viewport={"width": 1280, "height": 720})
+                try:
+                    page = await context.new_page()
+                    await page.wait_for_timeout(1)
+                finally:
+                    await context.close()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(contexts)))
+        elapsed = time.perf_counter() - started
+        await browser.close()
+        return elapsed
+
+
+def _ms(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def _ratio(ours: float, theirs: float) -> str:
+    return f"{ours / theirs:.2f}x" if theirs else "-"
+
+
 def run(stack: Stack, jobs: int = 200) -> str:
+    slots = stack.config.executors * stack.config.executor_slots
     baseline = summary_ms(asyncio.run(nats_round_trips(stack.nats.url, 1000)))
     running, first_steps = asyncio.run(submit_to_running(stack, jobs))
     ours = summary_ms(running)
     first = summary_ms(first_steps)
+    print(f"  … burst of {BURST} from {CLIENTS} clients", flush=True)
+    ours_burst = asyncio.run(burst(stack, BURST, CLIENTS))
+    print("  … plain Playwright, one-step jobs", flush=True)
+    plain_s = asyncio.run(plain_one_step(BURST, slots))
+    peers: dict[str, dict[str, object]] = {}
+    for fsync_always, name in ((True, "fsync always"), (False, "no fsync")):
+        print(f"  … Celery with Redis, {name}", flush=True)
+        with celery_baseline.celery(fsync_always) as peer:
+            latency = peer.ask("latency", jobs)
+            drain = peer.ask("drain", BURST, CLIENTS)
+            peers[name] = {"latency": latency["samples"], **drain}
+    durable = peers["fsync always"]
+    celery_start = summary_ms(durable["latency"])  # type: ignore[arg-type]
+    loose_start = summary_ms(peers["no fsync"]["latency"])  # type: ignore[arg-type]
+    ours_rate = BURST / float(ours_burst["accepted_s"])  # type: ignore[arg-type]
+    celery_rate = BURST / float(durable["accepted_s"])  # type: ignore[arg-type]
+    loose_rate = BURST / float(peers["no fsync"]["accepted_s"])  # type: ignore[arg-type]
+    ours_calls = summary_ms(ours_burst["calls"])  # type: ignore[arg-type]
+    celery_calls = summary_ms(durable["calls"])  # type: ignore[arg-type]
+    codes: dict[int, int] = ours_burst["codes"]  # type: ignore[assignment]
+    errors = sum(n for code, n in codes.items() if code >= 500)
+    ours_drain = float(ours_burst["ran"]) / float(ours_burst["drained_s"])  # type: ignore[arg-type]
+    plain_drain = BURST / plain_s
     rows = [
-        ("submit → running on SSE", f"{jobs}", f"{ours['p50']:.2f}", f"{ours['p99']:.2f}"),
         (
-            "submit → first step starts (idle slot)",
-            f"{len(first_steps)}",
-            f"{first['p50']:.2f}",
-            f"{first['p99']:.2f}",
+            "submit → running on SSE, p50 / p99 (ms)",
+            f"{_ms(ours['p50'])} / {_ms(ours['p99'])}",
+            f"{_ms(celery_start['p50'])} / {_ms(celery_start['p99'])}",
+            f"{_ratio(ours['p50'], celery_start['p50'])} / "
+            f"{_ratio(ours['p99'], celery_start['p99'])}",
+            "Celery apply_async → task starts, fsync always "
+            f"(no fsync: {_ms(loose_start['p50'])} / {_ms(loose_start['p99'])})",
         ),
-        ("raw NATS request/reply", "1000", f"{baseline['p50']:.3f}", f"{baseline['p99']:.3f}"),
         (
-            "ratio (ours / NATS)",
+            "submit → first step starts, p50 / p99 (ms)",
+            f"{_ms(first['p50'])} / {_ms(first['p99'])}",
             "",
-            f"{ours['p50'] / baseline['p50']:.1f}x",
-            f"{ours['p99'] / baseline['p99']:.1f}x",
+            "",
+            f"{len(first_steps)} jobs, idle slots",
+        ),
+        (
+            f"burst of {BURST} from {CLIENTS} clients, accepted /s",
+            f"{ours_rate:.0f}",
+            f"{celery_rate:.0f}",
+            _ratio(ours_rate, celery_rate),
+            f"Celery enqueue, fsync always (no fsync: {loose_rate:.0f} /s); ours: "
+            f"{codes.get(201, 0)} x 201, {errors} x 5xx, "
+            + ", ".join(f"{n} x {c}" for c, n in sorted(codes.items()) if c not in (201,)),
+        ),
+        (
+            "burst, submit p50 / p99 (ms)",
+            f"{_ms(ours_calls['p50'])} / {_ms(ours_calls['p99'])}",
+            f"{_ms(celery_calls['p50'])} / {_ms(celery_calls['p99'])}",
+            f"{_ratio(ours_calls['p50'], celery_calls['p50'])}",
+            "one HTTP submit / one apply_async",
+        ),
+        (
+            f"one-step jobs run, per second ({slots} slots)",
+            f"{ours_drain:.1f}",
+            f"{plain_drain:.1f}",
+            _ratio(ours_drain, plain_drain),
+            f"plain Playwright, {slots} contexts, fresh context per job; ours: "
+            f"{ours_burst['ran']} ended in {float(ours_burst['drained_s']):.1f} s "  # type: ignore[arg-type]
+            "from the burst's start",
+        ),
+        (
+            "raw NATS request/reply, p50 / p99 (ms)",
+            f"{baseline['p50']:.3f} / {baseline['p99']:.3f}",
+            "",
+            "",
+            "the floor under any NATS hand-off",
         ),
     ]
-    return table("Submit-to-running latency (ms)", rows, ("measure", "n", "p50", "p99"))
+    return table(
+        "Submit and burst: Runwright beside its same-run baseline",
+        rows,
+        ("measure", "Runwright", "baseline", "ratio", "baseline is"),
+    )

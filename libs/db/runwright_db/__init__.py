@@ -2,13 +2,14 @@
 
 from runwright_db.idempotency import first_delivery
 from runwright_db.migrate import migrate
-from runwright_db.outbox import OutboxRelay, enqueue
+from runwright_db.outbox import OutboxRelay, enqueue, enqueue_many
 from runwright_db.pool import create_pool, wait_for_database
 
 __all__ = [
     "OutboxRelay",
     "create_pool",
     "enqueue",
+    "enqueue_many",
     "first_delivery",
     "migrate",
     "wait_for_database",

@@ -22,6 +22,14 @@ async def enqueue(conn: asyncpg.Connection, table: str, subject: str, payload: b
     await conn.execute(f"INSERT INTO {table} (subject, payload) VALUES ($1, $2)", subject, payload)
 
 
+async def enqueue_many(
+    conn: asyncpg.Connection, table: str, messages: list[tuple[str, bytes]]
+) -> None:
+    """Several messages, in the order given (their ids rise in that order)."""
+    if messages:
+        await conn.executemany(f"INSERT INTO {table} (subject, payload) VALUES ($1, $2)", messages)
+
+
 class OutboxRelay:
     def __init__(
         self,

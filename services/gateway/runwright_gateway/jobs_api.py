@@ -118,7 +118,7 @@ class JobsController(Controller):
         )
         if reply.status == "rejected":
             raise queue_full(reply.reason or "the queue is full", reply.retry_after_s)
-        job = await views.get_job(state.pool, UUID(reply.job_id))
+        job = views.new_job(command, reply) or await views.get_job(state.pool, UUID(reply.job_id))
         assert job is not None
         return Response(job, status_code=201, headers={"Location": f"/api/v1/jobs/{reply.job_id}"})
 

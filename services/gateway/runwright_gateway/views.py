@@ -19,6 +19,7 @@ from runwright_proto.api.jobs import (
     StepView,
     allowed_actions,
 )
+from runwright_proto.commands import SubmitJob, SubmitReply
 from runwright_proto.jobs import JOB_STATUSES, TERMINAL
 from runwright_runbook.parse import FieldError
 
@@ -191,6 +192,52 @@ def step_view(row: asyncpg.Record) -> StepView:
         error=row["error"],
         started_at=row["started_at"],
         finished_at=row["finished_at"],
+    )
+
+
+def new_job(cmd: SubmitJob, reply: SubmitReply) -> JobView | None:
+    """The job the queue has just recorded, as ``get_job`` would read it then, built from the
+    submission and the queue's answer: the submit answers without reading back what it wrote.
+    None when the answer is not a fresh record (a retried submission: read it instead)."""
+    if not reply.created or reply.created_at is None or reply.version is None:
+        return None
+    return JobView(
+        id=cmd.job_id,
+        batch_id=cmd.batch_id,
+        title=cmd.title,
+        status=reply.status,
+        trigger=cmd.trigger,
+        priority=cmd.priority,
+        labels=cmd.labels,
+        created_at=reply.created_at,
+        started_at=None,
+        finished_at=None,
+        duration_ms=None,
+        steps_total=len(cmd.steps),
+        steps_done=0,
+        steps_succeeded=0,
+        reason=None,
+        last_event_seq=1,
+        version=reply.version,
+        allowed_actions=allowed_actions(reply.status),
+        steps=[
+            StepView(
+                ordinal=s.ordinal,
+                description=s.description,
+                description_template=s.description,
+                action_type=s.action_type,
+                status="pending",
+                duration_ms=None,
+                retries=0,
+                captured={},
+                error=None,
+                started_at=None,
+                finished_at=None,
+            )
+            for s in cmd.steps
+        ],
+        metrics=Metrics(total_duration_ms=None, steps_succeeded=0, steps_failed=0, retry_count=0),
+        report=None,
     )
 
 

@@ -13,7 +13,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 from runwright_common.redaction import redact
-from runwright_db.outbox import enqueue
+from runwright_db.outbox import enqueue, enqueue_many
 from runwright_proto import subjects
 from runwright_proto.artifacts import ArtifactStored
 from runwright_proto.events import (
@@ -63,6 +63,32 @@ async def _record(
         payload.decode(),
     )
     await enqueue(conn, OUTBOX, subjects.events(str(job_id)), payload)
+
+
+async def record_events(
+    conn: asyncpg.Connection, events: list[tuple[UUID, int, str, bytes]]
+) -> None:
+    """Several jobs' events at once (job, seq, type, body): stored and put in the outbox in the
+    order given, in two statements."""
+    if not events:
+        return
+    await conn.executemany(
+        "INSERT INTO queue.job_events (job_id, seq, type, body) VALUES ($1, $2, $3, $4)",
+        [(job_id, seq, kind, body.decode()) for job_id, seq, kind, body in events],
+    )
+    await enqueue_many(
+        conn, OUTBOX, [(subjects.events(str(job_id)), body) for job_id, _, _, body in events]
+    )
+
+
+def first_event(
+    job_id: str, status: JobStatus, *, actor: str | None, reason: str | None = None
+) -> bytes:
+    """A new job's first event (seq 1): its status as it was recorded."""
+    event = StatusEvent(
+        job_id=job_id, seq=1, at=now(), status=status, previous=None, reason=reason, actor=actor
+    )
+    return _encode(event)
 
 
 async def status_event(

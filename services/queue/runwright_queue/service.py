@@ -19,12 +19,13 @@ from runwright_common.settings import load
 from runwright_db import OutboxRelay, create_pool, migrate
 from runwright_proto import streams, subjects
 from runwright_proto.artifacts import ArtifactStored
-from runwright_proto.commands import ClaimJob, RenewLease, SubmitBatch, SubmitJob
+from runwright_proto.commands import ClaimJob, RenewLease, SubmitBatch, SubmitJob, SubmitReply
 from runwright_proto.control import Control, JobAction, JobState
 from runwright_proto.reports import Report
 from runwright_proto.streams import ConsumerSpec
 
 from runwright_queue import artifacts, claims, control, reaper, reports, submission, timers, vault
+from runwright_queue.grouping import Grouped
 from runwright_queue.sealing import Keyring
 from runwright_queue.settings import QueueSettings, keyring
 
@@ -46,12 +47,11 @@ class Wiring:
 def requests(w: Wiring) -> list[tuple[str, type, Handler]]:
     """Request/reply subjects the queue answers: (subject, request type, handler)."""
     s = w.settings
+    submits: Grouped[SubmitJob, SubmitReply] = Grouped(
+        lambda group: submission.submit_many(w.pool, group, s.max_queued, keys=w.keys)
+    )
     return [
-        (
-            subjects.SUBMIT,
-            SubmitJob,
-            lambda c: submission.submit(w.pool, c, s.max_queued, keys=w.keys),
-        ),
+        (subjects.SUBMIT, SubmitJob, submits),
         (
             subjects.SUBMIT_BATCH,
             SubmitBatch,

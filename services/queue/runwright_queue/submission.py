@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 from uuid import UUID
 
 import asyncpg
 import msgspec
-from runwright_db.outbox import enqueue
+from runwright_db.outbox import enqueue, enqueue_many
 from runwright_proto import subjects
 from runwright_proto.commands import (
     DispatchJob,
@@ -19,7 +19,7 @@ from runwright_proto.commands import (
 )
 
 from runwright_queue import vault
-from runwright_queue.journal import OUTBOX, status_event
+from runwright_queue.journal import OUTBOX, first_event, record_events
 from runwright_queue.sealing import Keyring
 
 _encode = msgspec.json.Encoder().encode
@@ -41,58 +41,91 @@ def _initial(cmd: SubmitJob) -> Literal["scheduled", "queued"]:
     return "scheduled" if cmd.run_at is not None and cmd.run_at > datetime.now(UTC) else "queued"
 
 
-async def _record(conn: asyncpg.Connection, cmd: SubmitJob, keys: Keyring) -> bool:
-    """Insert one job (its secrets sealed); False when that job id was already recorded (a
-    retried submission)."""
-    job_id = UUID(cmd.job_id)
-    status = _initial(cmd)
-    inserted = await conn.fetchval(
-        """
-        INSERT INTO queue.jobs (id, workspace, title, status, priority, trigger, submitted_by,
-                                labels, runbook, variables, steps_total, batch_id, data,
-                                options, created_at)
-        VALUES ($1, $2, $3, $14, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
-                clock_timestamp())
-        ON CONFLICT (id) DO NOTHING RETURNING true
-        """,
-        job_id,
-        cmd.workspace,
-        cmd.title,
-        cmd.priority,
-        cmd.trigger,
-        cmd.submitted_by,
-        cmd.labels,
-        msgspec.to_builtins(cmd.runbook),
-        cmd.variables,
-        len(cmd.steps),
-        UUID(cmd.batch_id) if cmd.batch_id else None,
-        cmd.data,
-        msgspec.to_builtins(cmd.options),
-        status,
+JOBS_FROM_JSON = """
+INSERT INTO queue.jobs (id, workspace, title, status, priority, trigger, submitted_by, labels,
+                        runbook, variables, steps_total, batch_id, data, options, run_at,
+                        event_seq, created_at)
+SELECT r.id, r.workspace, r.title, r.status, r.priority, r.trigger, r.submitted_by, r.labels,
+       r.runbook, r.variables, r.steps_total, r.batch_id, r.data, r.options, r.run_at, 1,
+       clock_timestamp()
+FROM jsonb_to_recordset($1::jsonb) AS r(n int, id uuid, workspace text, title text, status text,
+     priority int, trigger text, submitted_by text, labels jsonb, runbook jsonb, variables jsonb,
+     steps_total int, batch_id uuid, data jsonb, options jsonb, run_at timestamptz)
+ORDER BY r.n
+ON CONFLICT (id) DO NOTHING
+RETURNING id, created_at, version
+"""
+"""Every job of a group in one statement; the first event (``queued`` or ``scheduled``) is seq 1,
+so the row starts at ``event_seq`` 1. A job id already recorded (a retried submission) is left as
+it is and not returned."""
+
+STEPS_FROM_JSON = """
+INSERT INTO queue.job_steps (job_id, ordinal, description, description_template, action_type)
+SELECT s.job_id, s.ordinal, s.description, s.description, s.action_type
+FROM jsonb_to_recordset($1::jsonb) AS s(job_id uuid, ordinal int, description text,
+     action_type text)
+"""
+
+
+def _row(n: int, cmd: SubmitJob) -> dict[str, object]:
+    return {
+        "n": n,
+        "id": cmd.job_id,
+        "workspace": cmd.workspace,
+        "title": cmd.title,
+        "status": _initial(cmd),
+        "priority": cmd.priority,
+        "trigger": cmd.trigger,
+        "submitted_by": cmd.submitted_by,
+        "labels": cmd.labels,
+        "runbook": cmd.runbook,
+        "variables": cmd.variables,
+        "steps_total": len(cmd.steps),
+        "batch_id": cmd.batch_id,
+        "data": cmd.data,
+        "options": cmd.options,
+        "run_at": cmd.run_at,
+    }
+
+
+async def _record(
+    conn: asyncpg.Connection, cmds: list[SubmitJob], keys: Keyring
+) -> dict[str, Recorded]:
+    """Insert jobs (their steps, sealed secrets, first event and dispatch) in a few statements
+    whatever their number; answers the ones inserted, by id. A job id already recorded (a
+    retried submission) is not touched and not in the answer."""
+    if not cmds:
+        return {}
+    rows = await conn.fetch(
+        JOBS_FROM_JSON, msgspec.to_builtins([_row(n, c) for n, c in enumerate(cmds)])
     )
-    if not inserted:
-        return False
-    await conn.executemany(
-        "INSERT INTO queue.job_steps (job_id, ordinal, description, description_template, "
-        "action_type) VALUES ($1, $2, $3, $3, $4)",
-        [(job_id, s.ordinal, s.description, s.action_type) for s in cmd.steps],
-    )
-    if cmd.secrets:
-        await vault.store(conn, job_id, cmd.secrets, keys)
-    if cmd.run_at is not None:
-        await conn.execute("UPDATE queue.jobs SET run_at = $2 WHERE id = $1", job_id, cmd.run_at)
-    reason = f"runs at {cmd.run_at.isoformat()}" if status == "scheduled" and cmd.run_at else None
-    await status_event(
-        conn,
-        job_id,
-        status,
-        None,
-        actor=cmd.submitted_by,
-        reason=reason,
-    )
-    if status == "queued":
-        await dispatch(conn, cmd.job_id, cmd.priority)
-    return True
+    inserted = {str(r["id"]): Recorded(r["created_at"], r["version"]) for r in rows}
+    fresh = [c for c in cmds if c.job_id in inserted]
+    steps = [{"job_id": c.job_id, **msgspec.to_builtins(s)} for c in fresh for s in c.steps]
+    if steps:
+        await conn.execute(STEPS_FROM_JSON, steps)
+    for cmd in fresh:
+        if cmd.secrets:
+            await vault.store(conn, UUID(cmd.job_id), cmd.secrets, keys)
+    events: list[tuple[UUID, int, str, bytes]] = []
+    dispatches: list[bytes] = []
+    for cmd in fresh:
+        status = _initial(cmd)
+        reason = (
+            f"runs at {cmd.run_at.isoformat()}" if status == "scheduled" and cmd.run_at else None
+        )
+        event = first_event(cmd.job_id, status, actor=cmd.submitted_by, reason=reason)
+        events.append((UUID(cmd.job_id), 1, "status", event))
+        if status == "queued":
+            dispatches.append(_encode(DispatchJob(job_id=cmd.job_id, priority=cmd.priority)))
+    await record_events(conn, events)
+    await enqueue_many(conn, OUTBOX, [(subjects.DISPATCH, d) for d in dispatches])
+    return inserted
+
+
+class Recorded(NamedTuple):
+    created_at: datetime
+    version: int
 
 
 async def dispatch(conn: asyncpg.Connection, job_id: str, priority: int) -> None:
@@ -102,28 +135,88 @@ async def dispatch(conn: asyncpg.Connection, job_id: str, priority: int) -> None
     )
 
 
+def _accepted(cmd: SubmitJob, recorded: Recorded) -> SubmitReply:
+    return SubmitReply(
+        job_id=cmd.job_id,
+        status=_initial(cmd),
+        created=True,
+        created_at=recorded.created_at,
+        version=recorded.version,
+    )
+
+
+async def submit_many(
+    pool: asyncpg.Pool, cmds: list[SubmitJob], max_queued: int = 10_000, *, keys: Keyring
+) -> list[SubmitReply]:
+    """Independent submissions recorded in one transaction (a group commit), answered in order.
+
+    Idempotent on ``job_id``: a retried submission answers with the job already recorded. Each
+    job is admitted against its workspace's waiting jobs counted with those admitted before it.
+    """
+    ids = [UUID(c.job_id) for c in cmds]
+    async with pool.acquire() as conn, conn.transaction():
+        known = {
+            str(r["id"]): r["status"]
+            for r in await conn.fetch(
+                "SELECT id, status FROM queue.jobs WHERE id = ANY($1::uuid[])", ids
+            )
+        }
+        workspaces = sorted({c.workspace for c in cmds if c.job_id not in known})
+        waiting = {
+            r["workspace"]: r["waiting"]
+            for r in await conn.fetch(
+                "SELECT workspace, count(*) AS waiting FROM queue.jobs "
+                "WHERE workspace = ANY($1::text[]) AND status IN ('queued', 'scheduled') "
+                "GROUP BY workspace",
+                workspaces,
+            )
+        }
+        admitted: list[SubmitJob] = []
+        refused: set[str] = set()
+        seen: set[str] = set()
+        for cmd in cmds:
+            if cmd.job_id in known or cmd.job_id in seen:
+                continue
+            seen.add(cmd.job_id)
+            if waiting.get(cmd.workspace, 0) + 1 > max_queued:
+                refused.add(cmd.job_id)
+                continue
+            waiting[cmd.workspace] = waiting.get(cmd.workspace, 0) + 1
+            admitted.append(cmd)
+        recorded = await _record(conn, admitted, keys)
+        late = [UUID(c.job_id) for c in admitted if c.job_id not in recorded]
+        if late:  # recorded meanwhile by another transaction: the same retried submission
+            for r in await conn.fetch(
+                "SELECT id, status FROM queue.jobs WHERE id = ANY($1::uuid[])", late
+            ):
+                known[str(r["id"])] = r["status"]
+    replies = []
+    answered: set[str] = set()
+    for cmd in cmds:
+        if cmd.job_id in recorded and cmd.job_id not in answered:
+            answered.add(cmd.job_id)
+            replies.append(_accepted(cmd, recorded[cmd.job_id]))
+        elif cmd.job_id in refused:
+            replies.append(
+                SubmitReply(
+                    job_id=cmd.job_id,
+                    status="rejected",
+                    created=False,
+                    reason=f"the queue holds {max_queued} waiting jobs",
+                    retry_after_s=RETRY_AFTER_S,
+                )
+            )
+        else:
+            status = known.get(cmd.job_id) or _initial(cmd)
+            replies.append(SubmitReply(job_id=cmd.job_id, status=status, created=False))
+    return replies
+
+
 async def submit(
     pool: asyncpg.Pool, cmd: SubmitJob, max_queued: int = 10_000, *, keys: Keyring
 ) -> SubmitReply:
-    """Idempotent on ``job_id``: a retried submission answers with the job already recorded."""
-    async with pool.acquire() as conn, conn.transaction():
-        exists = await conn.fetchval(
-            "SELECT status FROM queue.jobs WHERE id = $1", UUID(cmd.job_id)
-        )
-        if exists is None and await queue_full(conn, cmd.workspace, 1, max_queued):
-            return SubmitReply(
-                job_id=cmd.job_id,
-                status="rejected",
-                created=False,
-                reason=f"the queue holds {max_queued} waiting jobs",
-                retry_after_s=RETRY_AFTER_S,
-            )
-        if await _record(conn, cmd, keys):
-            return SubmitReply(job_id=cmd.job_id, status=_initial(cmd), created=True)
-        status = await conn.fetchval(
-            "SELECT status FROM queue.jobs WHERE id = $1", UUID(cmd.job_id)
-        )
-    return SubmitReply(job_id=cmd.job_id, status=status, created=False)
+    """One submission; idempotent on ``job_id``."""
+    return (await submit_many(pool, [cmd], max_queued, keys=keys))[0]
 
 
 async def submit_batch(
@@ -140,7 +233,9 @@ async def submit_batch(
                 rejected=f"the queue holds {max_queued} waiting jobs",
                 retry_after_s=RETRY_AFTER_S,
             )
-        created = [await _record(conn, job, keys) for job in cmd.jobs]
+        recorded = await _record(conn, list(cmd.jobs), keys)
     return SubmitBatchReply(
-        batch_id=cmd.batch_id, job_ids=[j.job_id for j in cmd.jobs], created=all(created)
+        batch_id=cmd.batch_id,
+        job_ids=[j.job_id for j in cmd.jobs],
+        created=len(recorded) == len(cmd.jobs),
     )
