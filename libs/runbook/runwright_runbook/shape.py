@@ -7,6 +7,7 @@ and map entry, and converts only the leaves, so one pass finds every error, in d
 
 from __future__ import annotations
 
+import functools
 import types
 from collections.abc import Iterator
 from typing import Annotated, Any, Union, get_args, get_origin
@@ -80,11 +81,18 @@ def _holds_structs(annotation: Any) -> bool:
     return _is_struct(base) or any(_is_struct(a) for a in get_args(base))
 
 
+@functools.cache
+def _fields(cls: type[msgspec.Struct]) -> dict[str, msgspec.structs.FieldInfo]:
+    """A struct's fields by encoded name; read once per class (resolving its annotations is the
+    costly part of a walk)."""
+    return {f.encode_name: f for f in msgspec.structs.fields(cls)}
+
+
 def _struct(value: Any, cls: type[msgspec.Struct], path: str) -> Iterator[FieldError]:
     if not isinstance(value, dict):
         yield from _leaf(value, cls, path)
         return
-    fields = {f.encode_name: f for f in msgspec.structs.fields(cls)}
+    fields = _fields(cls)
     config = cls.__struct_config__
     for key in value:
         if key not in fields and key != config.tag_field:

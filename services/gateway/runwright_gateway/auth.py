@@ -46,7 +46,10 @@ def cross_site(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     return None
 
 
-def require_token(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def require_token(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    """Async, so Litestar calls it on the event loop rather than handing it to a thread."""
     expected: str = connection.app.state.settings.admin_token
     bearer = token_of(connection)
     given = bearer or session_token(connection)
