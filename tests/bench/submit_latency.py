@@ -107,9 +107,7 @@ async def submit_to_running(stack: Stack, count: int) -> tuple[list[float], list
     return samples, first_steps
 
 
-async def burst(
-    stack: Stack, count: int, clients: int, *, drain: bool = True
-) -> dict[str, object]:
+async def burst(stack: Stack, count: int, clients: int, *, drain: bool = True) -> dict[str, object]:
     """``count`` submissions from ``clients`` keep-alive connections at once; then until every
     one of those jobs has ended."""
     headers = {"Authorization": f"Bearer {stack.token}"}
