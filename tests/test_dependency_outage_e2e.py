@@ -98,6 +98,7 @@ def test_postgres_killed_under_running_jobs_is_restarted_and_meanwhile_the_api_a
 ) -> None:
     stack, supervisor = supervised
     api = client(stack)
+    wait_ready(api)  # whatever the test before left behind has come back
     ids = submit_jobs(api, demo_url, 4)
     assert stack.postgres is not None
     before = stack.postgres.proc
@@ -127,6 +128,7 @@ def test_nats_killed_under_running_jobs_is_restarted_and_meanwhile_submission_an
 ) -> None:
     stack, supervisor = supervised
     api = client(stack)
+    wait_ready(api)  # whatever the test before left behind has come back
     ids = submit_jobs(api, demo_url, 4)
     assert stack.nats.proc is not None
     port = stack.nats.port
@@ -153,6 +155,7 @@ def test_both_killed_at_once_come_back_and_no_job_hangs(
 ) -> None:
     stack, _ = supervised
     api = client(stack)
+    wait_ready(api)  # whatever the test before left behind has come back
     ids = submit_jobs(api, demo_url, 3)
     assert stack.postgres is not None
     assert stack.nats.proc is not None
