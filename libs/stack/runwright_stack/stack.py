@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 from runwright_db import roles
 
+from runwright_stack import priority
 from runwright_stack.accounts import Account, drop_to, open_to_accounts, private_dir, system_account
 from runwright_stack.nats_server import NatsServer
 from runwright_stack.ports import port_in_use, wait_for_port
@@ -275,9 +276,10 @@ class Stack:
         self.children[name] = Child(name, argv, env, self.log_dir / f"{name}.log", account)
 
     def _launch(self, child: Child) -> None:
-        child.proc = spawn(
-            child.argv, env=child.env, log=child.log, cwd=self.data_dir, **drop_to(child.account)
-        )
+        argv, drop = child.argv, drop_to(child.account)
+        if child.account is not None and (how := priority.available()) != "none":
+            argv, drop = priority.as_account(argv, child.account, how), {}
+        child.proc = spawn(argv, env=child.env, log=child.log, cwd=self.data_dir, **drop)
         child.restarts.started()
 
     def wait_ready(self, progress: Progress, timeout: float) -> None:
