@@ -4,6 +4,7 @@ concurrency, queue length, run_at, executor loss (fail or requeue), hand-back, r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -64,6 +65,67 @@ async def test_a_workspace_runs_at_most_its_concurrency_limit(pool: asyncpg.Pool
         "UPDATE queue.jobs SET status = 'completed' WHERE id = $1", uuid.UUID(jobs[0])
     )
     assert await claim(pool, 2) == jobs[2]
+
+
+class OneConnection:
+    """A pool of one connection whose every statement the test sees."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    @contextlib.asynccontextmanager
+    async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
+        yield self.conn
+
+
+async def test_racing_claims_never_run_a_workspace_past_its_limit(pool: asyncpg.Pool) -> None:
+    jobs = {await submit(pool) for _ in range(10)}
+    results = await asyncio.gather(*(claim(pool, 3) for _ in range(10)))
+    granted = [r for r in results if r in jobs]
+    assert len(granted) == len(set(granted)) == 3, results
+    assert set(results) - jobs == {"the workspace is at its concurrency limit"}
+
+
+async def test_a_claim_is_one_round_trip_and_records_its_event_and_dispatch(
+    pool: asyncpg.Pool,
+) -> None:
+    job = await submit(pool)
+    queries: list[str] = []
+    async with pool.acquire() as conn:
+        conn.add_query_logger(lambda record: queries.append(record.query))
+        reply = await claims.claim(
+            OneConnection(conn),  # type: ignore[arg-type]
+            ClaimJob(job_id="nudge", executor_id="ex-1", lease_ms=30000),
+            keys=KEYS,
+        )
+        await asyncio.sleep(0.05)  # query loggers are called soon after, not inline
+        sent = list(queries)  # (not the pool's reset when the connection goes back)
+    assert reply.granted
+    assert (reply.job_id, reply.attempt) == (job, 1)
+    assert len(sent) == 1, sent
+    assert "claim_next" in sent[0]
+    row = await pool.fetchrow(
+        "SELECT status, attempt, executor_id, event_seq FROM queue.jobs WHERE id = $1",
+        uuid.UUID(job),
+    )
+    assert (row["status"], row["attempt"], row["executor_id"]) == ("running", 1, "ex-1")
+    body = await pool.fetchval(
+        "SELECT body FROM queue.job_events WHERE job_id = $1 AND seq = $2",
+        uuid.UUID(job),
+        row["event_seq"],
+    )
+    event = msgspec.json.decode(body)
+    assert (event["job_id"], event["seq"], event["status"]) == (job, row["event_seq"], "running")
+    assert (event["previous"], event["actor"]) == ("queued", "executor:ex-1")
+    published = await pool.fetchval(
+        "SELECT payload FROM queue.outbox WHERE subject = $1 ORDER BY id DESC LIMIT 1",
+        f"runwright.events.{job}",
+    )
+    assert published.decode() == body, "the outbox publishes exactly what was recorded"
+    steps = await pool.fetch(
+        "SELECT attempt FROM queue.job_steps WHERE job_id = $1", uuid.UUID(job)
+    )
+    assert [s["attempt"] for s in steps] == [1] * len(steps) != []
 
 
 async def test_a_full_queue_refuses_new_jobs_with_a_retry_hint(pool: asyncpg.Pool) -> None:

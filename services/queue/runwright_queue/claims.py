@@ -5,12 +5,13 @@ The broker may deliver a dispatch twice or late; Postgres decides who runs the j
 
 from __future__ import annotations
 
-from datetime import timedelta
+import contextlib
 from uuid import UUID
 
 import asyncpg
 import msgspec
 from runwright_common.logging import get_logger
+from runwright_proto import subjects
 from runwright_proto.commands import (
     CONCURRENCY_LIMIT,
     NOTHING_QUEUED,
@@ -20,23 +21,21 @@ from runwright_proto.commands import (
     RenewLease,
     RenewReply,
 )
+from runwright_proto.events import StatusEvent
 from runwright_proto.jobs import ACTIVE
 from runwright_runbook.model import Runbook
 
 from runwright_queue import vault
-from runwright_queue.journal import TransitionRejected, finish, now, transition
-from runwright_queue.sealing import Keyring, SecretsUnreadable
+from runwright_queue.journal import TransitionRejected, finish, now
+from runwright_queue.sealing import Keyring, Sealed, SecretsUnreadable
 
 log = get_logger("runwright.queue.claims")
+_encode = msgspec.json.Encoder().encode
 
-BEST = """
-SELECT j.id, j.workspace FROM queue.jobs j
-WHERE j.status = 'queued'
-  AND (SELECT count(*) FROM queue.jobs a WHERE a.workspace = j.workspace
-       AND a.status = ANY($1)) < $2
-ORDER BY j.priority DESC, j.created_at, j.id
-LIMIT 1 FOR UPDATE SKIP LOCKED
-"""
+CLAIM = "SELECT * FROM queue.claim_next($1, $2, $3, $4, $5, $6, $7)"
+"""One call, one round trip (``migrations/011_claim_in_one_call.sql``)."""
+NO_JOB_ID = UUID(int=0)
+SUBJECT_PREFIX = subjects.events("")
 
 
 async def claim(
@@ -51,84 +50,68 @@ async def claim(
 
     A job whose sealed secrets do not open (its key is gone) fails with that reason, and the
     next best job is tried; each pass ends one job, so this ends."""
+    actor = f"executor:{cmd.executor_id}"
+    event = StatusEvent(
+        job_id=str(NO_JOB_ID), seq=0, at=now(), status="running", previous="queued", actor=actor
+    )
     while True:
-        async with pool.acquire() as conn, conn.transaction():
-            reply = await _claim_best(conn, cmd, workspace_concurrency, keys)
-        if reply is not None:
-            return reply
-
-
-async def _claim_best(
-    conn: asyncpg.Connection, cmd: ClaimJob, workspace_concurrency: int, keys: Keyring
-) -> ClaimReply | None:
-    """The claim of the best job, a refusal, or None when that job failed for its secrets."""
-    best = await conn.fetchrow(BEST, list(ACTIVE), workspace_concurrency)
-    if best is None:
-        # Queued jobs nobody else is claiming right now: if any, their workspace is full.
-        waiting = await conn.fetchval(
-            "SELECT count(*) FROM (SELECT 1 FROM queue.jobs WHERE status = 'queued' "
-            "FOR UPDATE SKIP LOCKED) AS unclaimed"
+        async with pool.acquire() as conn:
+            row = await conn.fetchrow(
+                CLAIM,
+                list(ACTIVE),
+                workspace_concurrency,
+                cmd.executor_id,
+                float(cmd.lease_ms),
+                _encode(event).decode(),
+                SUBJECT_PREFIX,
+                list(keys.key_ids),
+            )
+            assert row is not None
+            match row["outcome"]:
+                case "empty" | "full":
+                    reason = CONCURRENCY_LIMIT if row["outcome"] == "full" else NOTHING_QUEUED
+                    return ClaimReply(granted=False, job_id=cmd.job_id, reason=reason)
+                case "unreadable":
+                    await _fail_unreadable(conn, row, keys, ("queued",))
+                    continue
+            try:
+                secrets = _secrets(row, keys)
+            except SecretsUnreadable:
+                await _fail_unreadable(conn, row, keys, ("running",))
+                continue
+        return ClaimReply(
+            granted=True,
+            job_id=str(row["job_id"]),
+            attempt=row["attempt"],
+            runbook=msgspec.convert(row["runbook"], Runbook),
+            variables=row["variables"],
+            secrets=secrets,
+            data=row["data"],
+            options=msgspec.convert(row["options"], JobOptions),
         )
-        reason = CONCURRENCY_LIMIT if waiting else NOTHING_QUEUED
-        return ClaimReply(granted=False, job_id=cmd.job_id, reason=reason)
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", best["workspace"])
-    active = await conn.fetchval(
-        "SELECT count(*) FROM queue.jobs WHERE workspace = $1 AND status = ANY($2)",
-        best["workspace"],
-        list(ACTIVE),
-    )
-    if active >= workspace_concurrency:
-        return ClaimReply(granted=False, job_id=cmd.job_id, reason=CONCURRENCY_LIMIT)
-    try:
-        secrets = await vault.load(conn, best["id"], keys)
-    except SecretsUnreadable as exc:
-        log.warning("job failed: its run secrets do not open", job_id=str(best["id"]))
-        reason = f"run secrets cannot be read: {exc}"
-        await finish(conn, best["id"], "failed", ("queued",), reason=reason, actor="queue")
-        return None
-    return await _take(conn, cmd, best["id"], secrets)
 
 
-async def _take(
-    conn: asyncpg.Connection, cmd: ClaimJob, job_id: UUID, secrets: dict[str, str]
-) -> ClaimReply:
-    try:
-        row = await transition(
-            conn,
-            job_id,
-            "running",
-            ("queued",),
-            actor=f"executor:{cmd.executor_id}",
-            sets={
-                "attempt": await _next_attempt(conn, job_id),
-                "executor_id": cmd.executor_id,
-                "lease_expires_at": now() + timedelta(milliseconds=cmd.lease_ms),
-                "started_at": now(),
-                "report_seq": 0,
-            },
-        )
-    except TransitionRejected as exc:
-        return ClaimReply(granted=False, job_id=cmd.job_id, reason=str(exc))
-    await conn.execute(
-        "UPDATE queue.job_steps SET attempt = $2 WHERE job_id = $1", job_id, row["attempt"]
-    )
-    return ClaimReply(
-        granted=True,
-        job_id=str(job_id),
-        attempt=row["attempt"],
-        runbook=msgspec.convert(row["runbook"], Runbook),
-        variables=row["variables"],
-        secrets=secrets,
-        data=row["data"],
-        options=msgspec.convert(row["options"], JobOptions),
-    )
+def _secrets(row: asyncpg.Record, keys: Keyring) -> dict[str, str]:
+    if row["key_id"] is None:
+        return {}
+    sealed = Sealed(key_id=row["key_id"], nonce=row["nonce"], ciphertext=row["ciphertext"])
+    return keys.open(row["job_id"], sealed)
 
 
-async def _next_attempt(conn: asyncpg.Connection, job_id: UUID) -> int:
-    attempt: int | None = await conn.fetchval(
-        "SELECT attempt + 1 FROM queue.jobs WHERE id = $1", job_id
-    )
-    return attempt or 1
+async def _fail_unreadable(
+    conn: asyncpg.Connection, row: asyncpg.Record, keys: Keyring, allowed_from: tuple[str, ...]
+) -> None:
+    """The job fails, saying why its secrets do not open."""
+    job_id = row["job_id"]
+    async with conn.transaction():
+        try:
+            await vault.load(conn, job_id, keys)
+            reason = "run secrets cannot be read"
+        except SecretsUnreadable as exc:
+            reason = f"run secrets cannot be read: {exc}"
+        log.warning("job failed: its run secrets do not open", job_id=str(job_id))
+        with contextlib.suppress(TransitionRejected):
+            await finish(conn, job_id, "failed", allowed_from, reason=reason, actor="queue")
 
 
 async def renew(pool: asyncpg.Pool, cmd: RenewLease) -> RenewReply:
