@@ -92,6 +92,23 @@ class Peak:
         self._thread.join()
 
 
+MISSED: list[str] = []
+
+
+def _why(api: httpx.Client, job_id: str, status: str) -> str:
+    """One line on a job that did not complete: its status, its error and the step it was on."""
+    job = api.get(f"/api/v1/jobs/{job_id}").json()
+    steps = [s for s in job.get("steps", []) if s.get("status") not in ("completed", "pending")]
+    if not steps:
+        return f"{job_id}: {status} ({job.get('reason')}), no step started"
+    last = steps[-1]
+    return (
+        f"{job_id}: {status} ({job.get('reason')}), step {last.get('ordinal')} "
+        f"{last.get('action_type')} {last.get('status')} after {last.get('duration_ms')} ms, "
+        f"{last.get('retries')} retries: {last.get('error')}"
+    )
+
+
 def ours(slots: int) -> tuple[int, int, float, float, float]:
     """(completed, submitted, jobs per minute, idle MB, peak MB) of the executor's tree."""
     stack = Stack(
@@ -131,6 +148,9 @@ def ours(slots: int) -> tuple[int, int, float, float, float]:
                     break
                 time.sleep(0.5)
             elapsed = time.monotonic() - started
+            for job_id, status in zip(ids, statuses, strict=True):
+                if status != "completed":
+                    MISSED.append(_why(api, job_id, status))
         completed = statuses.count("completed")
         return completed, jobs, jobs / elapsed * 60, idle, peak.peak
     finally:
@@ -213,7 +233,8 @@ def run() -> str:
                 f"{rate / p_rate:.2f}",
             )
         )
-    return table(
+    missed = "".join(f"\n  not completed: {line}" for line in MISSED)
+    return missed.lstrip("\n") + ("\n" if missed else "") + table(
         "ten-step jobs on one executor: jobs per minute, PSS (MB) of the executor and browser "
         "idle / peak (Runwright's: the executor process, its browser and one spare context per "
         "slot; Playwright's: its driver and browser), added per slot",
