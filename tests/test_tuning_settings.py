@@ -1,5 +1,6 @@
-"""The fan-out window and the spare browser contexts are settings; a value that would break them
-stops the service with a message naming the variable, and the defaults follow the slots."""
+"""The fan-out window, the spare browser contexts and the timeout stretch are settings; a value
+that would break them stops the service with a message naming the variable, and the defaults
+follow the slots."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from runwright_gateway.settings import GatewaySettings
         (GatewaySettings, "RUNWRIGHT_SSE_WINDOW_EVENTS", "many"),
         (GatewaySettings, "RUNWRIGHT_SSE_WINDOW_MB", "0"),
         (ExecutorSettings, "RUNWRIGHT_WARM_CONTEXTS", "-2"),
+        (ExecutorSettings, "RUNWRIGHT_TIMEOUT_STRETCH", "0.5"),
+        (ExecutorSettings, "RUNWRIGHT_TIMEOUT_STRETCH", "11"),
     ],
 )
 def test_a_value_that_would_break_the_setting_is_refused_by_name(
@@ -34,3 +37,8 @@ def test_spare_contexts_default_to_one_per_slot_and_never_exceed_the_slots(
         ExecutorSettings, {"RUNWRIGHT_WARM_CONTEXTS": warm, "RUNWRIGHT_EXECUTOR_SLOTS": slots}
     )
     assert settings.warm_slots() == kept
+
+
+def test_timeouts_stretch_at_most_three_times_unless_told() -> None:
+    assert load(ExecutorSettings, {}).timeout_stretch == 3.0
+    assert load(ExecutorSettings, {"RUNWRIGHT_TIMEOUT_STRETCH": "1"}).timeout_stretch == 1.0

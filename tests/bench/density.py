@@ -98,10 +98,12 @@ MISSED: list[str] = []
 def _why(api: httpx.Client, job_id: str, status: str) -> str:
     """One line on a job that did not complete: its status, its error and the step it was on."""
     job = api.get(f"/api/v1/jobs/{job_id}").json()
-    steps = [s for s in job.get("steps", []) if s.get("status") not in ("completed", "pending")]
-    if not steps:
+    steps = job.get("steps", [])
+    failed = [s for s in steps if s.get("status") == "failed"]
+    started = [s for s in steps if s.get("status") not in ("completed", "pending", "skipped")]
+    if not failed and not started:
         return f"{job_id}: {status} ({job.get('reason')}), no step started"
-    last = steps[-1]
+    last = (failed or started)[-1]
     return (
         f"{job_id}: {status} ({job.get('reason')}), step {last.get('ordinal')} "
         f"{last.get('action_type')} {last.get('status')} after {last.get('duration_ms')} ms, "
@@ -234,21 +236,25 @@ def run() -> str:
             )
         )
     missed = "".join(f"\n  not completed: {line}" for line in MISSED)
-    return missed.lstrip("\n") + ("\n" if missed else "") + table(
-        "ten-step jobs on one executor: jobs per minute, PSS (MB) of the executor and browser "
-        "idle / peak (Runwright's: the executor process, its browser and one spare context per "
-        "slot; Playwright's: its driver and browser), added per slot",
-        rows,
-        (
-            "slots",
-            "Runwright done",
-            "jobs/min",
-            "MB idle / peak",
-            "MB/slot",
-            "Playwright done",
-            "jobs/min",
-            "MB idle / peak",
-            "MB/slot",
-            "ratio jobs/min",
-        ),
+    return (
+        missed.lstrip("\n")
+        + ("\n" if missed else "")
+        + table(
+            "ten-step jobs on one executor: jobs per minute, PSS (MB) of the executor and browser "
+            "idle / peak (Runwright's: the executor process, its browser and one spare context per "
+            "slot; Playwright's: its driver and browser), added per slot",
+            rows,
+            (
+                "slots",
+                "Runwright done",
+                "jobs/min",
+                "MB idle / peak",
+                "MB/slot",
+                "Playwright done",
+                "jobs/min",
+                "MB idle / peak",
+                "MB/slot",
+                "ratio jobs/min",
+            ),
+        )
     )

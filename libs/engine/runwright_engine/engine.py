@@ -39,6 +39,7 @@ from runwright_engine.outcomes import (
     StepSkipped,
 )
 from runwright_engine.plugins import AiProvider
+from runwright_engine.pressure import Pressure
 from runwright_engine.rendering import masked_description, names_used, render_step
 from runwright_engine.screencast import Screencast
 from runwright_engine.templates import TemplateError
@@ -68,8 +69,11 @@ class Engine:
         max_download_bytes: int | None = None,
         video: bool = False,
         egress: Violations | None = None,
+        pressure: Pressure | None = None,
     ) -> None:
         self.video = video
+        self.pressure = pressure
+        """Stretches each step's timeouts while the host is short of CPU (None: never)."""
         self.egress = egress or Violations()
         """Egress blocks not yet reported (the executor's proxy adds to it; non-web frames too)."""
         self.screencast: Screencast | None = None
@@ -154,7 +158,7 @@ class Engine:
             check_navigation(url)
             if url == BLANK and page.url == BLANK:
                 return  # a fresh page is blank already: a navigation would only cost time
-            await page.goto(url, timeout=self.runbook.settings.default_timeout)
+            await page.goto(url, timeout=self._timeout())
         except EgressBlocked as blocked:
             self.egress.add(str(blocked))  # the first step fails with it
         except Exception as exc:  # the first step fails on the page it finds, with its error
@@ -242,6 +246,11 @@ class Engine:
         await self.observer.step_finished(step, result)
         return result
 
+    def _timeout(self) -> int:
+        """The runbook's timeout, as long as the page needs to get that much CPU time now."""
+        timeout = self.runbook.settings.default_timeout
+        return timeout if self.pressure is None else self.pressure.stretch(timeout)
+
     def _check_variables(self, step: Step) -> None:
         """A step that uses an ``expression`` variable that could not be computed fails."""
         for name in sorted(names_used(step) & self._failed_variables.keys()):
@@ -249,7 +258,7 @@ class Engine:
 
     async def _act(self, page: Page, step: Step, result: StepResult) -> None:
         """The rendered step's action, then its captures and memory operations."""
-        timeout = self.runbook.settings.default_timeout
+        timeout = self._timeout()
         context = ActionContext(
             page=page,
             runbook=self.runbook,

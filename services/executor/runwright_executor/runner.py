@@ -20,6 +20,7 @@ from runwright_engine.egress.contexts import Spares, guarded_context
 from runwright_engine.egress.proxy import EgressProxy
 from runwright_engine.engine import Engine, Observer, RunOutcome, StepResult
 from runwright_engine.files import FileRecord
+from runwright_engine.pressure import Pressure
 from runwright_engine.screencast import Screencast
 from runwright_proto import subjects
 from runwright_proto.commands import ClaimReply, RenewLease, RenewReply
@@ -70,6 +71,8 @@ class JobContext:
     live_max_fps: float = 5.0
     spares: Spares | None = None
     """Contexts made ahead, one per free slot (None: each job makes its own)."""
+    pressure: Pressure | None = None
+    """How steps' timeouts stretch while the host is short of CPU (None: they never do)."""
 
 
 def file_ref(record: FileRecord) -> FileRef:
@@ -245,6 +248,7 @@ class JobRunner:
                     video=claim.options.video,
                     max_download_bytes=self.ctx.max_download_bytes,
                     egress=violations,
+                    pressure=self.ctx.pressure,
                 )
                 self.secrets = engine.secrets
                 outcome: RunOutcome = await engine.run()

@@ -21,6 +21,7 @@ from runwright_engine.browser import launch
 from runwright_engine.egress.contexts import Spares
 from runwright_engine.egress.policy import EgressPolicy
 from runwright_engine.egress.proxy import EgressProxy
+from runwright_engine.pressure import Pressure
 from runwright_proto import streams, subjects
 from runwright_proto.commands import CONCURRENCY_LIMIT, ClaimJob, ClaimReply, DispatchJob
 
@@ -109,6 +110,7 @@ async def main() -> None:
             max_download_bytes=settings.max_download_mb * (1 << 20),
             live_max_fps=settings.live_max_fps,
             spares=spares,
+            pressure=Pressure(limit=settings.timeout_stretch),
         )
         ctx.spawn(pull_loop(ctx, job_ctx, settings), "pull-loop")
         await ctx.serve_until_stopped()

@@ -26,6 +26,10 @@ class ExecutorSettings(CommonSettings, frozen=True, kw_only=True):
     """``RUNWRIGHT_WARM_CONTEXTS``: browser contexts (each with a blank page) kept ready for the
     next jobs; -1 (the default): one per free slot; 0: none, each job makes its own."""
 
+    timeout_stretch: Annotated[float, Meta(ge=1, le=10)] = 3.0
+    """``RUNWRIGHT_TIMEOUT_STRETCH``: the most a step's timeouts grow while the host is short of
+    CPU (they count the time the page was given; see ``runwright_engine.pressure``); 1: never."""
+
     def warm_slots(self) -> int:
         """How many spare contexts to keep: one per slot, never more than the slots."""
         if self.warm_contexts < 0:
