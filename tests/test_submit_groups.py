@@ -156,7 +156,7 @@ async def test_the_submit_answer_is_the_job_as_read_back(pool: asyncpg.Pool) -> 
     replies = await submission.submit_many(pool, cmds, keys=KEYS)
     for cmd, reply in zip(cmds, replies, strict=True):
         built = views.new_job(cmd, reply)
-        read = await views.get_job(pool, uuid.UUID(cmd.job_id))
+        read = await views.get_job(pool, uuid.UUID(cmd.job_id), cmd.workspace)
         assert built is not None
         assert read is not None
         assert msgspec.to_builtins(built) == msgspec.to_builtins(read)

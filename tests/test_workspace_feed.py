@@ -70,7 +70,7 @@ async def take(stream: AsyncIterator[ServerSentEventMessage], count: int) -> lis
 
 async def opened(nc: Client, feed: WorkspaceFeed) -> AsyncIterator[ServerSentEventMessage]:
     """A fresh client, past its ``ready``: it sees what is published from now on."""
-    client = follow(nc, EventHub(), feed, None, 15)
+    client = follow(nc, EventHub(), feed, None, 15, "default")
     await asyncio.wait_for(anext(client), 5)  # the retry hint
     ready = await asyncio.wait_for(anext(client), 5)
     assert ready.event == "ready"
@@ -107,7 +107,7 @@ async def test_a_client_resuming_from_before_the_window_replays_then_leaves_no_c
     await asyncio.sleep(0.2)
     assert feed.base == 35
     baseline = await consumers(nc)
-    client = follow(nc, EventHub(), feed, 3, 15)
+    client = follow(nc, EventHub(), feed, 3, 15, "default")
     assert await take(client, 37) == list(range(4, 41)), "no gap, no repeat across the seam"
     assert await consumers(nc) == baseline, "the replay consumer went once it caught up"
     await publish(nc, 41, 2)

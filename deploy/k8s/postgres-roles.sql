@@ -166,3 +166,37 @@ DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'runwright_gatew
     CREATE ROLE runwright_gateway;
 END IF; END $$;
 ALTER ROLE runwright_gateway WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS CONNECTION LIMIT 60 PASSWORD :'gateway_password';
+CREATE SCHEMA IF NOT EXISTS gateway AUTHORIZATION runwright_gateway;
+ALTER SCHEMA gateway OWNER TO runwright_gateway;
+CREATE TABLE IF NOT EXISTS gateway.runwright_migrations (
+    version    integer     PRIMARY KEY,
+    name       text        NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+);
+DO $$ BEGIN
+    IF to_regclass('public.runwright_migrations') IS NOT NULL
+       AND has_table_privilege('public.runwright_migrations', 'SELECT') THEN
+        INSERT INTO gateway.runwright_migrations (version, name, applied_at)
+            SELECT version, name, applied_at FROM public.runwright_migrations
+            WHERE service = 'gateway' ON CONFLICT DO NOTHING;
+    END IF;
+END $$;
+DO $$
+DECLARE o record;
+BEGIN
+    FOR o IN SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = 'gateway' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+               AND c.relowner <> 'runwright_gateway'::regrole LOOP
+        EXECUTE format('ALTER TABLE gateway.%I OWNER TO runwright_gateway', o.relname);
+    END LOOP;
+    FOR o IN SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = 'gateway' AND c.relkind = 'S'
+               AND c.relowner <> 'runwright_gateway'::regrole LOOP
+        EXECUTE format('ALTER SEQUENCE gateway.%I OWNER TO runwright_gateway', o.relname);
+    END LOOP;
+    FOR o IN SELECT p.oid::regprocedure AS f FROM pg_proc p JOIN pg_namespace n
+             ON n.oid = p.pronamespace
+             WHERE n.nspname = 'gateway' AND p.proowner <> 'runwright_gateway'::regrole LOOP
+        EXECUTE format('ALTER ROUTINE %s OWNER TO runwright_gateway', o.f);
+    END LOOP;
+END $$;

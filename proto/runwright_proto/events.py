@@ -14,6 +14,9 @@ from runwright_proto.reports import StepError
 
 class _Event(Struct, frozen=True, kw_only=True, tag_field="type"):
     job_id: str
+    workspace: str = "default"
+    """The job's workspace: who may see the event (events recorded before it existed say
+    nothing and are the default workspace's)."""
     seq: int
     at: AwareDatetime
 

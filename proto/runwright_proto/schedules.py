@@ -54,6 +54,8 @@ class JobTemplate(Struct, frozen=True, kw_only=True):
     priority: int = 0
     labels: dict[str, str] = {}
     options: JobOptions = JobOptions()
+    workspace: str = "default"
+    """The workspace the schedule and every job it submits belong to."""
 
 
 class Requested(Struct, frozen=True, kw_only=True, omit_defaults=True):

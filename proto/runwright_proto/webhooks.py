@@ -59,6 +59,8 @@ class CreateWebhook(_Message, tag="webhook.create", frozen=True):
     format: WebhookFormat = "json"
     secret: str | None = None
     created_by: str = "admin"
+    workspace: str = "default"
+    """The workspace the webhook belongs to: it hears only that workspace's jobs."""
 
 
 class WebhookCreated(_Message, tag="webhook.created", frozen=True):
@@ -80,6 +82,8 @@ class WebhookRejected(_Message, tag="webhook.rejected", frozen=True):
 
 class DeleteWebhook(_Message, tag="webhook.delete", frozen=True):
     webhook_id: str
+    workspace: str = "default"
+    """Only a webhook of this workspace is deleted; another's answers ``deleted=False``."""
 
 
 class WebhookDeleted(_Message, tag="webhook.deleted", frozen=True):

@@ -189,6 +189,7 @@ async def list_case(label: str, **params: str) -> Case:
     capture = CapturePool()
     await views.list_jobs(
         capture,  # type: ignore[arg-type]
+        workspace="default",
         status=params.get("status"),
         limit=50,
         cursor=params.get("cursor"),
@@ -201,7 +202,7 @@ async def list_case(label: str, **params: str) -> Case:
 
 async def counts_case(label: str, q: str | None = None) -> Case:
     capture = CapturePool()
-    await views.job_counts(capture, search=q)  # type: ignore[arg-type]
+    await views.job_counts(capture, "default", search=q)  # type: ignore[arg-type]
     ((sql, args),) = capture.sent
     return Case(label, "/api/v1/jobs/counts", {"q": q} if q else {}, sql, args)
 

@@ -14,9 +14,9 @@ from collections.abc import Callable
 
 import asyncpg
 
-OWNERS = ("queue", "scheduler", "approval", "artifact")
-"""Services with tables; each owns the schema of its own name."""
-SERVICES = (*OWNERS, "gateway")
+OWNERS = ("queue", "scheduler", "approval", "artifact", "gateway")
+"""Services with tables; each owns the schema of its own name (the gateway: workspaces and keys)."""
+SERVICES = OWNERS
 """Services with a database role (the executor has none: it speaks only NATS)."""
 
 ALL: tuple[str, ...] = ()
@@ -39,6 +39,7 @@ READS: dict[str, dict[str, tuple[str, ...]]] = {
             "active",
             "created_by",
             "created_at",
+            "workspace",
         ),
         "approval.deliveries": ALL,
         "approval.delivery_attempts": ALL,

@@ -63,7 +63,10 @@ async def record(pool: asyncpg.Pool, event: Notifiable, public_url: str = "") ->
     if name is None:
         return 0
     hooks = await pool.fetch(
-        "SELECT id, format FROM approval.webhooks WHERE active AND $1 = ANY(events)", name
+        "SELECT id, format FROM approval.webhooks "
+        "WHERE active AND $1 = ANY(events) AND workspace = $2",
+        name,
+        event.workspace,
     )
     if not hooks:
         return 0

@@ -47,14 +47,15 @@ async def create_webhook(
     events = sorted(set(cmd.events))
     secret = cmd.secret or new_secret()
     row = await pool.fetchrow(
-        "INSERT INTO approval.webhooks (id, url, secret, events, format, created_by) "
-        "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, active, created_at",
+        "INSERT INTO approval.webhooks (id, url, secret, events, format, created_by, workspace) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, active, created_at",
         uuid.uuid4(),
         cmd.url,
         secret,
         events,
         cmd.format,
         cmd.created_by,
+        cmd.workspace,
     )
     assert row is not None
     log.info("webhook created", webhook_id=str(row["id"]), events=events, format=cmd.format)
@@ -75,7 +76,9 @@ async def delete_webhook(pool: asyncpg.Pool, cmd: DeleteWebhook) -> WebhookDelet
         webhook_id = uuid.UUID(cmd.webhook_id)
     except ValueError:
         return WebhookDeleted(deleted=False)
-    status = await pool.execute("DELETE FROM approval.webhooks WHERE id = $1", webhook_id)
+    status = await pool.execute(
+        "DELETE FROM approval.webhooks WHERE id = $1 AND workspace = $2", webhook_id, cmd.workspace
+    )
     deleted = status == "DELETE 1"
     if deleted:
         log.info("webhook deleted", webhook_id=cmd.webhook_id)

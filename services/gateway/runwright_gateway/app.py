@@ -12,7 +12,7 @@ from litestar.types import ControllerRouterHandler
 from runwright_bus import connect
 from runwright_common.logging import configure_logging, get_logger
 from runwright_common.tracing import configure_tracing, shutdown_tracing
-from runwright_db import create_pool
+from runwright_db import create_pool, migrate
 from runwright_proto.limits import MAX_BODY_BYTES
 from runwright_proto.permissions import inbox_prefix
 from runwright_storage import FilesystemStore
@@ -23,6 +23,7 @@ from runwright_gateway.batches import BatchesController
 from runwright_gateway.console import console_router
 from runwright_gateway.docs import SECURITY, docs_router, openapi_config
 from runwright_gateway.events_hub import EventHub
+from runwright_gateway.identity_api import KeysController, WorkspacesController
 from runwright_gateway.jobs_api import JobsController
 from runwright_gateway.problems import HANDLERS
 from runwright_gateway.runbooks_api import RunbooksController
@@ -41,6 +42,8 @@ ROUTES: list[ControllerRouterHandler] = [
     SchedulesController,
     RunbooksController,
     ArtifactsController,
+    KeysController,
+    WorkspacesController,
     health.healthz,
     health.readyz,
     console_router,
@@ -60,6 +63,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
             inbox_prefix=inbox_prefix("gateway"),
         )
         pool = await create_pool(settings.database_url, max_size=20)
+        await migrate(pool, "gateway", "runwright_gateway.migrations")
         hub = EventHub(settings.sse_client_buffer)
         await hub.start(nc)
         feed = WorkspaceFeed(settings.sse_window_events, settings.sse_window_mb << 20)

@@ -23,7 +23,7 @@ from runwright_proto.api.artifacts import ArtifactList, ArtifactView
 from runwright_proto.artifacts import PresignArtifact, PresignReply
 from runwright_storage import FilesystemStore, content_disposition
 
-from runwright_gateway.auth import require_token
+from runwright_gateway.auth import authorize, principal
 from runwright_gateway.docs import SECURITY
 from runwright_gateway.problems import Problem, not_found
 from runwright_gateway.responses import answers, empty, problems
@@ -101,14 +101,16 @@ DOWNLOAD = answers(
 
 
 class ArtifactsController(Controller):
-    guards = [require_token]
+    guards = [authorize]
     security = SECURITY
 
     @get("/api/v1/jobs/{job_id:str}/artifacts", responses=problems(404))
     async def list_for_job(self, request: Request[Any, Any, Any], job_id: UUID) -> ArtifactList:
         """A job's screenshots, videos and downloads, oldest first."""
         pool = request.app.state.pool
-        if await pool.fetchval("SELECT true FROM queue.jobs WHERE id = $1", job_id) is None:
+        workspace = principal(request).workspace
+        found = "SELECT true FROM queue.jobs WHERE id = $1 AND workspace = $2"
+        if await pool.fetchval(found, job_id, workspace) is None:
             raise not_found(f"job {job_id}")
         rows = await pool.fetch(
             "SELECT * FROM artifact.artifacts WHERE job_id = $1 ORDER BY created_at, id", job_id
@@ -121,8 +123,12 @@ class ArtifactsController(Controller):
     ) -> Response[Any]:
         """Download an artifact; a single byte ``Range`` is answered with 206."""
         state = request.app.state
+        # An artifact belongs to its job's workspace.
         row = await state.pool.fetchrow(
-            "SELECT * FROM artifact.artifacts WHERE id = $1", artifact_id
+            "SELECT a.* FROM artifact.artifacts a JOIN queue.jobs j ON j.id = a.job_id"
+            " WHERE a.id = $1 AND j.workspace = $2",
+            artifact_id,
+            principal(request).workspace,
         )
         if row is None:
             raise not_found(f"artifact {artifact_id}")

@@ -10,17 +10,18 @@ from litestar import Controller, Request, get
 from runwright_proto.api.jobs import BatchView
 
 from runwright_gateway import views
-from runwright_gateway.auth import require_token
+from runwright_gateway.auth import authorize, principal
 from runwright_gateway.docs import SECURITY
 from runwright_gateway.problems import not_found
 from runwright_gateway.responses import problems
 
 
-async def get_batch(pool: asyncpg.Pool, batch_id: UUID) -> BatchView | None:
+async def get_batch(pool: asyncpg.Pool, batch_id: UUID, workspace: str) -> BatchView | None:
     rows = await pool.fetch(
         f"SELECT {views.SUMMARY_COLUMNS} FROM queue.jobs j WHERE j.batch_id = $1 "
-        "ORDER BY j.created_at, j.id",
+        "AND j.workspace = $2 ORDER BY j.created_at, j.id",
         batch_id,
+        workspace,
     )
     if not rows:
         return None
@@ -44,13 +45,13 @@ async def get_batch(pool: asyncpg.Pool, batch_id: UUID) -> BatchView | None:
 
 class BatchesController(Controller):
     path = "/api/v1/batches"
-    guards = [require_token]
+    guards = [authorize]
     security = SECURITY
 
     @get("/{batch_id:str}", responses=problems(404))
     async def get(self, request: Request[Any, Any, Any], batch_id: UUID) -> BatchView:
         """A batch run: how many of its jobs succeeded, failed or are still going, and each job."""
-        batch = await get_batch(request.app.state.pool, batch_id)
+        batch = await get_batch(request.app.state.pool, batch_id, principal(request).workspace)
         if batch is None:
             raise not_found(f"batch {batch_id}")
         return batch

@@ -33,7 +33,11 @@ SCHEMES: dict[str, SecurityScheme | Reference] = {
     "bearer": SecurityScheme(
         type="http",
         scheme="bearer",
-        description="The admin token: `Authorization: Bearer <RUNWRIGHT_ADMIN_TOKEN>`",
+        description=(
+            "An API key (`rw_…`, acting in its own workspace with its role) or the installation's "
+            "admin token (`RUNWRIGHT_ADMIN_TOKEN`, acting in `default` or in `X-Workspace`): "
+            "`Authorization: Bearer <token>`"
+        ),
     ),
     "session": SecurityScheme(
         type="apiKey",

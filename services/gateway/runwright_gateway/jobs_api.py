@@ -25,7 +25,7 @@ from runwright_runbook.parse import FieldError
 from runwright_runbook.report import ExecutionReport
 
 from runwright_gateway import batches, sse, views
-from runwright_gateway.auth import require_token
+from runwright_gateway.auth import authorize, principal
 from runwright_gateway.docs import SECURITY
 from runwright_gateway.problems import Problem, invalid, not_found
 from runwright_gateway.responses import answers, empty, event_stream, problems, typed
@@ -90,7 +90,7 @@ def search_text(q: str | None) -> str | None:
 
 class JobsController(Controller):
     path = "/api/v1/jobs"
-    guards = [require_token]
+    guards = [authorize]
     security = SECURITY
 
     @post("/", status_code=201, responses=problems(400, 429))
@@ -99,26 +99,33 @@ class JobsController(Controller):
     ) -> Response[JobView | BatchView]:
         """Submit a job, or a batch run when the request has ``data`` rows (then the answer is
         the batch)."""
-        state = request.app.state
+        state, who = request.app.state, principal(request)
         timeout = state.settings.request_timeout_s
+        by: dict[str, Any] = {
+            "submitted_by": who.actor,
+            "workspace": who.workspace,
+            "env_prefix": state.settings.env_prefix,
+        }
         if data.data is not None:
-            batch = build_batch(data, submitted_by="admin", env_prefix=state.settings.env_prefix)
+            batch = build_batch(data, **by)
             done: SubmitBatchReply = await nats_request(
                 state.nc, subjects.SUBMIT_BATCH, batch, SubmitBatchReply, timeout=timeout * 4
             )
             if done.rejected:
                 raise queue_full(done.rejected, done.retry_after_s)
-            view = await batches.get_batch(state.pool, UUID(done.batch_id))
+            view = await batches.get_batch(state.pool, UUID(done.batch_id), who.workspace)
             assert view is not None
             location = f"/api/v1/batches/{done.batch_id}"
             return Response(view, status_code=201, headers={"Location": location})
-        command = build_submission(data, submitted_by="admin", env_prefix=state.settings.env_prefix)
+        command = build_submission(data, **by)
         reply: SubmitReply = await nats_request(
             state.nc, subjects.SUBMIT, command, SubmitReply, timeout=timeout
         )
         if reply.status == "rejected":
             raise queue_full(reply.reason or "the queue is full", reply.retry_after_s)
-        job = views.new_job(command, reply) or await views.get_job(state.pool, UUID(reply.job_id))
+        job = views.new_job(command, reply) or await views.get_job(
+            state.pool, UUID(reply.job_id), who.workspace
+        )
         assert job is not None
         return Response(job, status_code=201, headers={"Location": f"/api/v1/jobs/{reply.job_id}"})
 
@@ -138,6 +145,7 @@ class JobsController(Controller):
         label, or part of the title."""
         return await views.list_jobs(
             request.app.state.pool,
+            workspace=principal(request).workspace,
             status=status,
             limit=limit,
             cursor=cursor,
@@ -158,13 +166,17 @@ class JobsController(Controller):
         table size; with the list's filters counted over at most 10,000 matching jobs
         (``capped`` says the figures are lower bounds)."""
         return await views.job_counts(
-            request.app.state.pool, batch_id=batch_id, trigger=trigger, search=search_text(q)
+            request.app.state.pool,
+            principal(request).workspace,
+            batch_id=batch_id,
+            trigger=trigger,
+            search=search_text(q),
         )
 
     @get("/{job_id:str}", responses=problems(404))
     async def get_job(self, request: Request[Any, Any, Any], job_id: UUID) -> JobView:
         """A job with its steps, metrics, report and the actions its status allows."""
-        job = await views.get_job(request.app.state.pool, job_id)
+        job = await views.get_job(request.app.state.pool, job_id, principal(request).workspace)
         if job is None:
             raise not_found(f"job {job_id}")
         return job
@@ -180,14 +192,17 @@ class JobsController(Controller):
     ) -> Response[JobView]:
         """approve, reject, skip, pause, resume or cancel; 409 when the status forbids it (the
         job's ``allowed_actions`` says what it allows) or the version moved on (``If-Match``)."""
-        state = request.app.state
+        state, who = request.app.state, principal(request)
+        # A job's workspace never changes: checked here, the queue then decides the action.
+        if await views.job_status(state.pool, job_id, who.workspace) is None:
+            raise not_found(f"job {job_id}")
         reply: ActionReply = await nats_request(
             state.nc,
             subjects.ACTION,
             JobAction(
                 job_id=str(job_id),
                 action=action,
-                actor="admin",
+                actor=who.actor,
                 reason=data.reason if data else None,
                 request_id=request.headers.get("x-request-id"),
                 version=if_match_version(if_match),
@@ -205,7 +220,7 @@ class JobsController(Controller):
                 code="conflict",
                 job_status=reply.status,
             )
-        job = await views.get_job(state.pool, job_id)
+        job = await views.get_job(state.pool, job_id, principal(request).workspace)
         assert job is not None
         return Response(job, headers={"ETag": f'"{job.version}"'})
 
@@ -219,7 +234,7 @@ class JobsController(Controller):
     async def report(self, request: Request[Any, Any, Any], job_id: UUID) -> Response[Any]:
         """The execution report as JSON, or as Markdown with ``Accept: text/markdown`` (also at
         ``report.md``)."""
-        row = await views.job_report(request.app.state.pool, job_id)
+        row = await views.job_report(request.app.state.pool, job_id, principal(request).workspace)
         if row is None:
             raise not_found(f"a report for job {job_id} (it has not finished)")
         if "text/markdown" in request.headers.get("accept", ""):
@@ -233,7 +248,7 @@ class JobsController(Controller):
     )
     async def report_markdown(self, request: Request[Any, Any, Any], job_id: UUID) -> Response[str]:
         """The execution report as a Markdown file (an attachment)."""
-        row = await views.job_report(request.app.state.pool, job_id)
+        row = await views.job_report(request.app.state.pool, job_id, principal(request).workspace)
         if row is None:
             raise not_found(f"a report for job {job_id} (it has not finished)")
         return Response(
@@ -270,7 +285,7 @@ class JobsController(Controller):
         wanted = sse.parse_types(types)
         since = last_event_id(request, after)
         state = request.app.state
-        current = await views.job_status(state.pool, job_id)
+        current = await views.job_status(state.pool, job_id, principal(request).workspace)
         if current is None:
             raise not_found(f"job {job_id}")
         status, last_seq = current

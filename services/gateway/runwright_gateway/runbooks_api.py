@@ -21,7 +21,7 @@ from runwright_runbook.parse import (
 )
 from runwright_runbook.variables import submission_errors
 
-from runwright_gateway.auth import require_token
+from runwright_gateway.auth import authorize
 from runwright_gateway.docs import SECURITY
 from runwright_gateway.responses import problems
 
@@ -82,7 +82,7 @@ def validate(source: str | dict[str, Any], env_prefix: str) -> Validation:
 
 class RunbooksController(Controller):
     path = "/api/v1/runbooks"
-    guards = [require_token]
+    guards = [authorize]
     security = SECURITY
 
     @post("/validate", status_code=200, responses=problems(400))

@@ -40,7 +40,7 @@ from runwright_proto.schedules import (
 )
 from runwright_runbook.parse import FieldError, field_error_from_msgspec
 
-from runwright_gateway.auth import require_token
+from runwright_gateway.auth import authorize, principal
 from runwright_gateway.docs import SECURITY
 from runwright_gateway.problems import Problem, invalid, not_found
 from runwright_gateway.responses import problems
@@ -56,7 +56,7 @@ NO_SECRETS = (
 )
 
 
-def build_spec(body: ScheduleRequest, env_prefix: str) -> ScheduleSpec:
+def build_spec(body: ScheduleRequest, env_prefix: str, workspace: str) -> ScheduleSpec:
     """Validate a schedule's definition; every problem, by field, in one 422."""
     errors = schedule_errors(body.cron, body.timezone)
     if body.secrets:
@@ -69,7 +69,9 @@ def build_spec(body: ScheduleRequest, env_prefix: str) -> ScheduleSpec:
         **msgspec.structs.asdict(requested),
     )
     try:
-        job = build_submission(request, submitted_by="admin", env_prefix=env_prefix)
+        job = build_submission(
+            request, submitted_by="scheduler", workspace=workspace, env_prefix=env_prefix
+        )
     except Problem as exc:
         if exc.status != 422:
             raise
@@ -135,8 +137,11 @@ def if_match(header: str | None) -> int | None:
         raise invalid([FieldError("If-Match", 'expected the schedule version, e.g. "3"')]) from exc
 
 
-async def fetch(pool: asyncpg.Pool, schedule_id: uuid.UUID) -> asyncpg.Record:
-    row = await pool.fetchrow("SELECT * FROM scheduler.schedules WHERE id = $1", schedule_id)
+async def fetch(pool: asyncpg.Pool, schedule_id: uuid.UUID, workspace: str) -> asyncpg.Record:
+    """A schedule of this workspace; another workspace's is as absent as one never made."""
+    row = await pool.fetchrow(
+        "SELECT * FROM scheduler.schedules WHERE id = $1 AND workspace = $2", schedule_id, workspace
+    )
     if row is None:
         raise not_found(f"schedule {schedule_id}")
     return row
@@ -172,7 +177,7 @@ IfMatch = Annotated[
 
 class SchedulesController(Controller):
     path = "/api/v1/schedules"
-    guards = [require_token]
+    guards = [authorize]
     security = SECURITY
 
     @post("/", status_code=201, responses=problems(400))
@@ -180,11 +185,12 @@ class SchedulesController(Controller):
         self, request: Request[Any, Any, Any], data: ScheduleRequest
     ) -> Response[ScheduleView]:
         """Create a schedule: ``cron`` (5 fields), ``timezone`` (IANA) and a job request."""
-        spec = build_spec(data, request.app.state.settings.env_prefix)
+        workspace = principal(request).workspace
+        spec = build_spec(data, request.app.state.settings.env_prefix, workspace)
         schedule_id = uuid.uuid4()
         message = CreateSchedule(schedule_id=str(schedule_id), spec=spec)
         await ask(request, schedules.CREATE, message)
-        return answer(await fetch(request.app.state.pool, schedule_id), 201)
+        return answer(await fetch(request.app.state.pool, schedule_id, workspace), 201)
 
     @get("/", responses=problems())
     async def list_schedules(
@@ -193,10 +199,12 @@ class SchedulesController(Controller):
         """Newest first; ``next_cursor`` reads on."""
         after = decode_cursor(cursor) if cursor else (datetime.max.replace(tzinfo=UTC), _LAST)
         rows = await request.app.state.pool.fetch(
-            "SELECT * FROM scheduler.schedules WHERE (created_at, id) < ($2, $3) "
+            "SELECT * FROM scheduler.schedules "
+            "WHERE workspace = $4 AND (created_at, id) < ($2, $3) "
             "ORDER BY created_at DESC, id DESC LIMIT $1",
             limit + 1,
             *after,
+            principal(request).workspace,
         )
         now = datetime.now(UTC)
         last = rows[limit - 1] if len(rows) > limit else None
@@ -210,7 +218,9 @@ class SchedulesController(Controller):
         self, request: Request[Any, Any, Any], schedule_id: uuid.UUID
     ) -> Response[ScheduleView]:
         """A schedule, its next fire times and its version (also the ``ETag``)."""
-        return answer(await fetch(request.app.state.pool, schedule_id))
+        return answer(
+            await fetch(request.app.state.pool, schedule_id, principal(request).workspace)
+        )
 
     @patch("/{schedule_id:str}", responses=problems(400, 404, 409))
     async def change(
@@ -222,13 +232,14 @@ class SchedulesController(Controller):
     ) -> Response[ScheduleView]:
         """Change some fields; with ``If-Match`` only while the schedule is at that version."""
         pool, settings = request.app.state.pool, request.app.state.settings
-        row = await fetch(pool, schedule_id)
+        workspace = principal(request).workspace
+        row = await fetch(pool, schedule_id, workspace)
         version = if_match(if_match_header)
-        spec = build_spec(changed(row, data), settings.env_prefix)
+        spec = build_spec(changed(row, data), settings.env_prefix, workspace)
         expected = row["version"] if version is None else version
         message = UpdateSchedule(schedule_id=str(row["id"]), version=expected, spec=spec)
         await ask(request, schedules.UPDATE, message)
-        return answer(await fetch(pool, schedule_id))
+        return answer(await fetch(pool, schedule_id, workspace))
 
     @delete("/{schedule_id:str}", status_code=204, responses=problems(404, 409))
     async def remove(
@@ -238,7 +249,7 @@ class SchedulesController(Controller):
         if_match_header: IfMatch = None,
     ) -> None:
         """Delete a schedule (with ``If-Match``, only at that version); its jobs stay."""
-        row = await fetch(request.app.state.pool, schedule_id)
+        row = await fetch(request.app.state.pool, schedule_id, principal(request).workspace)
         message = DeleteSchedule(schedule_id=str(row["id"]), version=if_match(if_match_header))
         await ask(request, schedules.DELETE, message)
 
@@ -247,7 +258,7 @@ class SchedulesController(Controller):
         self, request: Request[Any, Any, Any], schedule_id: uuid.UUID, limit: Limit = 50
     ) -> OccurrenceList:
         """What happened at each occurrence, newest first."""
-        row = await fetch(request.app.state.pool, schedule_id)
+        row = await fetch(request.app.state.pool, schedule_id, principal(request).workspace)
         zone = ZoneInfo(row["timezone"])
         rows = await request.app.state.pool.fetch(
             "SELECT * FROM scheduler.occurrences WHERE schedule_id = $1 "

@@ -100,6 +100,7 @@ def _job(
     runbook: Runbook,
     *,
     submitted_by: str,
+    workspace: str,
     row: dict[str, Any] | None = None,
     title: str | None = None,
     batch_id: str | None = None,
@@ -118,6 +119,7 @@ def _job(
     ]
     return SubmitJob(
         job_id=str(uuid.uuid4()),
+        workspace=workspace,
         title=title or request.title or interpolate(runbook.title, shown),
         runbook=runbook,
         steps=steps,
@@ -140,19 +142,19 @@ def _job(
 
 
 def build_submission(
-    request: JobRequest, *, submitted_by: str, env_prefix: str = ENV_PREFIX
+    request: JobRequest, *, submitted_by: str, workspace: str, env_prefix: str = ENV_PREFIX
 ) -> SubmitJob:
     runbook = _runbook(request)
     errors = submission_errors(runbook, request.variables, request.secrets, env_prefix=env_prefix)
     if errors:
         raise invalid(errors)
-    job = _job(request, runbook, submitted_by=submitted_by)
+    job = _job(request, runbook, submitted_by=submitted_by, workspace=workspace)
     fits_on_bus(job, "body", "the job with its runbook and values")
     return job
 
 
 def build_batch(
-    request: JobRequest, *, submitted_by: str, env_prefix: str = ENV_PREFIX
+    request: JobRequest, *, submitted_by: str, workspace: str, env_prefix: str = ENV_PREFIX
 ) -> SubmitBatch:
     """One child job per data row; the runbook's ``dataSource.mapping`` names the columns."""
     runbook = _runbook(request)
@@ -192,6 +194,7 @@ def build_batch(
                 request,
                 runbook,
                 submitted_by=submitted_by,
+                workspace=workspace,
                 row=row,
                 batch_id=batch_id,
                 title=f"{title} · row {index + 1}",

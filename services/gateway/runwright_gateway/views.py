@@ -83,6 +83,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
 async def list_jobs(
     pool: asyncpg.Pool,
     *,
+    workspace: str,
     status: str | None,
     limit: int,
     cursor: str | None,
@@ -90,7 +91,7 @@ async def list_jobs(
     trigger: str | None = None,
     search: str | None = None,
 ) -> JobPage:
-    where, args = filters(batch_id, trigger, search)
+    where, args = filters(workspace, batch_id, trigger, search)
     if status:
         args.append(status)
         where.append(f"j.status = ${len(args)}")
@@ -113,11 +114,12 @@ async def list_jobs(
 
 
 def filters(
-    batch_id: UUID | None, trigger: str | None, search: str | None
+    workspace: str, batch_id: UUID | None, trigger: str | None, search: str | None
 ) -> tuple[list[str], list[Any]]:
-    """SQL conditions on ``queue.jobs j`` (and their arguments) for the list's filters."""
-    where: list[str] = ["true"]
-    args: list[Any] = []
+    """SQL conditions on ``queue.jobs j`` (and their arguments) for the list's filters, always
+    within the caller's workspace."""
+    where: list[str] = ["j.workspace = $1"]
+    args: list[Any] = [workspace]
     if batch_id:
         args.append(batch_id)
         where.append(f"j.batch_id = ${len(args)}")
@@ -151,6 +153,7 @@ COUNT_LIMIT = 10_000
 
 async def job_counts(
     pool: asyncpg.Pool,
+    workspace: str,
     batch_id: UUID | None = None,
     trigger: str | None = None,
     search: str | None = None,
@@ -160,13 +163,14 @@ async def job_counts(
     if batch_id is None and trigger is None and search is None:
         rows = await pool.fetch(
             "SELECT status, sum(n)::bigint AS n FROM ("
-            "  SELECT status, n FROM queue.job_counts"
-            "  UNION ALL SELECT status, delta FROM queue.job_count_deltas"
-            ") t GROUP BY status"
+            "  SELECT status, n FROM queue.job_counts WHERE workspace = $1"
+            "  UNION ALL SELECT status, delta FROM queue.job_count_deltas WHERE workspace = $1"
+            ") t GROUP BY status",
+            workspace,
         )
         capped = False
     else:
-        where, args = filters(batch_id, trigger, search)
+        where, args = filters(workspace, batch_id, trigger, search)
         args.append(COUNT_LIMIT + 1)
         rows = await pool.fetch(
             "SELECT status, count(*) AS n FROM (SELECT j.status FROM queue.jobs j WHERE "
@@ -241,10 +245,13 @@ def new_job(cmd: SubmitJob, reply: SubmitReply) -> JobView | None:
     )
 
 
-async def get_job(pool: asyncpg.Pool, job_id: UUID) -> JobView | None:
+async def get_job(pool: asyncpg.Pool, job_id: UUID, workspace: str) -> JobView | None:
+    """The job, or None when it does not exist in ``workspace`` (another's is not revealed)."""
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         row = await conn.fetchrow(
-            f"SELECT {SUMMARY_COLUMNS} FROM queue.jobs j WHERE j.id = $1", job_id
+            f"SELECT {SUMMARY_COLUMNS} FROM queue.jobs j WHERE j.id = $1 AND j.workspace = $2",
+            job_id,
+            workspace,
         )
         if row is None:
             return None
@@ -272,15 +279,22 @@ async def get_job(pool: asyncpg.Pool, job_id: UUID) -> JobView | None:
     )
 
 
-async def job_report(pool: asyncpg.Pool, job_id: UUID) -> asyncpg.Record | None:
+async def job_report(pool: asyncpg.Pool, job_id: UUID, workspace: str) -> asyncpg.Record | None:
     row: asyncpg.Record | None = await pool.fetchrow(
-        "SELECT report, markdown FROM queue.job_reports WHERE job_id = $1", job_id
+        "SELECT r.report, r.markdown FROM queue.job_reports r JOIN queue.jobs j ON j.id = r.job_id"
+        " WHERE r.job_id = $1 AND j.workspace = $2",
+        job_id,
+        workspace,
     )
     return row
 
 
-async def job_status(pool: asyncpg.Pool, job_id: UUID) -> tuple[str, int] | None:
-    row = await pool.fetchrow("SELECT status, event_seq FROM queue.jobs WHERE id = $1", job_id)
+async def job_status(pool: asyncpg.Pool, job_id: UUID, workspace: str) -> tuple[str, int] | None:
+    row = await pool.fetchrow(
+        "SELECT status, event_seq FROM queue.jobs WHERE id = $1 AND workspace = $2",
+        job_id,
+        workspace,
+    )
     return (row["status"], row["event_seq"]) if row else None
 
 

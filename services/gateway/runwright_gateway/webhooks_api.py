@@ -37,7 +37,7 @@ from runwright_proto.webhooks import (
 )
 from runwright_runbook.parse import FieldError
 
-from runwright_gateway.auth import require_token
+from runwright_gateway.auth import authorize, principal
 from runwright_gateway.docs import SECURITY
 from runwright_gateway.problems import invalid, not_found
 from runwright_gateway.responses import problems
@@ -128,7 +128,7 @@ async def list_deliveries(
 
 class WebhooksController(Controller):
     path = "/api/v1/webhooks"
-    guards = [require_token]
+    guards = [authorize]
     security = SECURITY
 
     @post("/", status_code=201, responses=problems(400))
@@ -139,13 +139,14 @@ class WebhooksController(Controller):
         returned only in this answer."""
         if errors := webhook_errors(data):
             raise invalid(errors)
-        state = request.app.state
+        state, who = request.app.state, principal(request)
         command = CreateWebhook(
             url=data.url,
             events=cast(list[WebhookEvent], data.events),  # checked by webhook_errors
             format=cast(WebhookFormat, data.format),
             secret=data.secret,
-            created_by="admin",
+            created_by=who.actor,
+            workspace=who.workspace,
         )
         reply: WebhookCreated | WebhookRejected = await nats_request(
             state.nc,
@@ -172,7 +173,8 @@ class WebhooksController(Controller):
         """Every subscription, newest first (without secrets)."""
         rows = await request.app.state.pool.fetch(
             "SELECT id, url, events, format, active, created_at FROM approval.webhooks "
-            "ORDER BY created_at DESC, id DESC"
+            "WHERE workspace = $1 ORDER BY created_at DESC, id DESC",
+            principal(request).workspace,
         )
         return WebhookList(items=[_webhook(row) for row in rows])
 
@@ -183,7 +185,7 @@ class WebhooksController(Controller):
         reply: WebhookDeleted = await nats_request(
             state.nc,
             webhooks.DELETE,
-            DeleteWebhook(webhook_id=str(webhook_id)),
+            DeleteWebhook(webhook_id=str(webhook_id), workspace=principal(request).workspace),
             WebhookDeleted,
             timeout=state.settings.request_timeout_s,
         )
@@ -200,6 +202,10 @@ class WebhooksController(Controller):
     ) -> DeliveryList:
         """Newest first, each with every attempt (time, response code or error, duration)."""
         pool = request.app.state.pool
-        if not await pool.fetchval("SELECT 1 FROM approval.webhooks WHERE id = $1", webhook_id):
+        if not await pool.fetchval(
+            "SELECT 1 FROM approval.webhooks WHERE id = $1 AND workspace = $2",
+            webhook_id,
+            principal(request).workspace,
+        ):
             raise not_found(f"webhook {webhook_id}")
         return DeliveryList(items=await list_deliveries(pool, webhook_id, limit, job_id))

@@ -24,7 +24,7 @@ from nats.aio.client import Client
 from runwright_common.logging import get_logger
 from runwright_proto import streams
 
-from runwright_gateway.auth import require_token
+from runwright_gateway.auth import authorize, principal
 from runwright_gateway.events_hub import EventHub
 from runwright_gateway.jobs_api import SSE_HEADERS, After, last_event_id
 from runwright_gateway.responses import answers, event_stream, problems
@@ -51,6 +51,7 @@ async def follow(
     feed: WorkspaceFeed,
     after: int | None,
     keepalive_s: float,
+    workspace: str,
     types: frozenset[str] | None = None,
 ) -> AsyncGenerator[ServerSentEventMessage, None]:
     state = (await nc.jetstream().stream_info(streams.EVENTS.name)).state
@@ -69,7 +70,11 @@ async def follow(
     poll_s = min(keepalive_s, POLL_S)
 
     def wanted(entry: Entry) -> bool:
-        return bool(entry.kind) and (types is None or entry.kind in types)
+        return (
+            bool(entry.kind)
+            and entry.workspace == workspace
+            and (types is None or entry.kind in types)
+        )
 
     while not hub.closing:
         if after < feed.base:  # before the window: catch up from JetStream
@@ -104,15 +109,15 @@ async def follow(
 
 class WorkspaceEventsController(Controller):
     path = "/api/v1/events"
-    guards = [require_token]
+    guards = [authorize]
 
     @get(
         "/",
         responses=answers(
             event_stream(
-                "Every job's events, each with its ``job_id`` and per-job ``seq``; ids are "
-                "positions in one order for all jobs. ``ready`` first on a fresh connection, "
-                "``reset`` when the position has expired."
+                "Every job's events in the caller's workspace, each with its ``job_id`` and "
+                "per-job ``seq``; ids are positions in one order for all jobs. ``ready`` first "
+                "on a fresh connection, ``reset`` when the position has expired."
             ),
             problems(),
         ),
@@ -124,13 +129,21 @@ class WorkspaceEventsController(Controller):
         types: str | None = None,
     ) -> Response[Any]:
         """SSE: every job event (``status``, ``step``, ``artifact``, ``approval``, ``report``)
-        of every job, each with its ``job_id`` and per-job ``seq``; ids are stream positions.
-        ``types=status,step`` keeps only those."""
+        of every job of the caller's workspace, each with its ``job_id`` and per-job ``seq``;
+        ids are stream positions. ``types=status,step`` keeps only those."""
         header = request.headers.get("last-event-id")
         since = last_event_id(request, after) if header or after is not None else None
         wanted = parse_types(types)
         state = request.app.state
         return ServerSentEvent(
-            follow(state.nc, state.hub, state.feed, since, state.settings.sse_keepalive_s, wanted),
+            follow(
+                state.nc,
+                state.hub,
+                state.feed,
+                since,
+                state.settings.sse_keepalive_s,
+                principal(request).workspace,
+                wanted,
+            ),
             headers=SSE_HEADERS,
         )

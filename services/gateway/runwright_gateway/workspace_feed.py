@@ -40,21 +40,25 @@ class Entry(NamedTuple):
     """The event's position in EVENTS (the SSE id)."""
     kind: str
     """The event's ``type``; empty for a message that is not a job event (never sent)."""
+    workspace: str
+    """The workspace of the event's job: only its callers are sent the event."""
     data: bytes
 
 
-class _Type(msgspec.Struct):
+class _Head(msgspec.Struct):
     type: str = "event"
+    workspace: str = "default"
 
 
-_type = msgspec.json.Decoder(_Type)
+_head = msgspec.json.Decoder(_Head)
 
 
-def kind_of(data: bytes) -> str:
+def entry(seq: int, data: bytes) -> Entry:
     try:
-        return _type.decode(data).type
+        head = _head.decode(data)
     except (msgspec.DecodeError, msgspec.ValidationError):
-        return ""
+        return Entry(seq, "", "", data)
+    return Entry(seq, head.type, head.workspace, data)
 
 
 class WorkspaceFeed:
@@ -133,7 +137,7 @@ class WorkspaceFeed:
             return  # redelivered after the ordered consumer was reset
         self.last = seq
         self._seqs.append(seq)
-        self._entries.append(Entry(seq, kind_of(msg.data), msg.data))
+        self._entries.append(entry(seq, msg.data))
         self._bytes += len(msg.data)
         self._trim()
         changed, self._changed = self._changed, asyncio.Event()
@@ -195,7 +199,7 @@ class WorkspaceFeed:
                     continue
                 quiet_s = 0.0
                 after = msg.metadata.sequence.stream
-                yield Entry(after, kind_of(msg.data), msg.data)
+                yield entry(after, msg.data)
         finally:
             self.replays -= 1
             await _close(self._js, sub)

@@ -33,8 +33,10 @@ log = get_logger("runwright.queue.claims")
 _encode = msgspec.json.Encoder().encode
 
 CLAIM = "SELECT * FROM queue.claim_next($1, $2, $3, $4, $5, $6, $7)"
-"""One call, one round trip (``migrations/011_claim_in_one_call.sql``)."""
+"""One call, one round trip (``migrations/013_claim_event_workspace.sql``)."""
 NO_JOB_ID = UUID(int=0)
+ANY_WORKSPACE = "$"
+"""The claim's event template names no workspace; ``claim_next`` puts in the claimed job's."""
 SUBJECT_PREFIX = subjects.events("")
 
 
@@ -52,7 +54,13 @@ async def claim(
     next best job is tried; each pass ends one job, so this ends."""
     actor = f"executor:{cmd.executor_id}"
     event = StatusEvent(
-        job_id=str(NO_JOB_ID), seq=0, at=now(), status="running", previous="queued", actor=actor
+        job_id=str(NO_JOB_ID),
+        workspace=ANY_WORKSPACE,
+        seq=0,
+        at=now(),
+        status="running",
+        previous="queued",
+        actor=actor,
     )
     while True:
         async with pool.acquire() as conn:

@@ -13,12 +13,12 @@ import asyncpg
 
 FOLD = """
 WITH folded AS (
-    DELETE FROM queue.job_count_deltas RETURNING status, delta
+    DELETE FROM queue.job_count_deltas RETURNING workspace, status, delta
 ), summed AS (
-    SELECT status, sum(delta)::bigint AS n FROM folded GROUP BY status
+    SELECT workspace, status, sum(delta)::bigint AS n FROM folded GROUP BY workspace, status
 )
-INSERT INTO queue.job_counts AS c (status, n) SELECT status, n FROM summed
-ON CONFLICT (status) DO UPDATE SET n = c.n + excluded.n
+INSERT INTO queue.job_counts AS c (workspace, status, n) SELECT workspace, status, n FROM summed
+ON CONFLICT (workspace, status) DO UPDATE SET n = c.n + excluded.n
 """
 
 FOLD_LOCK = int.from_bytes(hashlib.sha256(b"queue:fold-counts").digest()[:8], "big", signed=True)
@@ -26,8 +26,9 @@ FOLD_LOCK = int.from_bytes(hashlib.sha256(b"queue:fold-counts").digest()[:8], "b
 
 async def fold_counts(db: asyncpg.Pool | asyncpg.Connection) -> int | None:
     """Fold every delta row into ``queue.job_counts`` in one statement (a million take a couple
-    of seconds; readers and writers are not blocked meanwhile). Returns how many statuses' totals
-    changed (0: nothing to fold), or None when another folder holds the lock."""
+    of seconds; readers and writers are not blocked meanwhile). Returns how many
+    (workspace, status) totals changed (0: nothing to fold), or None when another folder holds
+    the lock."""
     if isinstance(db, asyncpg.Pool):
         async with db.acquire() as conn:
             return await fold_counts(conn)

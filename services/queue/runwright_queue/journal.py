@@ -45,11 +45,15 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-async def _next_seq(conn: asyncpg.Connection, job_id: UUID) -> int:
-    seq: int = await conn.fetchval(
-        "UPDATE queue.jobs SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq", job_id
+async def _next_seq(conn: asyncpg.Connection, job_id: UUID) -> tuple[int, str]:
+    """The job's next event number and its workspace (which every event carries)."""
+    row = await conn.fetchrow(
+        "UPDATE queue.jobs SET event_seq = event_seq + 1 WHERE id = $1 "
+        "RETURNING event_seq, workspace",
+        job_id,
     )
-    return seq
+    assert row is not None, f"no job {job_id}"
+    return row["event_seq"], row["workspace"]
 
 
 async def _record(
@@ -82,11 +86,23 @@ async def record_events(
 
 
 def first_event(
-    job_id: str, status: JobStatus, *, actor: str | None, reason: str | None = None
+    job_id: str,
+    status: JobStatus,
+    *,
+    workspace: str,
+    actor: str | None,
+    reason: str | None = None,
 ) -> bytes:
     """A new job's first event (seq 1): its status as it was recorded."""
     event = StatusEvent(
-        job_id=job_id, seq=1, at=now(), status=status, previous=None, reason=reason, actor=actor
+        job_id=job_id,
+        workspace=workspace,
+        seq=1,
+        at=now(),
+        status=status,
+        previous=None,
+        reason=reason,
+        actor=actor,
     )
     return _encode(event)
 
@@ -101,9 +117,10 @@ async def status_event(
     actor: str | None = None,
     secrets: tuple[str, ...] = (),
 ) -> None:
-    seq = await _next_seq(conn, job_id)
+    seq, workspace = await _next_seq(conn, job_id)
     event = StatusEvent(
         job_id=str(job_id),
+        workspace=workspace,
         seq=seq,
         at=now(),
         status=status,
@@ -117,10 +134,11 @@ async def status_event(
 async def step_event(
     conn: asyncpg.Connection, job_id: UUID, row: asyncpg.Record, *, secrets: tuple[str, ...] = ()
 ) -> None:
-    seq = await _next_seq(conn, job_id)
+    seq, workspace = await _next_seq(conn, job_id)
     error = msgspec.convert(row["error"], StepError) if row["error"] else None
     event = StepEvent(
         job_id=str(job_id),
+        workspace=workspace,
         seq=seq,
         at=now(),
         ordinal=row["ordinal"],
@@ -181,9 +199,10 @@ async def skip_unfinished_steps(conn: asyncpg.Connection, job_id: UUID) -> None:
 
 
 async def artifact_event(conn: asyncpg.Connection, job_id: UUID, stored: ArtifactStored) -> None:
-    seq = await _next_seq(conn, job_id)
+    seq, workspace = await _next_seq(conn, job_id)
     event = ArtifactEvent(
         job_id=str(job_id),
+        workspace=workspace,
         seq=seq,
         at=now(),
         artifact_id=stored.artifact_id,
@@ -197,9 +216,10 @@ async def artifact_event(conn: asyncpg.Connection, job_id: UUID, stored: Artifac
 
 
 async def approval_event(conn: asyncpg.Connection, row: asyncpg.Record) -> None:
-    seq = await _next_seq(conn, row["job_id"])
+    seq, workspace = await _next_seq(conn, row["job_id"])
     event = ApprovalEvent(
         job_id=str(row["job_id"]),
+        workspace=workspace,
         seq=seq,
         at=now(),
         approval_id=str(row["id"]),
@@ -219,8 +239,8 @@ async def approval_event(conn: asyncpg.Connection, row: asyncpg.Record) -> None:
 
 
 async def report_event(conn: asyncpg.Connection, job_id: UUID, report: ExecutionReport) -> None:
-    seq = await _next_seq(conn, job_id)
-    event = ReportEvent(job_id=str(job_id), seq=seq, at=now(), report=report)
+    seq, workspace = await _next_seq(conn, job_id)
+    event = ReportEvent(job_id=str(job_id), workspace=workspace, seq=seq, at=now(), report=report)
     await _record(conn, job_id, seq, "report", _encode(event))
 
 

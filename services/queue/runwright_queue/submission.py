@@ -114,7 +114,13 @@ async def _record(
         reason = (
             f"runs at {cmd.run_at.isoformat()}" if status == "scheduled" and cmd.run_at else None
         )
-        event = first_event(cmd.job_id, status, actor=cmd.submitted_by, reason=reason)
+        event = first_event(
+            cmd.job_id,
+            status,
+            workspace=cmd.workspace,
+            actor=cmd.submitted_by,
+            reason=reason,
+        )
         events.append((UUID(cmd.job_id), 1, "status", event))
         if status == "queued":
             dispatches.append(_encode(DispatchJob(job_id=cmd.job_id, priority=cmd.priority)))

@@ -254,4 +254,5 @@ def job_of(row: asyncpg.Record | dict[str, Any], job_id: uuid.UUID) -> SubmitJob
         submitted_by="scheduler",
         labels={**row["labels"], SCHEDULE_LABEL: str(row["id"])},
         options=msgspec.convert(row["options"], JobOptions),
+        workspace=row["workspace"],
     )

@@ -28,7 +28,7 @@ from runwright_proto.schedules import (
 log = get_logger("runwright.scheduler")
 
 _COLUMNS = """name, cron, timezone, title, runbook, steps, variables, options, priority, labels,
-    requested, overlap, paused, next_fire_at"""
+    requested, overlap, paused, next_fire_at, workspace"""
 
 
 def _values(spec: ScheduleSpec, next_fire_at: datetime | None) -> list[object]:
@@ -48,6 +48,7 @@ def _values(spec: ScheduleSpec, next_fire_at: datetime | None) -> list[object]:
         spec.overlap,
         spec.paused,
         next_fire_at,
+        job.workspace,
     ]
 
 
@@ -67,7 +68,7 @@ class Registry:
         schedule_id = uuid.UUID(cmd.schedule_id)
         version = await self.pool.fetchval(
             f"INSERT INTO scheduler.schedules (id, {_COLUMNS}) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) "
             "ON CONFLICT (id) DO NOTHING RETURNING version",
             schedule_id,
             *_values(cmd.spec, self._next(cmd.spec)),

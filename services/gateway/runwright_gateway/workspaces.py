@@ -1,0 +1,36 @@
+"""Workspaces, as the gateway records them (``gateway.workspaces``)."""
+
+from __future__ import annotations
+
+import asyncpg
+
+
+async def exists(pool: asyncpg.Pool, slug: str) -> bool:
+    found: bool = await pool.fetchval(
+        "SELECT EXISTS (SELECT FROM gateway.workspaces WHERE slug = $1)", slug
+    )
+    return found
+
+
+async def every(pool: asyncpg.Pool) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await pool.fetch("SELECT * FROM gateway.workspaces ORDER BY slug")
+    return rows
+
+
+async def one(pool: asyncpg.Pool, slug: str) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await pool.fetchrow(
+        "SELECT * FROM gateway.workspaces WHERE slug = $1", slug
+    )
+    return row
+
+
+async def create(pool: asyncpg.Pool, slug: str, name: str, by: str) -> asyncpg.Record | None:
+    """The new workspace, or None when the slug is taken."""
+    row: asyncpg.Record | None = await pool.fetchrow(
+        "INSERT INTO gateway.workspaces (slug, name, created_by) VALUES ($1, $2, $3)"
+        " ON CONFLICT (slug) DO NOTHING RETURNING *",
+        slug,
+        name,
+        by,
+    )
+    return row
