@@ -233,7 +233,9 @@ def test_a_change_sent_from_another_site_with_the_console_session_is_refused(
     stack: Stack, api: httpx.Client, headers: dict[str, str]
 ) -> None:
     before = job_count(api)
-    cookies = {"runwright_session": stack.token}
+    signed_in = httpx.post(f"{stack.gateway_url}/console/session", json={"token": stack.token})
+    assert signed_in.status_code == 204, signed_in.text
+    cookies = {"runwright_session": signed_in.cookies["runwright_session"]}
     response = httpx.post(
         f"{stack.gateway_url}/api/v1/jobs",
         headers=headers,

@@ -116,7 +116,9 @@ def test_every_operation_refuses_each_role_below_its_rule_and_any_foreign_worksp
                 status = status_of(own, method, path)
                 elsewhere = status_of(foreign, method, path)
             if least is None:
-                assert status == 200, (method, path, role, status)
+                # Public: no credential is looked at (an empty body may still be invalid).
+                assert status not in (401, 403), (method, path, role, status)
+                assert status < 500, (method, path, role, status)
                 continue
             if Role.named(role) < least:
                 assert status == 403, (method, path, role, status)
@@ -125,7 +127,8 @@ def test_every_operation_refuses_each_role_below_its_rule_and_any_foreign_worksp
                 assert status < 500, (method, path, role, status)
             assert elsewhere == 404, (method, path, role, elsewhere)
             checked += 1
-    assert checked >= 5 * (len(RULES) - 2)
+    public = sum(1 for least in RULES.values() if least is None)
+    assert checked >= 5 * (len(RULES) - public)
 
 
 def test_no_credential_and_a_wrong_one_are_refused_with_a_challenge(stack: Stack) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from runwright_cli.serve import token_lines
+from runwright_cli.serve import first_owner_lines, token_lines
 from runwright_stack.stack import Stack, StackConfig
 
 
@@ -30,3 +30,11 @@ def test_a_token_from_the_environment_names_no_file_and_is_not_echoed(tmp_path: 
     assert "rw_from_env_123" not in text
     assert "rw_stale" not in text
     assert "RUNWRIGHT_ADMIN_TOKEN" in text
+
+
+def test_the_banner_tells_the_first_owner_how_to_get_an_account(tmp_path: Path) -> None:
+    config = StackConfig(data_dir=tmp_path, gateway_port=8080)
+    text = "\n".join(first_owner_lines(Stack(config)))
+    assert "http://127.0.0.1:8080/console" in text
+    assert "invite yourself as owner" in text
+    assert "runwright admin-token rotate" in text

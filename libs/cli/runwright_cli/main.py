@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import typing
 from importlib.metadata import version
@@ -32,6 +33,13 @@ def build_parser() -> Parser:
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8090)
     _add_exec(commands)
+    token = commands.add_parser("admin-token", help="the installation's admin token")
+    token_commands = token.add_subparsers(dest="token_command", required=True)
+    token_commands.add_parser(
+        "rotate",
+        help="replace the kept admin token: the old one, and console sessions signed in with it,"
+        " stop working within a second, without a restart",
+    )
     remote.add_commands(commands)
     return parser
 
@@ -66,6 +74,10 @@ def main(argv: list[str] | None = None) -> None:
         from runwright_cli.exec_run import run_exec
 
         sys.exit(run_exec(args.runbook, args.var, args.secrets, args.headed, args.out))
+    if args.command == "admin-token":
+        from runwright_cli.admin_token import rotate
+
+        sys.exit(rotate(os.environ))
     if args.command == "run":
         sys.exit(run_foreground())
     if args.command == "demo":

@@ -52,7 +52,19 @@ def _announce(stack: Stack, config: StackConfig, started: float) -> None:
     console.print(lines[0])
     console.print(f"  logs:        {stack.log_dir}")
     console.print(lines[1])
+    for line in first_owner_lines(stack):
+        console.print(line)
     console.print("Press Ctrl-C to stop.")
+
+
+def first_owner_lines(stack: Stack) -> list[str]:
+    """How the first Owner gets an account: the admin token is the bootstrap credential."""
+    return [
+        f"  first Owner: open {stack.gateway_url}/console, sign in with the admin token, and on"
+        " Team invite yourself as owner;",
+        "               open the link it shows, set a password, and sign in with it from then on"
+        " (rotate the token: runwright admin-token rotate)",
+    ]
 
 
 def _progress(_: str, text: str) -> None:

@@ -69,6 +69,21 @@ class StackConfig:
     env: dict[str, str] = field(default_factory=dict)
 
 
+def write_admin_token(path: Path) -> str:
+    """A new admin token in ``path`` (mode 0600), replacing the file at once: a reader sees the
+    old token or the new one, never a part."""
+    token = "rw_" + secrets.token_urlsafe(32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fresh = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(token + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(fresh, path)
+    return token
+
+
 @dataclass
 class Child:
     name: str
@@ -108,16 +123,17 @@ class Stack:
         assert self.postgres is not None
         return self.postgres.url
 
+    @property
+    def admin_token_path(self) -> Path:
+        return self.data_dir / "admin-token"
+
     def admin_token(self) -> str:
         if self.config.admin_token:
             return self.config.admin_token
-        path = self.data_dir / "admin-token"
+        path = self.admin_token_path
         if path.exists():
             return path.read_text().strip()
-        token = "rw_" + secrets.token_urlsafe(32)
-        path.write_text(token + "\n")
-        path.chmod(0o600)
-        return token
+        return write_admin_token(path)
 
     def secrets_key(self) -> str:
         """The queue's key for run secrets at rest: made on first start, kept in the data dir
@@ -203,12 +219,13 @@ class Stack:
         if name in ("gateway", "artifact"):
             env.setdefault("RUNWRIGHT_ARTIFACT_DIR", str(self.data_dir / "artifacts"))
         if name == "gateway":
-            env.update(
-                {
-                    "RUNWRIGHT_GATEWAY_PORT": str(self.config.gateway_port),
-                    "RUNWRIGHT_ADMIN_TOKEN": self.token,
-                }
-            )
+            env["RUNWRIGHT_GATEWAY_PORT"] = str(self.config.gateway_port)
+            if self.config.admin_token:
+                env["RUNWRIGHT_ADMIN_TOKEN"] = self.token
+            else:
+                # The kept file, which ``runwright admin-token rotate`` replaces while it runs.
+                env.pop("RUNWRIGHT_ADMIN_TOKEN", None)
+                env["RUNWRIGHT_ADMIN_TOKEN_FILE"] = str(self.admin_token_path)
         account = None
         if name == "executor":
             env.setdefault("RUNWRIGHT_EXECUTOR_SLOTS", str(self.config.executor_slots))

@@ -73,3 +73,116 @@ class WorkspaceView(Struct, kw_only=True):
 
 class WorkspaceList(Struct, kw_only=True):
     items: list[WorkspaceView]
+
+
+Email = Annotated[
+    str,
+    Meta(
+        min_length=3,
+        max_length=254,
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        description="an e-mail address; compared without case",
+    ),
+]
+
+
+class UserView(Struct, kw_only=True):
+    id: str
+    email: str
+    name: str
+
+
+class MeView(Struct, kw_only=True):
+    """``GET /api/v1/me``: who the credential is, where it acts and as what."""
+
+    actor: str
+    """What the records say this caller did things as: ``user:<email>``, ``key:<name>`` or
+    ``admin``."""
+    user: UserView | None
+    """The person, when signed in as one."""
+    workspace: str
+    role: str
+    workspaces: list[WorkspaceView]
+    """Every workspace this caller may name with ``X-Workspace``, with its role there."""
+
+
+class PasswordChange(Struct, forbid_unknown_fields=True, kw_only=True):
+    """``POST /api/v1/me/password``: every other session of the person ends."""
+
+    current_password: Annotated[str, Meta(max_length=256)]
+    new_password: Annotated[str, Meta(max_length=256)]
+    """At least 12 characters."""
+
+
+class SessionsEnded(Struct, kw_only=True):
+    ended: int
+    """How many sessions ended."""
+
+
+class MemberView(Struct, kw_only=True):
+    user_id: str
+    email: str
+    name: str
+    role: str
+    workspace: str
+    created_by: str
+    created_at: datetime
+    sessions: int
+    """Live console sessions of the person."""
+
+
+class MemberList(Struct, kw_only=True):
+    items: list[MemberView]
+
+
+class RoleChange(Struct, forbid_unknown_fields=True, kw_only=True):
+    """``PATCH /api/v1/members/{user_id}``."""
+
+    role: Role
+
+
+class InvitationRequest(Struct, forbid_unknown_fields=True, kw_only=True):
+    """``POST /api/v1/invitations``: a link, valid 7 days, to join the caller's workspace."""
+
+    email: Email
+    role: Role
+    """No higher than the inviter's own role."""
+
+
+class InvitationView(Struct, kw_only=True):
+    id: str
+    workspace: str
+    email: str
+    role: str
+    status: str
+    """``pending``, ``accepted``, ``cancelled`` or ``expired``."""
+    created_by: str
+    created_at: datetime
+    sent_at: datetime
+    expires_at: datetime
+    accepted_at: datetime | None
+    cancelled_at: datetime | None
+    mailed: bool = False
+    """Whether it went out by e-mail (SMTP configured) when it was created or resent."""
+    link: str | None = None
+    """The link to pass on, in the answer to creating or resending only, when it was not mailed."""
+
+
+class InvitationList(Struct, kw_only=True):
+    items: list[InvitationView]
+
+
+class AcceptRequest(Struct, forbid_unknown_fields=True, kw_only=True):
+    """``POST /api/v1/invitations/accept``: the invitation's token and the account's password
+    (a new account's, or the existing one's for an address that has one)."""
+
+    token: Annotated[str, Meta(min_length=1, max_length=200)]
+    password: Annotated[str, Meta(max_length=256)]
+    name: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+    """A new account's display name (the address when absent)."""
+
+
+class AcceptedView(Struct, kw_only=True):
+    workspace: str
+    role: str
+    user: UserView

@@ -84,6 +84,8 @@ class JobSummary(Struct, kw_only=True):
     """Steps that succeeded (what a progress bar counts as done)."""
     reason: str | None
     last_event_seq: int
+    submitted_by: str = "admin"
+    """Who submitted it: ``user:<email>``, ``key:<name>``, ``admin`` or ``scheduler``."""
 
 
 class JobView(JobSummary, kw_only=True):

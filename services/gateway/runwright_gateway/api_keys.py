@@ -52,6 +52,17 @@ async def lookup(pool: asyncpg.Pool, key: str) -> asyncpg.Record | None:
     return row
 
 
+async def by_id(pool: asyncpg.Pool, key_id: UUID) -> asyncpg.Record | None:
+    """The key a console session signed in with, as ``lookup`` answers it."""
+    row: asyncpg.Record | None = await pool.fetchrow(
+        "SELECT id, workspace, name, role, revoked_at,"
+        " expires_at IS NOT NULL AND expires_at <= now() AS expired"
+        " FROM gateway.api_keys WHERE id = $1",
+        key_id,
+    )
+    return row
+
+
 async def create(
     pool: asyncpg.Pool,
     *,

@@ -18,13 +18,17 @@ from runwright_proto.permissions import inbox_prefix
 from runwright_storage import FilesystemStore
 
 from runwright_gateway import health, screening
+from runwright_gateway.admin_token import AdminToken
 from runwright_gateway.artifacts_api import ArtifactsController
+from runwright_gateway.audit import AuditMiddleware, AuditWriter
+from runwright_gateway.audit_api import AuditController
 from runwright_gateway.batches import BatchesController
 from runwright_gateway.console import console_router
 from runwright_gateway.docs import SECURITY, docs_router, openapi_config
 from runwright_gateway.events_hub import EventHub
 from runwright_gateway.identity_api import KeysController, WorkspacesController
 from runwright_gateway.jobs_api import JobsController
+from runwright_gateway.people_api import InvitationsController, MeController, MembersController
 from runwright_gateway.problems import HANDLERS
 from runwright_gateway.runbooks_api import RunbooksController
 from runwright_gateway.schedules_api import SchedulesController
@@ -44,6 +48,10 @@ ROUTES: list[ControllerRouterHandler] = [
     ArtifactsController,
     KeysController,
     WorkspacesController,
+    MeController,
+    MembersController,
+    InvitationsController,
+    AuditController,
     health.healthz,
     health.readyz,
     console_router,
@@ -64,6 +72,8 @@ def create_app(settings: GatewaySettings) -> Litestar:
         )
         pool = await create_pool(settings.database_url, max_size=20)
         await migrate(pool, "gateway", "runwright_gateway.migrations")
+        app.state.audit = AuditWriter(pool)
+        await app.state.audit.start()
         hub = EventHub(settings.sse_client_buffer)
         await hub.start(nc)
         feed = WorkspaceFeed(settings.sse_window_events, settings.sse_window_mb << 20)
@@ -76,6 +86,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
         finally:
             await hub.stop()
             await feed.stop()
+            await app.state.audit.stop()
             await pool.close()
             await nc.drain()
             shutdown_tracing()
@@ -87,8 +98,14 @@ def create_app(settings: GatewaySettings) -> Litestar:
         lifespan=[lifespan],
         exception_handlers=HANDLERS,
         before_request=screening.screen,
+        middleware=[AuditMiddleware],
         request_max_body_size=MAX_BODY_BYTES,
         logging_config=None,  # the process's logging is structlog's (configure_logging)
-        state=State({"settings": settings}),
+        state=State(
+            {
+                "settings": settings,
+                "admin_token": AdminToken(settings.admin_token, settings.admin_token_file),
+            }
+        ),
         openapi_config=openapi_config(),
     )

@@ -40,7 +40,7 @@ MEMBERSHIP_ROLES = ("owner", "admin", "developer", "member", "viewer")
 """The roles a key or a membership may hold (``installation`` is the admin token's alone)."""
 
 PUBLIC = None
-"""No credential needed (health probes)."""
+"""No credential needed (health probes; accepting an invitation, whose token is the credential)."""
 
 V, M, D, A, OWN, INST = (
     Role.VIEWER,
@@ -89,6 +89,22 @@ RULES: dict[tuple[str, str], Role | None] = {
     ("GET", "/api/v1/workspaces"): V,
     ("POST", "/api/v1/workspaces"): INST,
     ("GET", "/api/v1/workspaces/current"): V,
+    # The audit log: auditors are Viewers, who read everything in their workspace.
+    ("GET", "/api/v1/audit"): V,
+    # Oneself: anyone signed in sees who they are, changes their password, signs out everywhere.
+    ("GET", "/api/v1/me"): V,
+    ("POST", "/api/v1/me/password"): V,
+    ("DELETE", "/api/v1/me/sessions"): V,
+    # People: everyone sees the team; Admins invite, change roles and remove (Owners for Owners).
+    ("GET", "/api/v1/members"): V,
+    ("PATCH", "/api/v1/members/{user_id}"): A,
+    ("DELETE", "/api/v1/members/{user_id}"): A,
+    ("POST", "/api/v1/invitations"): A,
+    ("GET", "/api/v1/invitations"): V,
+    ("POST", "/api/v1/invitations/{invitation_id}/resend"): A,
+    ("DELETE", "/api/v1/invitations/{invitation_id}"): A,
+    # The invitation's token is the credential.
+    ("POST", "/api/v1/invitations/accept"): PUBLIC,
 }
 """(method, path as the OpenAPI document writes it) -> the least role that may call it."""
 

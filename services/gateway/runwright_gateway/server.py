@@ -38,8 +38,11 @@ class GatewayServer(uvicorn.Server):
 
 async def main() -> None:
     settings = load(GatewaySettings)
-    if not settings.admin_token:
-        raise SettingsError("RUNWRIGHT_ADMIN_TOKEN: required; the API refuses to run open")
+    if not settings.admin_token and not settings.admin_token_file:
+        raise SettingsError(
+            "RUNWRIGHT_ADMIN_TOKEN or RUNWRIGHT_ADMIN_TOKEN_FILE: required; the API refuses to"
+            " run open"
+        )
     app = create_app(settings)
     config = uvicorn.Config(
         app,

@@ -11,6 +11,8 @@ class GatewaySettings(CommonSettings, frozen=True, kw_only=True):
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8080
     admin_token: str = ""
+    admin_token_file: str = ""
+    """Where the admin token is kept instead (``runwright admin-token rotate`` replaces it)."""
     request_timeout_s: float = 5.0
     sse_keepalive_s: float = 15.0
     sse_client_buffer: int = 512
@@ -20,3 +22,21 @@ class GatewaySettings(CommonSettings, frozen=True, kw_only=True):
     env_prefix: str = "RUNWRIGHT_VAR_"
     artifact_dir: str = "artifacts"
     s3_endpoint: str = ""
+    session_idle_s: Annotated[float, Meta(ge=60, le=30 * 24 * 3600)] = 8 * 3600
+    """A console session ends after this long without a request."""
+    session_max_s: Annotated[float, Meta(ge=300, le=365 * 24 * 3600)] = 7 * 24 * 3600
+    """... and this long after signing in, whatever happens."""
+    signin_account_limit: Annotated[int, Meta(ge=1)] = 10
+    """Failed sign-ins per account within ``signin_window_s`` before 429."""
+    signin_source_limit: Annotated[int, Meta(ge=1)] = 50
+    """Failed sign-ins and bad bearer tokens per source address within the window before 429."""
+    signin_window_s: Annotated[float, Meta(ge=1)] = 900
+    public_url: str = ""
+    """The console's address as people reach it (for invitation links); the request's when unset."""
+    smtp_host: str = ""
+    """Invitations are mailed through this server when set; otherwise the link is shown."""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "runwright@localhost"
+    smtp_starttls: bool = True

@@ -37,7 +37,7 @@ def duration_ms(row: asyncpg.Record) -> int | None:
 
 SUMMARY_COLUMNS = """
     j.id, j.title, j.status, j.trigger, j.priority, j.labels, j.created_at, j.started_at,
-    j.finished_at, j.steps_total, j.reason, j.event_seq, j.batch_id, j.version,
+    j.finished_at, j.steps_total, j.reason, j.event_seq, j.batch_id, j.version, j.submitted_by,
     (SELECT ARRAY[count(*) FILTER (WHERE s.status IN ('success', 'failed')),
                   count(*) FILTER (WHERE s.status = 'success')]
        FROM queue.job_steps s WHERE s.job_id = j.id) AS step_counts
@@ -63,6 +63,7 @@ def summary(row: asyncpg.Record) -> JobSummary:
         steps_succeeded=row["step_counts"][1],
         reason=row["reason"],
         last_event_seq=row["event_seq"],
+        submitted_by=row["submitted_by"],
     )
 
 

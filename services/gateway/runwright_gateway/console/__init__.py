@@ -1,17 +1,18 @@
 """The web console: a small single-page app (vanilla HTML, CSS and JS modules) the gateway serves.
 
 ``/console/...`` serves the page, ``/console/static/...`` its assets, and ``/console/session``
-signs in (a ``runwright_session`` cookie holding the admin token: HttpOnly, SameSite=Strict, so
-the token never appears in a URL and other sites cannot send it) and out.
+signs in (a ``runwright_session`` cookie holding a random session id, kept server-side:
+HttpOnly, SameSite=Strict, so no credential is ever in the browser's cookie jar or a URL and other
+sites cannot send it) and out.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from uuid import UUID
 
 import msgspec
 from litestar import Request, Response, Router, delete, get, post
@@ -19,6 +20,16 @@ from litestar.datastructures import CacheControlHeader, Cookie
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
+from runwright_gateway import (
+    admin_token,
+    api_keys,
+    audit,
+    auth,
+    passwords,
+    people,
+    sessions,
+    throttle,
+)
 from runwright_gateway.auth import SESSION_COOKIE, cross_site, session_token
 from runwright_gateway.problems import Problem
 
@@ -63,22 +74,28 @@ def page_headers(s3_endpoint: str = "") -> dict[str, str]:
     }
 
 
-class _TokenBody(msgspec.Struct):
+class _SignIn(msgspec.Struct):
+    email: str = ""
+    password: str = ""
     token: str = ""
-
-
-def _expected(request: Request[Any, Any, Any]) -> str:
-    token: str = request.app.state.settings.admin_token
-    return token
-
-
-def _valid(request: Request[Any, Any, Any], given: str) -> bool:
-    expected = _expected(request)
-    return bool(expected) and bool(given) and hmac.compare_digest(given.encode(), expected.encode())
 
 
 def _is_form(request: Request[Any, Any, Any]) -> bool:
     return request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
+
+
+async def _body(request: Request[Any, Any, Any]) -> _SignIn:
+    raw = await request.body()
+    if _is_form(request):
+        fields = parse_qs(raw.decode("utf-8", "replace"))
+        return _SignIn(
+            **{name: (fields.get(name) or [""])[0] for name in ("email", "password", "token")}
+        )
+    try:
+        return msgspec.json.decode(raw or b"{}", type=_SignIn)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        detail = 'expected {"email": "…", "password": "…"} or {"token": "…"}'
+        raise Problem(400, "Bad Request", detail, code="bad_request") from exc
 
 
 @get("/", include_in_schema=False)
@@ -102,36 +119,81 @@ async def console_page(request: Request[Any, Any, Any], path: str) -> Response[b
 @get("/console/session", include_in_schema=False)
 async def session_state(request: Request[Any, Any, Any]) -> dict[str, bool]:
     given = session_token(request)
-    return {"signed_in": given is not None and _valid(request, given)}
+    settings = request.app.state.settings
+    live = given is not None and (
+        await sessions.resume(request.app.state.pool, given, settings.session_idle_s)
+    )
+    return {"signed_in": bool(live)}
+
+
+async def _who(request: Request[Any, Any, Any], body: _SignIn) -> tuple[UUID | None, UUID | None]:
+    """(user id, key id) of a valid sign-in (both None: the admin token); else 401 or 429."""
+    pool, rules, source = request.app.state.pool, auth.limits(request), auth.source(request)
+    email = body.email.strip()
+    if email:
+        audit.note(request, actor="anonymous", detail={"email": email[:254], "method": "password"})
+        await throttle.check(pool, rules, email, source)
+        user = await people.by_email(pool, email)
+        if await passwords.matches(None if user is None else user["password_hash"], body.password):
+            assert user is not None
+            audit.note(request, actor=f"user:{user['email']}")
+            return user["id"], None
+        await throttle.failed(pool, rules, email, source)
+        raise auth.unauthorized("the e-mail address or the password is not right")
+    token = body.token.strip()
+    await throttle.check(pool, rules, None, source)
+    if token and auth.admin_token_valid(request, token):
+        audit.note(request, actor="admin", detail={"method": "admin token"})
+        return None, None
+    row = await api_keys.lookup(pool, token) if api_keys.looks_like_key(token) else None
+    if row is not None and row["revoked_at"] is None and not row["expired"]:
+        audit.note(
+            request,
+            actor=f"key:{row['name']}",
+            workspace=row["workspace"],
+            detail={"method": "API key"},
+        )
+        return None, row["id"]
+    audit.note(request, actor="anonymous", detail={"method": "token"})
+    await throttle.failed(pool, rules, None, source)
+    raise auth.unauthorized("the token is not valid")
 
 
 @post("/console/session", status_code=200, include_in_schema=False)
 async def sign_in(request: Request[Any, Any, Any]) -> Response[Any]:
-    """Form (``token=…``, answered with a redirect) or JSON ``{"token": …}`` (answered 204).
-    A post from another site is refused (403) before the token is looked at."""
+    """Form (answered with a redirect) or JSON (answered 204): ``email`` and ``password``, or a
+    ``token`` (an API key or the admin token). The cookie then holds a new session's id, never
+    the credential. A post from another site is refused (403) before anything is looked at."""
     if why := cross_site(request):
         raise Problem(
             403, "Forbidden", f"sign-in from another site is refused: {why}", code="cross_site"
         )
-    raw = await request.body()
-    form = _is_form(request)
-    if form:
-        token = (parse_qs(raw.decode("utf-8", "replace")).get("token") or [""])[0]
-    else:
-        try:
-            token = msgspec.json.decode(raw or b"{}", type=_TokenBody).token
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            detail = 'expected {"token": "…"}'
-            raise Problem(400, "Bad Request", detail, code="bad_request") from exc
-    token = token.strip()
-    if not _valid(request, token):
-        if form:
-            return Redirect("/console/jobs?signin=failed", status_code=303)
-        raise Problem(401, "Unauthorized", "the token is not valid", code="unauthorized")
+    form, body = _is_form(request), await _body(request)
+    try:
+        user_id, key_id = await _who(request, body)
+    except Problem as refused:
+        if form and refused.status in (401, 429):
+            why = "limited" if refused.status == 429 else "failed"
+            audit.note(request, outcome="denied", detail={"refused": refused.status})
+            return Redirect(f"/console/jobs?signin={why}", status_code=303)
+        raise
+    settings = request.app.state.settings
+    value = await sessions.start(
+        request.app.state.pool,
+        user_id=user_id,
+        key_id=key_id,
+        admin_mark=None
+        if user_id or key_id
+        else admin_token.mark(request.app.state.admin_token.current()),
+        max_s=settings.session_max_s,
+        source=auth.source(request),
+        user_agent=request.headers.get("user-agent", ""),
+    )
     cookie = Cookie(
         key=SESSION_COOKIE,
-        value=token,
+        value=value,
         path="/",
+        max_age=int(settings.session_max_s),
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
@@ -142,7 +204,11 @@ async def sign_in(request: Request[Any, Any, Any]) -> Response[Any]:
 
 
 @delete("/console/session", status_code=204, include_in_schema=False)
-async def sign_out() -> Response[None]:
+async def sign_out(request: Request[Any, Any, Any]) -> Response[None]:
+    """End this session (the cookie's id stops working everywhere, not only in this browser)."""
+    given = session_token(request)
+    if given is not None:
+        await sessions.end(request.app.state.pool, given)
     gone = Cookie(
         key=SESSION_COOKIE, value="", path="/", httponly=True, samesite="strict", max_age=0
     )
