@@ -70,7 +70,7 @@ async def executor(stack: Stack) -> AsyncIterator[Signed]:
     [
         subjects.SUBMIT,
         subjects.ACTION,
-        subjects.events("00000000-0000-0000-0000-000000000001"),
+        subjects.events("default", "00000000-0000-0000-0000-000000000001"),
         subjects.DISPATCH,
         subjects.control("00000000-0000-0000-0000-000000000001"),
         subjects.artifact_stored("00000000-0000-0000-0000-000000000001"),

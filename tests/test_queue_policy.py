@@ -119,7 +119,7 @@ async def test_a_claim_is_one_round_trip_and_records_its_event_and_dispatch(
     assert (event["previous"], event["actor"]) == ("queued", "executor:ex-1")
     published = await pool.fetchval(
         "SELECT payload FROM queue.outbox WHERE subject = $1 ORDER BY id DESC LIMIT 1",
-        f"runwright.events.{job}",
+        f"runwright.events.default.{job}",
     )
     assert published.decode() == body, "the outbox publishes exactly what was recorded"
     steps = await pool.fetch(

@@ -50,7 +50,7 @@ async def publish(nc: Client, start: int, count: int) -> None:
     js = nc.jetstream()
     for n in range(start, start + count):
         body = json.dumps({"type": "status", "job_id": "j", "seq": n, "n": n}).encode()
-        await js.publish(subjects.events("j"), body)
+        await js.publish(subjects.events("default", "j"), body)
 
 
 async def consumers(nc: Client) -> int:

@@ -119,6 +119,16 @@ CHANNELS: tuple[Channel, ...] = (
         "a person's action on a job (approve, reject, skip, pause, resume, cancel)",
     ),
     _request(
+        "queue.workspace_limits",
+        subjects.WORKSPACE_LIMITS,
+        commands.SetWorkspaceLimits,
+        commands.WorkspaceLimitsReply,
+        "gateway",
+        "queue",
+        "set a workspace's concurrency limit and queue cap (the queue applies them when it "
+        "admits and claims jobs)",
+    ),
+    _request(
         "queue.state",
         subjects.STATE,
         control.JobState,
@@ -160,7 +170,8 @@ CHANNELS: tuple[Channel, ...] = (
         consumers=("gateway", "approval"),
         stream=streams.EVENTS,
         durables=(webhooks.APPROVAL_NOTIFY,),
-        description="``runwright.events.<job_id>``: each job event after Postgres recorded it. "
+        description="``runwright.events.<workspace>.<job_id>``: each job event after Postgres "
+        "recorded it. "
         "The gateway reads it as a core subscription (job streams) and through ordered "
         "consumers (the workspace stream); the approval service through its durable.",
     ),

@@ -51,6 +51,25 @@ class SubmitJob(_Message, tag="job.submit", frozen=True):
     """Stay ``scheduled`` until then; the queue service releases the job when it is due."""
 
 
+class SetWorkspaceLimits(_Message, tag="workspace.limits.set", frozen=True):
+    """A workspace's own limits; ``None`` for the installation's default."""
+
+    workspace: str
+    actor: str
+    concurrency: int | None = None
+    """Jobs running at once in the workspace."""
+    max_queued: int | None = None
+    """Jobs waiting (queued or scheduled) in the workspace; past it a submission is a 429."""
+
+
+class WorkspaceLimitsReply(_Message, tag="workspace.limits", frozen=True):
+    workspace: str
+    concurrency: int | None
+    max_queued: int | None
+    updated_by: str
+    updated_at: AwareDatetime
+
+
 class SubmitBatch(_Message, tag="batch.submit", frozen=True):
     """All jobs of a batch run (one per data row), recorded together or not at all."""
 

@@ -1,4 +1,5 @@
-"""Job events (``runwright.events.<job_id>``). ``seq`` is per job, gap-free and the SSE id."""
+"""Job events (``runwright.events.<workspace>.<job_id>``). ``seq`` is per job, gap-free and the
+SSE id."""
 
 from __future__ import annotations
 

@@ -21,7 +21,11 @@ REPORTS = "runwright.report.>"
 """JetStream (stream REPORTS, work queue): what executors report about the jobs they run."""
 
 EVENTS = "runwright.events.>"
-"""JetStream (stream EVENTS) and core subscribers: each job event, after Postgres recorded it."""
+"""JetStream (stream EVENTS) and core subscribers: each job event, after Postgres recorded it, on
+``runwright.events.<workspace>.<job_id>``."""
+
+WORKSPACE_LIMITS = "runwright.queue.workspace_limits"
+"""Request/reply, gateway to queue: set a workspace's concurrency limit and queue cap."""
 
 HEALTH = "runwright.health.*"
 """Request/reply: every service answers its readiness on ``runwright.health.<service>``."""
@@ -80,8 +84,15 @@ def report(job_id: str) -> str:
     return f"runwright.report.{job_id}"
 
 
-def events(job_id: str) -> str:
-    return f"runwright.events.{job_id}"
+def events(workspace: str, job_id: str) -> str:
+    """A job's events: ``runwright.events.<workspace>.<job_id>``, so an internal subscriber can
+    follow one workspace (``workspace_events``) or one job (``runwright.events.*.<job_id>``)."""
+    return f"runwright.events.{workspace}.{job_id}"
+
+
+def workspace_events(workspace: str) -> str:
+    """Every job event of one workspace (a subscription filter)."""
+    return f"runwright.events.{workspace}.*"
 
 
 def health(service: str) -> str:

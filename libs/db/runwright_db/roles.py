@@ -30,6 +30,7 @@ READS: dict[str, dict[str, tuple[str, ...]]] = {
         "queue.job_reports": ALL,
         "queue.job_counts": ALL,
         "queue.job_count_deltas": ALL,
+        "queue.workspace_limits": ALL,
         # Not ``secret``: the signing key stays with the approval service.
         "approval.webhooks": (
             "id",

@@ -186,3 +186,21 @@ class AcceptedView(Struct, kw_only=True):
     workspace: str
     role: str
     user: UserView
+
+
+class WorkspaceLimits(Struct, forbid_unknown_fields=True, kw_only=True):
+    """``PUT /api/v1/workspaces/current/limits``: a workspace's own limits (``null``: the
+    installation's, ``RUNWRIGHT_WORKSPACE_CONCURRENCY`` and ``RUNWRIGHT_MAX_QUEUED``)."""
+
+    concurrency: Annotated[int, Meta(ge=0, le=100_000)] | None = None
+    """Jobs of the workspace running at once; 0 holds every new job queued."""
+    max_queued: Annotated[int, Meta(ge=0, le=10_000_000)] | None = None
+    """Jobs of the workspace waiting at once; past it a submission answers 429."""
+
+
+class WorkspaceLimitsView(Struct, kw_only=True):
+    workspace: str
+    concurrency: int | None
+    max_queued: int | None
+    updated_by: str | None
+    updated_at: datetime | None

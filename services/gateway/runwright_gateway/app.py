@@ -28,6 +28,7 @@ from runwright_gateway.docs import SECURITY, docs_router, openapi_config
 from runwright_gateway.events_hub import EventHub
 from runwright_gateway.identity_api import KeysController, WorkspacesController
 from runwright_gateway.jobs_api import JobsController
+from runwright_gateway.limits_api import LimitsController
 from runwright_gateway.people_api import InvitationsController, MeController, MembersController
 from runwright_gateway.problems import HANDLERS
 from runwright_gateway.runbooks_api import RunbooksController
@@ -48,6 +49,7 @@ ROUTES: list[ControllerRouterHandler] = [
     ArtifactsController,
     KeysController,
     WorkspacesController,
+    LimitsController,
     MeController,
     MembersController,
     InvitationsController,

@@ -89,6 +89,9 @@ RULES: dict[tuple[str, str], Role | None] = {
     ("GET", "/api/v1/workspaces"): V,
     ("POST", "/api/v1/workspaces"): INST,
     ("GET", "/api/v1/workspaces/current"): V,
+    # Executors are shared by every workspace: the installation sets each one's share.
+    ("GET", "/api/v1/workspaces/current/limits"): V,
+    ("PUT", "/api/v1/workspaces/current/limits"): INST,
     # The audit log: auditors are Viewers, who read everything in their workspace.
     ("GET", "/api/v1/audit"): V,
     # Oneself: anyone signed in sees who they are, changes their password, signs out everywhere.

@@ -37,7 +37,8 @@ CLAIM = "SELECT * FROM queue.claim_next($1, $2, $3, $4, $5, $6, $7)"
 NO_JOB_ID = UUID(int=0)
 ANY_WORKSPACE = "$"
 """The claim's event template names no workspace; ``claim_next`` puts in the claimed job's."""
-SUBJECT_PREFIX = subjects.events("")
+SUBJECT_PREFIX = subjects.EVENTS.removesuffix(">")
+"""``claim_next`` adds ``<workspace>.<job_id>``."""
 
 
 async def claim(

@@ -1,7 +1,8 @@
 """The job journal: versioned status transitions and the per-job event log, in one transaction.
 
 Every change of a job's state goes through here, so every change gets the next ``seq`` for its job,
-is stored in ``queue.job_events`` and is put in the outbox for ``runwright.events.<job_id>``.
+is stored in ``queue.job_events`` and is put in the outbox for
+``runwright.events.<workspace>.<job_id>``.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ async def _next_seq(conn: asyncpg.Connection, job_id: UUID) -> tuple[int, str]:
 
 
 async def _record(
-    conn: asyncpg.Connection, job_id: UUID, seq: int, kind: str, payload: bytes
+    conn: asyncpg.Connection, job_id: UUID, workspace: str, seq: int, kind: str, payload: bytes
 ) -> None:
     await conn.execute(
         "INSERT INTO queue.job_events (job_id, seq, type, body) VALUES ($1, $2, $3, $4)",
@@ -66,22 +67,24 @@ async def _record(
         kind,
         payload.decode(),
     )
-    await enqueue(conn, OUTBOX, subjects.events(str(job_id)), payload)
+    await enqueue(conn, OUTBOX, subjects.events(workspace, str(job_id)), payload)
 
 
 async def record_events(
-    conn: asyncpg.Connection, events: list[tuple[UUID, int, str, bytes]]
+    conn: asyncpg.Connection, events: list[tuple[UUID, str, int, str, bytes]]
 ) -> None:
-    """Several jobs' events at once (job, seq, type, body): stored and put in the outbox in the
-    order given, in two statements."""
+    """Several jobs' events at once (job, workspace, seq, type, body): stored and put in the
+    outbox in the order given, in two statements."""
     if not events:
         return
     await conn.executemany(
         "INSERT INTO queue.job_events (job_id, seq, type, body) VALUES ($1, $2, $3, $4)",
-        [(job_id, seq, kind, body.decode()) for job_id, seq, kind, body in events],
+        [(job_id, seq, kind, body.decode()) for job_id, _, seq, kind, body in events],
     )
     await enqueue_many(
-        conn, OUTBOX, [(subjects.events(str(job_id)), body) for job_id, _, _, body in events]
+        conn,
+        OUTBOX,
+        [(subjects.events(space, str(job_id)), body) for job_id, space, _, _, body in events],
     )
 
 
@@ -128,7 +131,7 @@ async def status_event(
         reason=redact(reason, secrets),
         actor=actor,
     )
-    await _record(conn, job_id, seq, "status", _encode(event))
+    await _record(conn, job_id, workspace, seq, "status", _encode(event))
 
 
 async def step_event(
@@ -151,7 +154,7 @@ async def step_event(
         error=error,
     )
     body = msgspec.json.decode(_encode(event))
-    await _record(conn, job_id, seq, "step", _encode(redact(body, secrets)))
+    await _record(conn, job_id, workspace, seq, "step", _encode(redact(body, secrets)))
 
 
 async def transition(
@@ -212,7 +215,7 @@ async def artifact_event(conn: asyncpg.Connection, job_id: UUID, stored: Artifac
         content_type=stored.content_type,
         ordinal=stored.ordinal,
     )
-    await _record(conn, job_id, seq, "artifact", _encode(event))
+    await _record(conn, job_id, workspace, seq, "artifact", _encode(event))
 
 
 async def approval_event(conn: asyncpg.Connection, row: asyncpg.Record) -> None:
@@ -235,13 +238,13 @@ async def approval_event(conn: asyncpg.Connection, row: asyncpg.Record) -> None:
         actor=row["actor"],
         reason=row["reason"],
     )
-    await _record(conn, row["job_id"], seq, "approval", _encode(event))
+    await _record(conn, row["job_id"], workspace, seq, "approval", _encode(event))
 
 
 async def report_event(conn: asyncpg.Connection, job_id: UUID, report: ExecutionReport) -> None:
     seq, workspace = await _next_seq(conn, job_id)
     event = ReportEvent(job_id=str(job_id), workspace=workspace, seq=seq, at=now(), report=report)
-    await _record(conn, job_id, seq, "report", _encode(event))
+    await _record(conn, job_id, workspace, seq, "report", _encode(event))
 
 
 async def finish(

@@ -19,12 +19,29 @@ from runwright_common.settings import load
 from runwright_db import OutboxRelay, create_pool, migrate
 from runwright_proto import streams, subjects
 from runwright_proto.artifacts import ArtifactStored
-from runwright_proto.commands import ClaimJob, RenewLease, SubmitBatch, SubmitJob, SubmitReply
+from runwright_proto.commands import (
+    ClaimJob,
+    RenewLease,
+    SetWorkspaceLimits,
+    SubmitBatch,
+    SubmitJob,
+    SubmitReply,
+)
 from runwright_proto.control import Control, JobAction, JobState
 from runwright_proto.reports import Report
 from runwright_proto.streams import ConsumerSpec
 
-from runwright_queue import artifacts, claims, control, reaper, reports, submission, timers, vault
+from runwright_queue import (
+    artifacts,
+    claims,
+    control,
+    limits,
+    reaper,
+    reports,
+    submission,
+    timers,
+    vault,
+)
 from runwright_queue.grouping import Grouped
 from runwright_queue.sealing import Keyring
 from runwright_queue.settings import QueueSettings, keyring
@@ -63,6 +80,7 @@ def requests(w: Wiring) -> list[tuple[str, type, Handler]]:
             lambda c: claims.claim(w.pool, c, s.workspace_concurrency, keys=w.keys),
         ),
         (subjects.RENEW, RenewLease, lambda c: claims.renew(w.pool, c)),
+        (subjects.WORKSPACE_LIMITS, SetWorkspaceLimits, lambda c: limits.set_limits(w.pool, c)),
         (subjects.ACTION, JobAction, lambda c: control.act(w.pool, w.notify, c)),
         (subjects.STATE, JobState, lambda c: control.job_state(w.pool, c)),
     ]

@@ -18,7 +18,7 @@ from runwright_proto.commands import (
     SubmitReply,
 )
 
-from runwright_queue import vault
+from runwright_queue import limits, vault
 from runwright_queue.journal import OUTBOX, first_event, record_events
 from runwright_queue.sealing import Keyring
 
@@ -107,7 +107,7 @@ async def _record(
     for cmd in fresh:
         if cmd.secrets:
             await vault.store(conn, UUID(cmd.job_id), cmd.secrets, keys)
-    events: list[tuple[UUID, int, str, bytes]] = []
+    events: list[tuple[UUID, str, int, str, bytes]] = []
     dispatches: list[bytes] = []
     for cmd in fresh:
         status = _initial(cmd)
@@ -121,7 +121,7 @@ async def _record(
             actor=cmd.submitted_by,
             reason=reason,
         )
-        events.append((UUID(cmd.job_id), 1, "status", event))
+        events.append((UUID(cmd.job_id), cmd.workspace, 1, "status", event))
         if status == "queued":
             dispatches.append(_encode(DispatchJob(job_id=cmd.job_id, priority=cmd.priority)))
     await record_events(conn, events)
@@ -177,15 +177,16 @@ async def submit_many(
                 workspaces,
             )
         }
+        cap = await limits.caps(conn, workspaces, max_queued)
         admitted: list[SubmitJob] = []
-        refused: set[str] = set()
+        refused: dict[str, int] = {}
         seen: set[str] = set()
         for cmd in cmds:
             if cmd.job_id in known or cmd.job_id in seen:
                 continue
             seen.add(cmd.job_id)
-            if waiting.get(cmd.workspace, 0) + 1 > max_queued:
-                refused.add(cmd.job_id)
+            if waiting.get(cmd.workspace, 0) + 1 > cap[cmd.workspace]:
+                refused[cmd.job_id] = cap[cmd.workspace]
                 continue
             waiting[cmd.workspace] = waiting.get(cmd.workspace, 0) + 1
             admitted.append(cmd)
@@ -208,7 +209,7 @@ async def submit_many(
                     job_id=cmd.job_id,
                     status="rejected",
                     created=False,
-                    reason=f"the queue holds {max_queued} waiting jobs",
+                    reason=f"the workspace's queue holds {refused[cmd.job_id]} waiting jobs",
                     retry_after_s=RETRY_AFTER_S,
                 )
             )
@@ -231,12 +232,13 @@ async def submit_batch(
     """Every job of the batch in one transaction: all are recorded, or none."""
     async with pool.acquire() as conn, conn.transaction():
         workspace = cmd.jobs[0].workspace if cmd.jobs else "default"
-        if await queue_full(conn, workspace, len(cmd.jobs), max_queued):
+        cap = (await limits.caps(conn, [workspace], max_queued))[workspace]
+        if await queue_full(conn, workspace, len(cmd.jobs), cap):
             return SubmitBatchReply(
                 batch_id=cmd.batch_id,
                 job_ids=[],
                 created=False,
-                rejected=f"the queue holds {max_queued} waiting jobs",
+                rejected=f"the workspace's queue holds {cap} waiting jobs",
                 retry_after_s=RETRY_AFTER_S,
             )
         recorded = await _record(conn, list(cmd.jobs), keys)
