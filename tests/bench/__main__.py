@@ -146,6 +146,11 @@ def main() -> None:
                         durable=True,
                         executors=2,
                         executor_slots=4,
+                        # The burst sends 2,000 jobs with one credential within seconds.
+                        env={
+                            "RUNWRIGHT_SUBMIT_RATE_WORKSPACE": "1000000",
+                            "RUNWRIGHT_SUBMIT_RATE_CALLER": "1000000",
+                        },
                     )
                 )
                 started = time.monotonic()

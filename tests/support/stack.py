@@ -106,6 +106,9 @@ def running_stack(
         # Every test calls from 127.0.0.1, and many send bad tokens on purpose: the per-source
         # limit is tested on a gateway of its own (test_people_e2e).
         "RUNWRIGHT_SIGNIN_SOURCE_LIMIT": "1000000",
+        # Bursts of submissions are tested elsewhere; the rate limits on a gateway of their own.
+        "RUNWRIGHT_SUBMIT_RATE_WORKSPACE": "1000000",
+        "RUNWRIGHT_SUBMIT_RATE_CALLER": "1000000",
         **config.env,
     }
     stack = Stack(config)

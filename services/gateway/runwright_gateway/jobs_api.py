@@ -24,7 +24,7 @@ from runwright_proto.jobs import JobStatus, Trigger
 from runwright_runbook.parse import FieldError
 from runwright_runbook.report import ExecutionReport
 
-from runwright_gateway import batches, sse, views
+from runwright_gateway import batches, sse, submit_rate, views
 from runwright_gateway.auth import authorize, principal
 from runwright_gateway.docs import SECURITY
 from runwright_gateway.problems import Problem, invalid, not_found
@@ -108,6 +108,7 @@ class JobsController(Controller):
         }
         if data.data is not None:
             batch = build_batch(data, **by)
+            await submit_rate.admit(state.pool, state.settings, who, len(batch.jobs))
             done: SubmitBatchReply = await nats_request(
                 state.nc, subjects.SUBMIT_BATCH, batch, SubmitBatchReply, timeout=timeout * 4
             )
@@ -118,6 +119,7 @@ class JobsController(Controller):
             location = f"/api/v1/batches/{done.batch_id}"
             return Response(view, status_code=201, headers={"Location": location})
         command = build_submission(data, **by)
+        await submit_rate.admit(state.pool, state.settings, who, 1)
         reply: SubmitReply = await nats_request(
             state.nc, subjects.SUBMIT, command, SubmitReply, timeout=timeout
         )

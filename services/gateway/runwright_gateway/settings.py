@@ -31,6 +31,10 @@ class GatewaySettings(CommonSettings, frozen=True, kw_only=True):
     signin_source_limit: Annotated[int, Meta(ge=1)] = 50
     """Failed sign-ins and bad bearer tokens per source address within the window before 429."""
     signin_window_s: Annotated[float, Meta(ge=1)] = 900
+    submit_rate_workspace: Annotated[int, Meta(ge=1)] = 3000
+    """Jobs a workspace may submit a minute through the API (batch rows count)."""
+    submit_rate_caller: Annotated[int, Meta(ge=1)] = 1200
+    """Jobs one key, person or the admin token may submit a minute in a workspace."""
     public_url: str = ""
     """The console's address as people reach it (for invitation links); the request's when unset."""
     smtp_host: str = ""
