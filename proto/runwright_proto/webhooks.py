@@ -105,6 +105,8 @@ class JobFinishedNotice(_Notice, tag="job.finished", frozen=True):
     status: JobStatus
     previous: JobStatus | None = None
     reason: str | None = None
+    actor: str | None = None
+    """Who ended it: the person or key that cancelled it, or ``executor:<id>`` for a run."""
 
 
 class ApprovalNotice(Struct, frozen=True, kw_only=True):

@@ -56,6 +56,22 @@ class ExecutionReport(Struct, kw_only=True, rename="camel"):
     files: list[ReportFile] = []
     reason: str | None = None
     job_id: str | None = None
+    submitted_by: str | None = None
+    """Who submitted the job: ``user:<email>``, ``key:<name>``, ``admin`` or ``scheduler``."""
+    ended_by: str | None = None
+    """Who or what made the last transition (a person who cancelled, ``executor:<id>``, ...)."""
+    decisions: list[ReportDecision] = []
+
+
+class ReportDecision(Struct, frozen=True, kw_only=True, rename="camel"):
+    """A person's (or a key's) decision on a step that waited for approval."""
+
+    ordinal: int
+    state: str
+    """``approved``, ``rejected``, ``skipped``, ``timed_out`` or ``cancelled``."""
+    actor: str | None
+    decided_at: str | None
+    reason: str | None = None
 
 
 def build_report(
@@ -69,6 +85,9 @@ def build_report(
     files: list[ReportFile],
     reason: str | None = None,
     job_id: str | None = None,
+    submitted_by: str | None = None,
+    ended_by: str | None = None,
+    decisions: list[ReportDecision] | None = None,
 ) -> ExecutionReport:
     succeeded = sum(1 for s in steps if s.status == "success")
     failed = sum(1 for s in steps if s.status == "failed")
@@ -91,6 +110,9 @@ def build_report(
         files=files,
         reason=reason,
         job_id=job_id,
+        submitted_by=submitted_by,
+        ended_by=ended_by,
+        decisions=decisions or [],
     )
 
 
@@ -108,6 +130,8 @@ def to_markdown(report: ExecutionReport) -> str:
         f"- **Steps:** {report.total_steps} total, {report.executed} executed, "
         f"{report.succeeded} succeeded, {report.failed} failed, {report.skipped} skipped"
         + (" (aborted)" if report.aborted else ""),
+        *([f"- **Submitted by:** {_cell(report.submitted_by)}"] if report.submitted_by else []),
+        *([f"- **Ended by:** {_cell(report.ended_by)}"] if report.ended_by else []),
         "",
         "| # | Step | Action | Status | Duration | Retries | Captured |",
         "|---|---|---|---|---|---|---|",
@@ -124,6 +148,14 @@ def to_markdown(report: ExecutionReport) -> str:
         lines += ["", "## Errors", ""]
         lines += [
             f"- Step {step_number(s.ordinal)} ({_cell(s.description)}): {s.error}" for s in errors
+        ]
+    if report.decisions:
+        lines += ["", "## Approvals", ""]
+        lines += [
+            f"- Step {step_number(d.ordinal)}: {d.state} by {_cell(d.actor or 'nobody')}"
+            + (f" at {d.decided_at}" if d.decided_at else "")
+            + (f" ({_cell(d.reason)})" if d.reason else "")
+            for d in report.decisions
         ]
     if report.memory_collections:
         lines += ["", "## Memory collections", ""]

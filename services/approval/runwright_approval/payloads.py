@@ -45,6 +45,7 @@ def notice(event: Notifiable, delivery_id: str, title: str | None, link: str) ->
             status=event.status,
             previous=event.previous,
             reason=event.reason,
+            actor=event.actor,
         )
     return ApprovalRequestedNotice(
         delivery_id=delivery_id,
@@ -75,7 +76,8 @@ def slack_text(message: Notice) -> str:
         case JobFinishedNotice(status="completed"):
             return f"Runwright: {job} completed."
         case JobFinishedNotice(status="cancelled"):
-            return f"Runwright: {job} was cancelled{_because(message.reason)}."
+            by = f" by {_escape(message.actor)}" if message.actor else ""
+            return f"Runwright: {job} was cancelled{by}{_because(message.reason)}."
         case JobFinishedNotice(status=status):
             return f"Runwright: {job} {status}{_because(message.reason)}."
         case ApprovalRequestedNotice(approval=approval):

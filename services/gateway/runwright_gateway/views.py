@@ -223,6 +223,7 @@ def new_job(cmd: SubmitJob, reply: SubmitReply) -> JobView | None:
         steps_succeeded=0,
         reason=None,
         last_event_seq=1,
+        submitted_by=cmd.submitted_by,
         version=reply.version,
         allowed_actions=allowed_actions(reply.status),
         steps=[

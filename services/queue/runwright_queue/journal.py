@@ -261,7 +261,9 @@ async def finish(
     """Terminal transition: unfinished steps become ``skipped``, the execution report is stored
     and announced, then the status changes; secrets are dropped. One transaction."""
     await skip_unfinished_steps(conn, job_id)
-    report = await build_job_report(conn, job_id, to, reason, memory_collections or {}, files or [])
+    report = await build_job_report(
+        conn, job_id, to, reason, memory_collections or {}, files or [], actor
+    )
     await store_report(conn, job_id, report)
     await report_event(conn, job_id, report)
     row = await transition(

@@ -10,6 +10,7 @@ import msgspec
 from runwright_proto.reports import FileRef
 from runwright_runbook.report import (
     ExecutionReport,
+    ReportDecision,
     ReportStep,
     build_report,
     to_markdown,
@@ -35,10 +36,16 @@ async def build_job_report(
     reason: str | None,
     memory_collections: dict[str, int],
     files: list[FileRef],
+    actor: str | None = None,
 ) -> ExecutionReport:
     job = await conn.fetchrow(
-        "SELECT title, runbook -> 'metadata' ->> 'startUrl' AS start_url, started_at "
-        "FROM queue.jobs WHERE id = $1",
+        "SELECT title, runbook -> 'metadata' ->> 'startUrl' AS start_url, started_at,"
+        " submitted_by FROM queue.jobs WHERE id = $1",
+        job_id,
+    )
+    decided = await conn.fetch(
+        "SELECT ordinal, state, actor, decided_at, reason FROM queue.job_approvals"
+        " WHERE job_id = $1 AND state <> 'requested' ORDER BY requested_at, ordinal",
         job_id,
     )
     rows = await conn.fetch(
@@ -69,6 +76,18 @@ async def build_job_report(
         files=[stored(f) for f in files],
         reason=reason,
         job_id=str(job_id),
+        submitted_by=job["submitted_by"],
+        ended_by=actor,
+        decisions=[
+            ReportDecision(
+                ordinal=d["ordinal"],
+                state=d["state"],
+                actor=d["actor"],
+                decided_at=d["decided_at"].isoformat() if d["decided_at"] else None,
+                reason=d["reason"],
+            )
+            for d in decided
+        ],
     )
 
 
