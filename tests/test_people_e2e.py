@@ -228,6 +228,28 @@ def test_nobody_gives_a_role_above_their_own_and_the_last_owner_stays(
         assert admin.delete(f"/api/v1/members/{member_id}").status_code == 404
 
 
+def test_an_owner_makes_a_workspace_and_owns_it_and_picks_it_with_the_header(
+    stack: Stack, workspace: str
+) -> None:
+    owner, email = join(stack, workspace, "owner")
+    member, _ = join(stack, workspace, "member")
+    slug = f"own-{uuid.uuid4().hex[:8]}"
+    with closing(owner), closing(member):
+        assert member.post("/api/v1/workspaces", json={"slug": slug}).status_code == 403
+        made = owner.post("/api/v1/workspaces", json={"slug": slug, "name": "Second"})
+        assert made.status_code == 201, made.text
+        assert made.json()["role"] == "owner"
+        spaces = {w["slug"]: w["role"] for w in owner.get("/api/v1/me").json()["workspaces"]}
+        assert spaces == {workspace: "owner", slug: "owner"}
+        owner.headers["X-Workspace"] = slug
+        me = owner.get("/api/v1/me").json()
+        assert (me["workspace"], me["role"]) == (slug, "owner")
+        members = owner.get("/api/v1/members").json()["items"]
+        assert [(m["email"], m["role"]) for m in members] == [(email, "owner")]
+        member.headers["X-Workspace"] = slug
+        assert member.get("/api/v1/jobs").status_code == 404, "not theirs: not revealed"
+
+
 def sign_in(stack: Stack, email: str, password: str) -> httpx.Response:
     with browser(stack) as person:
         return person.post("/console/session", json={"email": email, "password": password})

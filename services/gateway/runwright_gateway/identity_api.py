@@ -154,10 +154,22 @@ class WorkspacesController(Controller):
     async def create(
         self, request: Request[Any, Any, Any], data: WorkspaceRequest
     ) -> Response[WorkspaceView]:
-        """A new, empty workspace (the installation's admin token only)."""
+        """A new, empty workspace. A person who is an Owner somewhere makes one and is its first
+        Owner; the installation's admin token makes any. A key acts in its own workspace only and
+        makes none."""
         who = principal(request)
+        if who.key_id is not None:
+            raise Problem(
+                403,
+                "Forbidden",
+                "a key acts in its own workspace only; a person or the admin token makes"
+                " workspaces",
+                code="forbidden",
+            )
         name = (data.name or data.slug).strip() or data.slug
-        row = await workspaces.create(request.app.state.pool, data.slug, name, who.actor)
+        row = await workspaces.create(
+            request.app.state.pool, data.slug, name, who.actor, owner=who.user_id
+        )
         if row is None:
             raise Problem(
                 409,
@@ -166,7 +178,7 @@ class WorkspacesController(Controller):
                 code="conflict",
                 errors=[FieldError("slug", "taken")],
             )
-        view = workspace_view(row, who.role)
+        view = workspace_view(row, Role.OWNER if who.user_id is not None else who.role)
         return Response(view, status_code=201, headers={"Location": f"{self.path}/{data.slug}"})
 
     @get("/current", responses=problems())

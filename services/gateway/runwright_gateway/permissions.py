@@ -85,9 +85,10 @@ RULES: dict[tuple[str, str], Role | None] = {
     ("POST", "/api/v1/keys"): A,
     ("GET", "/api/v1/keys"): A,
     ("DELETE", "/api/v1/keys/{key_id}"): A,
-    # Workspaces: anyone signed in lists those they belong to; the installation makes new ones.
+    # Workspaces: anyone signed in lists those they belong to; an Owner (a person, who owns the
+    # new one) or the installation makes new ones.
     ("GET", "/api/v1/workspaces"): V,
-    ("POST", "/api/v1/workspaces"): INST,
+    ("POST", "/api/v1/workspaces"): OWN,
     ("GET", "/api/v1/workspaces/current"): V,
     # Executors are shared by every workspace: the installation sets each one's share.
     ("GET", "/api/v1/workspaces/current/limits"): V,

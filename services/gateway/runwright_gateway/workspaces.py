@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import asyncpg
 
 
@@ -24,13 +26,25 @@ async def one(pool: asyncpg.Pool, slug: str) -> asyncpg.Record | None:
     return row
 
 
-async def create(pool: asyncpg.Pool, slug: str, name: str, by: str) -> asyncpg.Record | None:
-    """The new workspace, or None when the slug is taken."""
-    row: asyncpg.Record | None = await pool.fetchrow(
-        "INSERT INTO gateway.workspaces (slug, name, created_by) VALUES ($1, $2, $3)"
-        " ON CONFLICT (slug) DO NOTHING RETURNING *",
-        slug,
-        name,
-        by,
-    )
+async def create(
+    pool: asyncpg.Pool, slug: str, name: str, by: str, owner: UUID | None = None
+) -> asyncpg.Record | None:
+    """The new workspace (with ``owner``, a person, as its first Owner), or None when the slug
+    is taken."""
+    async with pool.acquire() as conn, conn.transaction():
+        row: asyncpg.Record | None = await conn.fetchrow(
+            "INSERT INTO gateway.workspaces (slug, name, created_by) VALUES ($1, $2, $3)"
+            " ON CONFLICT (slug) DO NOTHING RETURNING *",
+            slug,
+            name,
+            by,
+        )
+        if row is not None and owner is not None:
+            await conn.execute(
+                "INSERT INTO gateway.memberships (workspace, user_id, role, created_by)"
+                " VALUES ($1, $2, 'owner', $3)",
+                slug,
+                owner,
+                by,
+            )
     return row
