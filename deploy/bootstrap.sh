@@ -49,3 +49,19 @@ if ! have_chromium; then
     apt_install chromium fonts-liberation
   fi
 fi
+
+# 5. The tests' OpenID Connect provider (tests/support/oidc: panva's oidc-provider, locked). Only
+#    the SSO tests need it; without Node.js (or offline) they install it themselves or skip.
+OIDC=tests/support/oidc
+if [ -f "$OIDC/package-lock.json" ]; then
+  if ! command -v npm >/dev/null; then
+    say "installing Node.js and npm (for the SSO tests' provider)"
+    apt_install nodejs npm || echo "no Node.js: the SSO tests will be skipped" >&2
+  fi
+  if command -v npm >/dev/null && { [ ! -f "$OIDC/node_modules/.package-lock.json" ] || \
+      [ "$OIDC/package-lock.json" -nt "$OIDC/node_modules/.package-lock.json" ]; }; then
+    say "installing the SSO tests' OpenID Connect provider (npm ci)"
+    (cd "$OIDC" && timeout 300 npm ci --no-audit --no-fund --loglevel=error) || \
+      echo "npm ci failed (offline?): the SSO tests will try again" >&2
+  fi
+fi

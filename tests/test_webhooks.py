@@ -300,10 +300,18 @@ async def test_a_slack_webhook_gets_one_readable_line_with_title_status_and_link
     await notify.record(pool, approval(job_id), "https://runwright.example.com/")
     async with httpx.AsyncClient() as client:
         assert await Dispatcher(pool, client, FAST).sweep_once() == 1
-    assert receiver.requests[1].json() == {
-        "text": f"Runwright: <https://runwright.example.com/jobs/{job_id}|Export &lt;orders&gt; "
+    text = (
+        f"Runwright: <https://runwright.example.com/jobs/{job_id}|Export &lt;orders&gt; "
         "&amp; invoices> is waiting for approval before step 3 (Pay the invoice), risk high."
-    }
+    )
+    sent = receiver.requests[1].json()
+    assert sent["text"] == text
+    section, actions = sent["blocks"]
+    assert section == {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    buttons = {b["action_id"]: b for b in actions["elements"]}
+    assert set(buttons) == {"runwright_approve", "runwright_reject"}
+    assert {b["value"] for b in buttons.values()} == {f"{job_id}:2"}
+    assert [b["text"]["text"] for b in actions["elements"]] == ["Approve", "Reject"]
 
 
 async def test_an_approval_request_notifies_only_webhooks_subscribed_to_approvals(

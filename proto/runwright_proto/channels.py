@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from runwright_proto import (
+    approvals,
     artifacts,
     commands,
     control,
@@ -108,15 +109,6 @@ CHANNELS: tuple[Channel, ...] = (
         "executor",
         "queue",
         "extend the lease on a running job",
-    ),
-    _request(
-        "queue.action",
-        subjects.ACTION,
-        control.JobAction,
-        control.ActionReply,
-        "gateway",
-        "queue",
-        "a person's action on a job (approve, reject, skip, pause, resume, cancel)",
     ),
     _request(
         "queue.workspace_limits",
@@ -245,6 +237,30 @@ CHANNELS: tuple[Channel, ...] = (
         publishers=("gateway",),
         consumers=("queue", "executor", "scheduler", "approval", "artifact"),
         description="``runwright.health.<service>``: is the service ready?",
+    ),
+    Channel(
+        name="approval.decide",
+        subject=subjects.APPROVAL_DECIDE,
+        transport="request",
+        messages=(approvals.Decide,),
+        replies=(approvals.DecideReply,),
+        publishers=("gateway",),
+        consumers=("approval",),
+        description="Request/reply, gateway to approval: a person's approve, reject or skip. The "
+        "approval service applies the runbook's approver policy, records the decision and, when "
+        "it is final, asks the queue (queue.action, with the job's version).",
+    ),
+    Channel(
+        name="queue.action",
+        subject=subjects.ACTION,
+        transport="request",
+        messages=(control.JobAction,),
+        replies=(control.ActionReply,),
+        publishers=("gateway", "approval"),
+        consumers=("queue",),
+        description="A person's action on a job: pause, resume and cancel from the gateway; "
+        "approve, reject and skip from the approval service once its policy says the decision "
+        "is final.",
     ),
     _request(
         "approval.webhooks.create",

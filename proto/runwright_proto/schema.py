@@ -15,6 +15,7 @@ import msgspec
 from runwright_runbook.model import Runbook
 
 from runwright_proto import (
+    approvals,
     artifacts,
     asyncapi,
     commands,
@@ -52,6 +53,7 @@ MESSAGES: dict[str, Any] = {
     | webhooks.WebhookRejected
     | webhooks.DeleteWebhook
     | webhooks.WebhookDeleted,
+    "approvals": approvals.Decide | approvals.DecideReply,
     "schedules": schedules.CreateSchedule
     | schedules.UpdateSchedule
     | schedules.DeleteSchedule

@@ -54,6 +54,10 @@ ACTION = "runwright.queue.action"
 STATE = "runwright.queue.state"
 """Request/reply, executor to queue: the job's status and any decision (``JobState``)."""
 
+APPROVAL_DECIDE = "runwright.approval.decide"
+"""Request/reply, gateway to approval: a person's approve, reject or skip (``Decide``); the
+approval service applies the approver policy and asks the queue (``ACTION``) when it is final."""
+
 CONTROL = "runwright.control.>"
 """Core NATS, queue to executors: steer the running job (``Control``)."""
 

@@ -8,7 +8,7 @@ Receivers verify ``X-Runwright-Signature: sha256=<hex>``, the HMAC-SHA256 of
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from msgspec import Struct
 
@@ -124,7 +124,16 @@ class ApprovalRequestedNotice(_Notice, tag="approval.requested", frozen=True):
 Notice = JobFinishedNotice | ApprovalRequestedNotice
 
 
-class SlackMessage(Struct, frozen=True):
-    """The body of a Slack incoming-webhook call."""
+SLACK_APPROVE = "runwright_approve"
+SLACK_REJECT = "runwright_reject"
+"""The ``action_id`` of the Approve and Reject buttons on an ``approval.requested`` Slack message;
+each button's ``value`` is ``<job_id>:<ordinal>``. Slack posts the click to the gateway's
+``POST /api/v1/integrations/slack/interactions``."""
+
+
+class SlackMessage(Struct, frozen=True, omit_defaults=True):
+    """The body of a Slack incoming-webhook call: ``text`` (also the notification's fallback) and,
+    for approval requests, Block Kit ``blocks`` with Approve and Reject buttons."""
 
     text: str
+    blocks: list[dict[str, Any]] | None = None

@@ -109,6 +109,8 @@ def running_stack(
         # Bursts of submissions are tested elsewhere; the rate limits on a gateway of their own.
         "RUNWRIGHT_SUBMIT_RATE_WORKSPACE": "1000000",
         "RUNWRIGHT_SUBMIT_RATE_CALLER": "1000000",
+        # Slack's Approve/Reject clicks are signed with it (test_approval_policy_e2e).
+        "RUNWRIGHT_SLACK_SIGNING_SECRET": "test-slack-signing-secret",
         **config.env,
     }
     stack = Stack(config)

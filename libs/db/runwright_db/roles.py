@@ -31,6 +31,7 @@ READS: dict[str, dict[str, tuple[str, ...]]] = {
         "queue.job_counts": ALL,
         "queue.job_count_deltas": ALL,
         "queue.workspace_limits": ALL,
+        "queue.job_approvals": ALL,
         # Not ``secret``: the signing key stays with the approval service.
         "approval.webhooks": (
             "id",
@@ -44,12 +45,19 @@ READS: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "approval.deliveries": ALL,
         "approval.delivery_attempts": ALL,
+        "approval.requests": ALL,
+        "approval.decisions": ALL,
         "artifact.artifacts": ALL,
         "scheduler.schedules": ALL,
         "scheduler.occurrences": ALL,
     },
     "scheduler": {"queue.jobs": ("id", "status")},
-    "approval": {"queue.jobs": ("id", "title")},
+    # The approval service decides approvals: the job's submitter and runbook (its approver
+    # policy), status and version (the one-winner guarantee), and which approval is pending.
+    "approval": {
+        "queue.jobs": ("id", "title", "workspace", "status", "version", "submitted_by", "runbook"),
+        "queue.job_approvals": ("id", "job_id", "attempt", "ordinal", "state", "actor"),
+    },
 }
 """Reader service -> ``schema.table`` -> the columns it may select (``ALL``: every one)."""
 

@@ -226,6 +226,23 @@ class DataSource(_Model):
     mapping: dict[str, str]
 
 
+ApproverRole = Literal["member", "developer", "admin", "owner"]
+
+
+class ApprovalPolicy(_Model):
+    """Who may decide the job's approvals (``x-runwright.approval``); the approval service
+    applies it. Without one: Members and above decide, one approval, no four eyes."""
+
+    roles: Annotated[list[ApproverRole], Meta(min_length=1)] | None = None
+    """The workspace roles that may decide (the installation's admin token always may)."""
+    users: list[Annotated[str, Meta(min_length=3, max_length=320)]] = []
+    """When given, only these people (e-mail addresses) may decide."""
+    four_eyes: bool = False
+    """The actor who submitted the job may not approve it."""
+    approvals: Annotated[int, Meta(ge=1, le=10)] = 1
+    """Distinct actors who must approve; one reject rejects."""
+
+
 class RunwrightOptions(_Model):
     """Runwright's job options carried by the runbook itself (``x-runwright``)."""
 
@@ -235,6 +252,7 @@ class RunwrightOptions(_Model):
     approval_timeout_s: Annotated[int, Meta(ge=1)] | None = None
     on_executor_loss: Literal["fail", "requeue"] = "fail"
     labels: dict[str, str] = {}
+    approval: ApprovalPolicy | None = None
 
 
 class Runbook(_Model):

@@ -88,6 +88,13 @@ class JobSummary(Struct, kw_only=True):
     """Who submitted it: ``user:<email>``, ``key:<name>``, ``admin`` or ``scheduler``."""
 
 
+class ApprovalCount(Struct, kw_only=True):
+    required: int
+    """Distinct people (or keys) who must approve (the runbook's ``x-runwright.approval``)."""
+    given: int
+    """How many have approved so far."""
+
+
 class JobView(JobSummary, kw_only=True):
     version: int
     allowed_actions: list[str]
@@ -95,6 +102,9 @@ class JobView(JobSummary, kw_only=True):
     steps: list[StepView]
     metrics: Metrics
     report: dict[str, Any] | None = None
+    approvals: ApprovalCount | None = None
+    """In the answer to approve, reject or skip: the approval's count (a ``202`` answer: it
+    was counted and the job still waits for more)."""
 
 
 def allowed_actions(status: str) -> list[str]:

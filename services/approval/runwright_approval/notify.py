@@ -16,7 +16,7 @@ from runwright_common.errors import RetryableError
 from runwright_common.logging import get_logger
 from runwright_proto.events import ApprovalEvent, StatusEvent
 
-from runwright_approval import payloads
+from runwright_approval import decisions, payloads
 from runwright_approval.payloads import Notifiable
 
 log = get_logger("runwright.approval.notify")
@@ -47,6 +47,8 @@ class Notifier:
             return
         event: Notifiable = _notifiable.decode(raw)
         try:
+            if isinstance(event, ApprovalEvent):
+                await decisions.record_event(self._pool, event)
             recorded = await record(self._pool, event, self._public_url)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise RetryableError(f"could not record deliveries: {exc}", delay_s=5.0) from exc

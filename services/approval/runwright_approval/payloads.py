@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from runwright_proto.events import ApprovalEvent, StatusEvent
 from runwright_proto.jobs import TERMINAL, step_label
 from runwright_proto.webhooks import (
+    SLACK_APPROVE,
+    SLACK_REJECT,
     ApprovalNotice,
     ApprovalRequestedNotice,
     JobFinishedNotice,
@@ -65,8 +69,44 @@ def notice(event: Notifiable, delivery_id: str, title: str | None, link: str) ->
 
 def body(fmt: WebhookFormat, message: Notice) -> bytes:
     if fmt == "slack":
-        return _encode(SlackMessage(slack_text(message)))
+        text = slack_text(message)
+        if isinstance(message, ApprovalRequestedNotice):
+            return _encode(SlackMessage(text, blocks=slack_blocks(text, message)))
+        return _encode(SlackMessage(text))
     return _encode(message)
+
+
+def slack_value(job_id: str, ordinal: int) -> str:
+    return f"{job_id}:{ordinal}"
+
+
+def slack_blocks(text: str, message: ApprovalRequestedNotice) -> list[dict[str, Any]]:
+    """The message with Approve and Reject buttons (Block Kit); a click reaches the gateway's
+    Slack interactions endpoint, which decides as the Runwright user linked to the clicker."""
+    value = slack_value(message.job_id, message.approval.ordinal)
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {
+            "type": "actions",
+            "block_id": f"runwright_approval:{value}",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": SLACK_APPROVE,
+                    "style": "primary",
+                    "text": {"type": "plain_text", "text": "Approve"},
+                    "value": value,
+                },
+                {
+                    "type": "button",
+                    "action_id": SLACK_REJECT,
+                    "style": "danger",
+                    "text": {"type": "plain_text", "text": "Reject"},
+                    "value": value,
+                },
+            ],
+        },
+    ]
 
 
 def slack_text(message: Notice) -> str:

@@ -11,14 +11,17 @@ import msgspec
 from nats.js import JetStreamContext
 from nats.js.api import DeliverPolicy
 from runwright_bus import consume_keyed, ensure_topology, serve
+from runwright_bus import request as nats_request
 from runwright_bus.service import service
 from runwright_bus.topology import consumer_config
 from runwright_common.settings import load
 from runwright_db import create_pool, migrate
-from runwright_proto import streams, webhooks
+from runwright_proto import approvals, streams, subjects, webhooks
+from runwright_proto.approvals import Decide
+from runwright_proto.control import ActionReply, JobAction
 from runwright_proto.webhooks import CreateWebhook, DeleteWebhook
 
-from runwright_approval import subscriptions
+from runwright_approval import decisions, subscriptions
 from runwright_approval.delivery import Dispatcher, RetryPolicy
 from runwright_approval.notify import Notifier
 from runwright_approval.settings import ApprovalSettings
@@ -72,7 +75,17 @@ async def main() -> None:
         async def delete(cmd: DeleteWebhook) -> Any:
             return await subscriptions.delete_webhook(pool, cmd)
 
+        async def ask_queue(action: JobAction) -> ActionReply:
+            reply: ActionReply = await nats_request(
+                ctx.nc, subjects.ACTION, action, ActionReply, timeout=settings.queue_timeout_s
+            )
+            return reply
+
+        async def decide(cmd: Decide) -> Any:
+            return await decisions.decide(pool, ask_queue, cmd)
+
         ctx.checks["database"] = database
+        await serve(ctx.nc, approvals.DECIDE, Decide, decide)
         await serve(ctx.nc, webhooks.CREATE, CreateWebhook, create)
         await serve(ctx.nc, webhooks.DELETE, DeleteWebhook, delete)
         ctx.spawn(dispatcher.run(ctx.stop), "webhook-dispatcher")

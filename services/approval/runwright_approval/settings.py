@@ -13,6 +13,8 @@ class ApprovalSettings(CommonSettings, frozen=True, kw_only=True):
     database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
     public_url: str = ""
     """Where people open Runwright (``https://runwright.example.com``); makes links absolute."""
+    queue_timeout_s: Positive = 5.0
+    """How long a final decision waits for the queue to apply it."""
     webhook_retry_base_s: Positive = 1.0
     """First retry delay; each further retry doubles it, up to ``webhook_retry_cap_s``."""
     webhook_retry_cap_s: Positive = 300.0

@@ -19,6 +19,7 @@ from runwright_storage import FilesystemStore
 
 from runwright_gateway import health, screening
 from runwright_gateway.admin_token import AdminToken
+from runwright_gateway.approvals_api import ApprovalController, SlackController
 from runwright_gateway.artifacts_api import ArtifactsController
 from runwright_gateway.audit import AuditMiddleware, AuditWriter
 from runwright_gateway.audit_api import AuditController
@@ -40,6 +41,8 @@ from runwright_gateway.workspace_feed import WorkspaceFeed
 
 ROUTES: list[ControllerRouterHandler] = [
     JobsController,
+    ApprovalController,
+    SlackController,
     BatchesController,
     WebhooksController,
     # The lead's module: its guard is the token; the document names the schemes too.

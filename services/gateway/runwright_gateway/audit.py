@@ -36,8 +36,14 @@ NOTE_KEY = "audit_note"
 CHANGES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 NOT_CHANGES = frozenset({("POST", "/api/v1/runbooks/validate")})
 """Operations that use a changing method yet change nothing: not audited."""
-NAMED = {("POST", "/console/session"): "signin", ("DELETE", "/console/session"): "signout"}
+NAMED = {
+    ("POST", "/console/session"): "signin",
+    ("DELETE", "/console/session"): "signout",
+    ("GET", "/console/sso/callback"): "signin",
+}
 """Actions outside ``/api/v1``, where the route says nothing generic."""
+READS_AUDITED = frozenset({("GET", "/console/sso/callback")})
+"""Requests that use a safe method yet change something (a single sign-on's return): audited."""
 VERBS = {"POST": "create", "PUT": "replace", "PATCH": "update", "DELETE": "delete"}
 IRREGULAR = {"people": "person", "batches": "batch", "statuses": "status"}
 VERB_PARAMS = frozenset({"action"})
@@ -321,6 +327,8 @@ class AuditWriter:
 
 
 def audited(method: str, route: str) -> bool:
+    if (method, route) in READS_AUDITED:
+        return True
     if method not in CHANGES or (method, route) in NOT_CHANGES:
         return False
     return route.startswith("/api/v1/") or (method, route) in NAMED

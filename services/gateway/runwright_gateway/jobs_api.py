@@ -18,13 +18,14 @@ from runwright_proto.api.jobs import (
     JobRequest,
     JobView,
 )
+from runwright_proto.approvals import DECISIONS
 from runwright_proto.commands import SubmitBatchReply, SubmitReply
 from runwright_proto.control import Action, ActionReply, JobAction
 from runwright_proto.jobs import JobStatus, Trigger
 from runwright_runbook.parse import FieldError
 from runwright_runbook.report import ExecutionReport
 
-from runwright_gateway import batches, sse, submit_rate, views
+from runwright_gateway import approvals_api, batches, sse, submit_rate, views
 from runwright_gateway.auth import authorize, principal
 from runwright_gateway.docs import SECURITY
 from runwright_gateway.problems import Problem, invalid, not_found
@@ -183,7 +184,7 @@ class JobsController(Controller):
             raise not_found(f"job {job_id}")
         return job
 
-    @post("/{job_id:str}/{action:str}", status_code=200, responses=problems(400, 404, 409))
+    @post("/{job_id:str}/{action:str}", status_code=200, responses=approvals_api.DECISION_ANSWERS)
     async def act(
         self,
         request: Request[Any, Any, Any],
@@ -193,11 +194,19 @@ class JobsController(Controller):
         data: ActionRequest | None = None,
     ) -> Response[JobView]:
         """approve, reject, skip, pause, resume or cancel; 409 when the status forbids it (the
-        job's ``allowed_actions`` says what it allows) or the version moved on (``If-Match``)."""
+        job's ``allowed_actions`` says what it allows) or the version moved on (``If-Match``).
+        approve, reject and skip are decided by the approval service under the runbook's
+        approver policy (``x-runwright.approval``): 403 names why it refuses (``why``: role,
+        user, four_eyes); 202 with ``approvals: {required, given}`` when an approval is counted
+        and more are needed."""
         state, who = request.app.state, principal(request)
         # A job's workspace never changes: checked here, the queue then decides the action.
         if await views.job_status(state.pool, job_id, who.workspace) is None:
             raise not_found(f"job {job_id}")
+        if action in DECISIONS:
+            return await approvals_api.decide(
+                request, job_id, action, if_match_version(if_match), data.reason if data else None
+            )
         reply: ActionReply = await nats_request(
             state.nc,
             subjects.ACTION,

@@ -30,7 +30,16 @@ from runwright_proto.api.identity import (
 )
 from runwright_runbook.parse import FieldError
 
-from runwright_gateway import audit, auth, invitation_mail, passwords, people, sessions, throttle
+from runwright_gateway import (
+    approvals_api,
+    audit,
+    auth,
+    invitation_mail,
+    passwords,
+    people,
+    sessions,
+    throttle,
+)
 from runwright_gateway import workspaces as workspace_rows
 from runwright_gateway.auth import Principal, authorize, principal
 from runwright_gateway.docs import SECURITY
@@ -106,6 +115,17 @@ class MeController(Controller):
             role="owner" if who.role is Role.INSTALLATION else who.role.label,
             workspaces=spaces,
         )
+
+    @patch("/", responses=problems(409))
+    async def update_me(
+        self, request: Request[Any, Any, Any], data: approvals_api.SlackLink
+    ) -> approvals_api.SlackLinked:
+        """Link the signed-in person's Slack user id (``{"slack_user_id": "U123"}``; null
+        unlinks): Slack's Approve and Reject buttons then decide as them."""
+        who = principal(request)
+        user_id = person_only(who)
+        await approvals_api.link_slack(request.app.state.pool, user_id, data.slack_user_id)
+        return approvals_api.SlackLinked(slack_user_id=data.slack_user_id)
 
     @post("/password", status_code=200, responses=problems(429))
     async def change_password(

@@ -60,6 +60,9 @@ RULES: dict[tuple[str, str], Role | None] = {
     ("GET", "/api/v1/jobs/counts"): V,
     ("GET", "/api/v1/jobs/{job_id}"): V,
     ("POST", "/api/v1/jobs/{job_id}/{action}"): M,
+    # The approval dialog: who may decide (the runbook's approver policy decides approve,
+    # reject and skip beyond the Member rule above).
+    ("GET", "/api/v1/jobs/{job_id}/approval"): V,
     ("GET", "/api/v1/jobs/{job_id}/report"): V,
     ("GET", "/api/v1/jobs/{job_id}/report.md"): V,
     ("GET", "/api/v1/jobs/{job_id}/events"): V,
@@ -97,6 +100,7 @@ RULES: dict[tuple[str, str], Role | None] = {
     ("GET", "/api/v1/audit"): V,
     # Oneself: anyone signed in sees who they are, changes their password, signs out everywhere.
     ("GET", "/api/v1/me"): V,
+    ("PATCH", "/api/v1/me"): V,
     ("POST", "/api/v1/me/password"): V,
     ("DELETE", "/api/v1/me/sessions"): V,
     # People: everyone sees the team; Admins invite, change roles and remove (Owners for Owners).
@@ -109,6 +113,8 @@ RULES: dict[tuple[str, str], Role | None] = {
     ("DELETE", "/api/v1/invitations/{invitation_id}"): A,
     # The invitation's token is the credential.
     ("POST", "/api/v1/invitations/accept"): PUBLIC,
+    # Slack calls it: its signing secret is the credential, then the linked person's role.
+    ("POST", "/api/v1/integrations/slack/interactions"): PUBLIC,
 }
 """(method, path as the OpenAPI document writes it) -> the least role that may call it."""
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import msgspec
 from msgspec import Meta
 from runwright_common.settings import CommonSettings
 
@@ -35,6 +36,8 @@ class GatewaySettings(CommonSettings, frozen=True, kw_only=True):
     """Jobs a workspace may submit a minute through the API (batch rows count)."""
     submit_rate_caller: Annotated[int, Meta(ge=1)] = 1200
     """Jobs one key, person or the admin token may submit a minute in a workspace."""
+    slack_signing_secret: str = ""
+    """The Slack app's signing secret: verifies Approve/Reject clicks (empty: refused)."""
     public_url: str = ""
     """The console's address as people reach it (for invitation links); the request's when unset."""
     smtp_host: str = ""
@@ -44,3 +47,26 @@ class GatewaySettings(CommonSettings, frozen=True, kw_only=True):
     smtp_password: str = ""
     smtp_from: str = "runwright@localhost"
     smtp_starttls: bool = True
+    oidc_issuer: str = ""
+    """Single sign-on: the OpenID Connect provider's issuer URL (empty: no SSO). Its
+    ``/.well-known/openid-configuration`` is read for the endpoints and keys."""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    """Empty for a public client (PKCE alone); else sent to the token endpoint."""
+    oidc_scopes: str = "openid email profile"
+    oidc_groups_claim: str = "groups"
+    """The ID token (or userinfo) claim listing the person's groups, for ``oidc_role_map``."""
+    oidc_role_map: dict[str, str | list[str]] = msgspec.field(default_factory=dict)
+    """JSON: ``{"<group>": "<workspace>:<role>"}`` (or a list of them per group). Each sign-in
+    creates or updates the memberships the person's groups map to (the highest role wins)."""
+    oidc_default_workspace: str = ""
+    """Where a first-time SSO person with no mapped group and no invitation joins (empty: they
+    are refused)."""
+    oidc_default_role: str = "viewer"
+    oidc_label: str = "SSO"
+    """The console's button says "Sign in with <label>"."""
+
+    def __post_init__(self) -> None:
+        from runwright_gateway.sso import check  # the SSO settings' format is that module's
+
+        check(self)

@@ -28,6 +28,7 @@ from runwright_gateway import (
     passwords,
     people,
     sessions,
+    sso,
     throttle,
 )
 from runwright_gateway.auth import SESSION_COOKIE, cross_site, session_token
@@ -223,6 +224,7 @@ console_router = Router(
         session_state,
         sign_in,
         sign_out,
+        *sso.ROUTES,
         create_static_files_router(
             path=ASSETS,
             directories=[STATIC_DIR],

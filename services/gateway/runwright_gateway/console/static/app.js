@@ -1,54 +1,37 @@
-// The console's entry point: sign-in, a tiny client-side router, and the views.
-import { sessionState, setUnauthorizedHandler, signIn, signOut } from "./api.js";
+// The console's entry point: sign-in, who is signed in (and where, as what), a tiny client-side
+// router, and the views.
+import { sessionState, setUnauthorizedHandler, signOut } from "./api.js";
 import { renderJobDetail } from "./detail/page.js";
 import { renderJobs } from "./jobs/page.js";
 import { renderNewJob } from "./newjob/page.js";
+import { renderAccept } from "./people/accept.js";
+import { hideAccount, loadMe, onAccountEvents, paintAccount } from "./people/account.js";
+import { renderAudit } from "./people/audit.js";
+import { renderKeys } from "./people/keys.js";
+import { renderSignIn } from "./people/signin.js";
+import { renderTeam } from "./people/team.js";
+import { setMe } from "./roles.js";
 import { renderSchedules } from "./schedules.js";
 import { h } from "./ui.js";
 
 const main = document.getElementById("main");
 const signOutButton = document.getElementById("sign-out");
 let cleanup = () => {};
+let routing = 0; // the latest route(): an older one that is still waiting gives way
 
-function showSignIn(failed = false) {
+function leave() {
   cleanup();
   cleanup = () => {};
+}
+
+function showSignIn(reason = "") {
+  leave();
+  routing += 1;
+  setMe(null);
+  hideAccount();
+  markNav("");
   signOutButton.hidden = true;
-  document.title = "Sign in · Runwright";
-  const error = h("p", { id: "signin-error", class: "error", role: "alert" });
-  if (failed) error.textContent = "That token is not valid.";
-  const input = h("input", {
-    id: "token",
-    name: "token",
-    type: "password",
-    required: true,
-    autocomplete: "current-password",
-    "aria-describedby": "signin-error",
-  });
-  // Without JavaScript the form still posts (form-encoded) and the server redirects back.
-  const form = h(
-    "form",
-    { class: "card signin", method: "post", action: "/console/session" },
-    h("h1", {}, "Sign in"),
-    h("p", { class: "muted" }, "Enter the workspace's admin token."),
-    h("label", { for: "token" }, "Admin token"),
-    input,
-    error,
-    h("button", { type: "submit", class: "primary" }, "Sign in"),
-  );
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    error.textContent = "";
-    if (await signIn(input.value)) {
-      input.value = "";
-      route();
-    } else {
-      error.textContent = "That token is not valid.";
-      input.focus();
-    }
-  });
-  main.replaceChildren(form);
-  input.focus();
+  cleanup = renderSignIn(main, { reason, onSignedIn: () => route() });
 }
 
 setUnauthorizedHandler(() => showSignIn());
@@ -66,25 +49,59 @@ function markNav(current) {
   }
 }
 
+function problemPage(title, text) {
+  main.replaceChildren(h("h1", {}, title), h("p", { role: "alert" }, text));
+}
+
+const PAGES = {
+  "/console/new": () => renderNewJob(main, navigate),
+  "/console/schedules": () => renderSchedules(main),
+  "/console/team": () => renderTeam(main),
+  "/console/keys": () => renderKeys(main),
+  "/console/audit": () => renderAudit(main),
+};
+
 async function route() {
-  cleanup();
-  cleanup = () => {};
+  leave();
+  const mine = ++routing;
   const url = new URL(location.href);
-  if (!(await sessionState())) {
-    showSignIn(url.searchParams.get("signin") === "failed");
+  const page = url.pathname.replace(/\/+$/, "");
+  if (page === "/console/accept") {
+    // Public: the invitation's token is the credential.
+    hideAccount();
+    markNav("");
+    signOutButton.hidden = true;
+    cleanup = renderAccept(main, navigate);
     return;
   }
+  if (!(await sessionState())) {
+    if (mine !== routing) return;
+    const reason = url.searchParams.get("signin") || "";
+    if (reason) history.replaceState(null, "", url.pathname);
+    showSignIn(reason);
+    return;
+  }
+  let me;
+  try {
+    me = await loadMe();
+  } catch (error) {
+    if (mine !== routing || error.status === 401) return; // 401: the sign-in view is up already
+    signOutButton.hidden = false;
+    if (error.problem?.code === "no_workspace") problemPage("No workspace", "You belong to no workspace yet; ask an Admin to invite you.");
+    else problemPage("Could not load your account", error.message);
+    return;
+  }
+  if (mine !== routing) return;
+  setMe(me);
+  paintAccount(me);
   signOutButton.hidden = false;
   const detail = url.pathname.match(/^\/console\/jobs\/([0-9a-fA-F-]{36})\/?$/);
-  const page = url.pathname.replace(/\/+$/, "");
   markNav(detail || page === "/console/jobs" ? "jobs" : page.replace("/console/", ""));
-  if (page === "/console/new") {
-    cleanup = renderNewJob(main, navigate);
-  } else if (page === "/console/schedules") {
-    cleanup = renderSchedules(main);
+  if (PAGES[page]) {
+    cleanup = PAGES[page]();
   } else if (detail) {
     cleanup = renderJobDetail(main, detail[1]);
-  } else if (url.pathname === "/console/jobs" || url.pathname === "/console/jobs/") {
+  } else if (page === "/console/jobs") {
     cleanup = renderJobs(main, url.searchParams.get("status") || "");
   } else {
     main.replaceChildren(
@@ -93,6 +110,8 @@ async function route() {
     );
   }
 }
+
+onAccountEvents({ onSwitch: () => route(), onEnded: () => showSignIn() });
 
 document.addEventListener("click", (event) => {
   const link = event.target instanceof Element ? event.target.closest("a[href]") : null;

@@ -1,6 +1,7 @@
 // The Schedules page: every schedule with its cron line, zone, overlap policy and next fire times,
 // and a Pause / Unpause button that changes only the version the person saw (If-Match).
 import { api, ApiError } from "./api.js";
+import { can } from "./roles.js";
 import { h, scheduleJobsUrl, toast, when } from "./ui.js";
 
 const PAGE = 50;
@@ -87,7 +88,8 @@ export function renderSchedules(main) {
           "span",
           { class: "schedule-actions" },
           h("a", { href: scheduleJobsUrl(schedule.id), "aria-describedby": headingId }, "Its jobs"),
-          toggle,
+          // Pausing changes the schedule: Developers and above (the API refuses others anyway).
+          can("schedule.edit") ? toggle : null,
         ),
       ),
       h(

@@ -1,6 +1,7 @@
 // A job's detail page: metrics, step timeline, live screenshot, artifacts, report and actions,
 // all kept current by the job's own event stream.
 import { api } from "../api.js";
+import { can, me, roleLabel } from "../roles.js";
 import { artifactList } from "../artifacts/list.js";
 import { dismissToast, h, STATUS_LABELS, TERMINAL, toast } from "../ui.js";
 import { approvalDialog, cancelDialog } from "./dialogs.js";
@@ -56,12 +57,16 @@ export function renderJobDetail(main, jobId) {
 
   function render() {
     paintHead(view, job);
-    paintActions(view, job.allowed_actions, onAction);
+    // A role that may not act on jobs (Viewer) is offered no actions and no approval dialog.
+    const acting = can("job.act");
+    paintActions(view, acting ? job.allowed_actions : [], onAction);
+    view.readOnly.hidden = acting || !(job.allowed_actions || []).length;
+    view.readOnly.textContent = `Your role (${roleLabel(me()?.role)}) watches jobs; Members and above act on them.`;
     paintMetrics(view, job);
     view.timeline.replaceChildren(...job.steps.map(stepItem));
     placeFailureShots(view.timeline, artifacts.find);
     paintLastView(view, job, lastScreenshot(artifacts.all()));
-    approval.sync(job);
+    if (acting) approval.sync(job);
   }
 
   async function refresh() {

@@ -15,6 +15,7 @@ export function detailPage(main, { artifacts, dialogs }) {
     meaning: h("p", { class: "muted small", id: "job-status-meaning" }),
     reason: h("p", { class: "muted", id: "job-reason", hidden: true }),
     actions: h("div", { class: "row actions", role: "group", "aria-label": "Job actions" }),
+    readOnly: h("p", { class: "muted small", id: "job-read-only", hidden: true }),
     buttons: new Map(),
     metrics: h("dl", { class: "metrics", "aria-label": "Execution metrics" }),
     progress: h("progress", { id: "job-progress", class: "job-progress", max: "1", value: "0" }),
@@ -31,6 +32,7 @@ export function detailPage(main, { artifacts, dialogs }) {
     view.meaning,
     view.reason,
     view.actions,
+    view.readOnly,
     view.metrics,
     view.progress,
     h(

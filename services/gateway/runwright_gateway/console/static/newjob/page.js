@@ -1,6 +1,7 @@
 // The New job page: a runbook (pasted or uploaded) checked as you type, its variables as inputs,
 // the job options, and a submit that lands on the new job's page.
 import { api, ApiError } from "../api.js";
+import { can, me, roleLabel } from "../roles.js";
 import { h, toast } from "../ui.js";
 import { errorList, field, localToIso, zoneLabel } from "./fields.js";
 import { variablesSection } from "./variables.js";
@@ -10,6 +11,13 @@ const MAX_FILE_BYTES = 2 * 1024 * 1024;
 
 export function renderNewJob(main, navigate) {
   document.title = "New job · Runwright";
+  if (!can("job.submit")) {
+    main.replaceChildren(
+      h("h1", { id: "nj-heading" }, "New job"),
+      h("p", { class: "card muted" }, `Your role here (${roleLabel(me()?.role)}) may look at jobs but not submit them; Members and above do.`),
+    );
+    return () => {};
+  }
   let timer = 0;
   let generation = 0;
   let stopped = false;

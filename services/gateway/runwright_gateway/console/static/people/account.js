@@ -1,0 +1,88 @@
+// The header's account area: who is signed in and their role, the workspace switcher (a
+// <select> of the caller's workspaces; the choice is remembered and sent as X-Workspace),
+// "Sign out everywhere", and the nav links the role may use.
+import { api, chooseWorkspace, chosenWorkspace } from "../api.js";
+import { can, roleLabel } from "../roles.js";
+import { h, toast } from "../ui.js";
+
+const area = document.getElementById("account");
+const switcher = document.getElementById("workspace-switch");
+const menu = document.getElementById("account-menu");
+let onSwitch = () => {};
+let onEnded = () => {};
+
+switcher.addEventListener("change", () => {
+  chooseWorkspace(switcher.value);
+  const picked = switcher.selectedOptions[0]?.textContent || switcher.value;
+  toast(`Workspace: ${picked}`);
+  onSwitch();
+});
+
+document.getElementById("sign-out-everywhere").addEventListener("click", async () => {
+  try {
+    const { ended } = await api("/api/v1/me/sessions", { method: "DELETE" });
+    menu.open = false;
+    toast(`Signed out everywhere (${ended} ${ended === 1 ? "session" : "sessions"} ended).`);
+  } catch {
+    /* the session may have ended already */
+  }
+  onEnded();
+});
+
+menu.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && menu.open) {
+    menu.open = false;
+    menu.querySelector("summary").focus();
+  }
+});
+
+document.addEventListener("click", (event) => {
+  if (menu.open && event.target instanceof Node && !menu.contains(event.target)) menu.open = false;
+});
+
+export function onAccountEvents(handlers) {
+  onSwitch = handlers.onSwitch;
+  onEnded = handlers.onEnded;
+}
+
+// GET /api/v1/me in the remembered workspace; a workspace the caller no longer belongs to (404)
+// is forgotten and the default asked for instead.
+export async function loadMe() {
+  try {
+    return await api("/api/v1/me");
+  } catch (error) {
+    if (error.status !== 404 || !chosenWorkspace()) throw error;
+    chooseWorkspace("");
+    return api("/api/v1/me");
+  }
+}
+
+export function paintAccount(me) {
+  const who = me.user ? me.user.name || me.user.email : me.actor;
+  document.getElementById("account-name").textContent = who;
+  document.getElementById("account-role").textContent = roleLabel(me.role);
+  document.getElementById("account-actor").textContent = `Acting as ${me.actor} in ${me.workspace}`;
+  document.getElementById("sign-out-everywhere").hidden = !me.user;
+  const spaces = me.workspaces.length ? me.workspaces : [{ slug: me.workspace, name: me.workspace, role: me.role }];
+  switcher.replaceChildren(
+    ...spaces.map((w) =>
+      h("option", { value: w.slug, selected: w.slug === me.workspace }, w.name && w.name !== w.slug ? `${w.name} (${w.slug})` : w.slug),
+    ),
+  );
+  switcher.disabled = spaces.length < 2;
+  for (const [nav, shown] of [
+    ["new", can("job.submit")],
+    ["team", true],
+    ["keys", can("keys.manage")],
+    ["audit", can("audit.read")],
+  ]) {
+    document.querySelector(`nav [data-nav="${nav}"]`).hidden = !shown;
+  }
+  area.hidden = false;
+}
+
+export function hideAccount() {
+  area.hidden = true;
+  menu.open = false;
+  for (const nav of ["team", "keys", "audit"]) document.querySelector(`nav [data-nav="${nav}"]`).hidden = true;
+}
