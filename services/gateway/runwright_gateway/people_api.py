@@ -13,7 +13,6 @@ from uuid import UUID
 
 import asyncpg
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.datastructures import Cookie
 from runwright_proto.api.identity import (
     AcceptedView,
     AcceptRequest,
@@ -192,6 +191,18 @@ async def last_owner_guard(conn: asyncpg.Connection, workspace: str, current: st
         raise conflict("role", "the workspace's last Owner stays one: make another Owner first")
 
 
+async def locked_member(conn: asyncpg.Connection, workspace: str, user_id: UUID) -> asyncpg.Record:
+    """The member's row, locked for the change; 404 when there is none."""
+    row = await conn.fetchrow(
+        "SELECT role FROM gateway.memberships WHERE workspace = $1 AND user_id = $2 FOR UPDATE",
+        workspace,
+        user_id,
+    )
+    if row is None:
+        raise not_found(f"member {user_id}")
+    return row
+
+
 class MembersController(Controller):
     path = "/api/v1/members"
     guards = [authorize]
@@ -212,14 +223,7 @@ class MembersController(Controller):
         role = granted(who, data.role)
         audit.note(request, target=str(user_id), detail={"role": role.label})
         async with pool.acquire() as conn, conn.transaction():
-            row = await conn.fetchrow(
-                "SELECT role FROM gateway.memberships WHERE workspace = $1 AND user_id = $2"
-                " FOR UPDATE",
-                who.workspace,
-                user_id,
-            )
-            if row is None:
-                raise not_found(f"member {user_id}")
+            row = await locked_member(conn, who.workspace, user_id)
             owner_rule(who, row["role"], role.label)
             if role is not Role.OWNER:
                 await last_owner_guard(conn, who.workspace, row["role"])
@@ -239,14 +243,7 @@ class MembersController(Controller):
         who, pool = principal(request), request.app.state.pool
         audit.note(request, target=str(user_id))
         async with pool.acquire() as conn, conn.transaction():
-            row = await conn.fetchrow(
-                "SELECT role FROM gateway.memberships WHERE workspace = $1 AND user_id = $2"
-                " FOR UPDATE",
-                who.workspace,
-                user_id,
-            )
-            if row is None:
-                raise not_found(f"member {user_id}")
+            row = await locked_member(conn, who.workspace, user_id)
             owner_rule(who, row["role"])
             await last_owner_guard(conn, who.workspace, row["role"])
             await conn.execute(
@@ -367,7 +364,7 @@ class InvitationsController(Controller):
                 f"accepting from another site is refused: {why}",
                 code="cross_site",
             )
-        pool, settings = request.app.state.pool, request.app.state.settings
+        pool = request.app.state.pool
         rules, source = auth.limits(request), auth.source(request)
         await throttle.check(pool, rules, None, source)
         async with pool.acquire() as conn, conn.transaction():
@@ -399,23 +396,7 @@ class InvitationsController(Controller):
                     raise invalid([FieldError("password", "is not this account's password")])
             await people.join(conn, invitation, user["id"])
         audit.note(request, actor=f"user:{user['email']}")
-        value = await sessions.start(
-            pool,
-            user_id=user["id"],
-            key_id=None,
-            max_s=settings.session_max_s,
-            source=source,
-            user_agent=request.headers.get("user-agent", ""),
-        )
-        cookie = Cookie(
-            key=sessions.COOKIE,
-            value=value,
-            path="/",
-            max_age=int(settings.session_max_s),
-            httponly=True,
-            samesite="strict",
-            secure=request.url.scheme == "https",
-        )
+        cookie = await sessions.begin(request, user_id=user["id"])
         membership = await people.role_in(pool, user["id"], invitation["workspace"])
         assert membership is not None
         view = AcceptedView(

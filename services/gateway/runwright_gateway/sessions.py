@@ -8,9 +8,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
+from litestar import Request
+from litestar.datastructures import Cookie
 
 COOKIE = "runwright_session"
 
@@ -97,3 +100,33 @@ async def live_count(pool: asyncpg.Pool, user_id: UUID) -> int:
         user_id,
     )
     return found
+
+
+async def begin(
+    request: Request[Any, Any, Any],
+    *,
+    user_id: UUID | None = None,
+    key_id: UUID | None = None,
+    admin_mark: bytes | None = None,
+) -> Cookie:
+    """Start a session for this browser (password, key, admin token, invitation or SSO sign-in)
+    and answer its cookie: HttpOnly, SameSite=Strict, for the session's whole life."""
+    settings = request.app.state.settings
+    value = await start(
+        request.app.state.pool,
+        user_id=user_id,
+        key_id=key_id,
+        admin_mark=admin_mark,
+        max_s=settings.session_max_s,
+        source=request.client.host if request.client is not None else "",
+        user_agent=request.headers.get("user-agent", ""),
+    )
+    return Cookie(
+        key=COOKIE,
+        value=value,
+        path="/",
+        max_age=int(settings.session_max_s),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )

@@ -42,8 +42,7 @@ from litestar.datastructures import Cookie
 from litestar.response import Redirect
 from runwright_common.logging import get_logger
 
-from runwright_gateway import audit, auth, passwords, people, sessions
-from runwright_gateway.auth import SESSION_COOKIE
+from runwright_gateway import audit, passwords, people, sessions
 from runwright_gateway.permissions import MEMBERSHIP_ROLES, Role
 from runwright_gateway.settings import GatewaySettings
 
@@ -384,24 +383,7 @@ async def _finish(request: Request[Any, Any, Any], gone: Cookie) -> Response[Any
         actor=f"user:{email}",
         detail={"method": "sso", "workspaces": joined},
     )
-    value = await sessions.start(
-        pool,
-        user_id=user_id,
-        key_id=None,
-        admin_mark=None,
-        max_s=settings.session_max_s,
-        source=auth.source(request),
-        user_agent=request.headers.get("user-agent", ""),
-    )
-    cookie = Cookie(
-        key=SESSION_COOKIE,
-        value=value,
-        path="/",
-        max_age=int(settings.session_max_s),
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )
+    cookie = await sessions.begin(request, user_id=user_id)
     log.info("sso sign-in", email=email, issuer=metadata["issuer"])
     return Redirect("/console/jobs", status_code=302, cookies=[cookie, gone])
 

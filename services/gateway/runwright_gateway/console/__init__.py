@@ -178,26 +178,13 @@ async def sign_in(request: Request[Any, Any, Any]) -> Response[Any]:
             audit.note(request, outcome="denied", detail={"refused": refused.status})
             return Redirect(f"/console/jobs?signin={why}", status_code=303)
         raise
-    settings = request.app.state.settings
-    value = await sessions.start(
-        request.app.state.pool,
+    cookie = await sessions.begin(
+        request,
         user_id=user_id,
         key_id=key_id,
         admin_mark=None
         if user_id or key_id
         else admin_token.mark(request.app.state.admin_token.current()),
-        max_s=settings.session_max_s,
-        source=auth.source(request),
-        user_agent=request.headers.get("user-agent", ""),
-    )
-    cookie = Cookie(
-        key=SESSION_COOKIE,
-        value=value,
-        path="/",
-        max_age=int(settings.session_max_s),
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
     )
     if form:
         return Redirect("/console/jobs", status_code=303, cookies=[cookie])
