@@ -237,6 +237,49 @@ async def test_an_owner_signs_in_invites_makes_and_revokes_a_key_and_reads_the_a
     await expect(page.locator(f'tr[data-email="{newcomer}"]')).to_have_count(0)
 
 
+async def sign_in_as_owner(page: Page, team: Team) -> None:
+    await page.goto("/")
+    await page.get_by_label("E-mail").fill(team.owner)
+    await page.get_by_label("Password", exact=True).fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_label("Workspace")).to_have_value(team.slug)
+
+
+async def test_after_a_switch_the_live_list_the_job_stream_and_downloads_act_in_the_pick(
+    page: Page, stack: Stack, team: Team
+) -> None:
+    await sign_in_as_owner(page, team)
+    await page.get_by_label("Workspace").select_option(team.other)
+    await expect(page.locator(".toast")).to_contain_text(team.other)
+    await expect(page.get_by_role("heading", name="Jobs", exact=True)).to_be_visible()
+
+    # Made after the page loaded: it can only arrive over the live stream (an EventSource).
+    job_id = scheduled_job(stack, team.other)
+    row = page.locator(f'tr[data-job-id="{job_id}"]')
+    await expect(row).to_be_visible()
+    await page.goto(f"/console/jobs/{job_id}")
+    await expect(page.locator("#job-status .badge")).to_have_text("Scheduled")
+    with admin(stack, team.other) as client:
+        assert client.post(f"/api/v1/jobs/{job_id}/cancel").status_code == 200
+    await expect(page.locator("#job-status .badge")).to_have_text("Cancelled")
+    async with page.expect_download() as downloading:
+        await page.get_by_role("link", name="Download Markdown").click()
+    report = (await (await downloading.value).path()).read_text()
+    assert report.startswith("# Looked at, not touched")
+    assert "cancelled" in report
+
+    # Another tab of this browser follows a switch made here, so no tab acts where it does not
+    # show; a job page of the workspace left gives way to the new workspace's jobs.
+    other_tab = await page.context.new_page()
+    await other_tab.goto("/console/jobs")
+    await expect(other_tab.get_by_label("Workspace")).to_have_value(team.other)
+    await page.get_by_label("Workspace").select_option(team.slug)
+    await expect(page).to_have_url(re.compile(r"/console/jobs$"))
+    await expect(other_tab.get_by_label("Workspace")).to_have_value(team.slug)
+    await expect(other_tab.locator(f'tr[data-job-id="{job_id}"]')).to_have_count(0)
+    await other_tab.close()
+
+
 async def test_sign_in_says_when_to_try_again_after_too_many_attempts(
     page: Page, stack: Stack
 ) -> None:

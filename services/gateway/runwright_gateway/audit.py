@@ -39,6 +39,7 @@ NOT_CHANGES = frozenset({("POST", "/api/v1/runbooks/validate")})
 NAMED = {
     ("POST", "/console/session"): "signin",
     ("DELETE", "/console/session"): "signout",
+    ("PATCH", "/console/session"): "workspace.switch",
     ("GET", "/console/sso/callback"): "signin",
 }
 """Actions outside ``/api/v1``, where the route says nothing generic."""

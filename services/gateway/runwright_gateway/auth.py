@@ -160,12 +160,23 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Princi
         return await credential(connection, bearer, asked)
     if cookie is None:
         raise unauthorized("missing bearer token (Authorization: Bearer <token>)")
+    return await from_session(connection, cookie, asked)
+
+
+async def from_session(
+    connection: ASGIConnection[Any, Any, Any, Any], cookie: str, asked: str | None
+) -> Principal:
+    """Who the live console session ``cookie`` names acts as: in ``asked``, else in the
+    workspace the session remembers, else in its first one. 401 when the session has ended."""
     pool, settings = connection.app.state.pool, connection.app.state.settings
     session = await sessions.resume(pool, cookie, settings.session_idle_s)
     if session is None:
         raise unauthorized("the console session has ended; sign in again", "invalid_token")
+    # The workspace the session remembers (the console's switcher) stands in for a header the
+    # browser could not send (EventSource, images, links); one it may no longer use is dropped.
+    remembered = None if asked is not None else session["workspace"]
     if session["user_id"] is not None:
-        return await person(connection, session["user_id"], asked, cookie)
+        return await person(connection, session["user_id"], asked, cookie, remembered)
     if session["key_id"] is not None:
         found = await key_principal(
             connection, await api_keys.by_id(pool, session["key_id"]), asked
@@ -174,6 +185,8 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Princi
     current = connection.app.state.admin_token.current()
     if not current or session["admin_mark"] != admin_token.mark(current):
         raise unauthorized("the admin token was rotated; sign in again", "invalid_token")
+    if remembered is not None and await workspaces.exists(pool, remembered):
+        asked = remembered
     return replace(await installation(connection, asked), session=cookie)
 
 
@@ -215,11 +228,15 @@ async def key_principal(
 
 
 async def person(
-    connection: ASGIConnection[Any, Any, Any, Any], user_id: UUID, asked: str | None, cookie: str
+    connection: ASGIConnection[Any, Any, Any, Any],
+    user_id: UUID,
+    asked: str | None,
+    cookie: str,
+    remembered: str | None = None,
 ) -> Principal:
     pool = connection.app.state.pool
     user = await people.by_id(pool, user_id)
-    membership = await people.role_in(pool, user_id, asked)
+    membership = await people.role_in(pool, user_id, asked, remembered)
     if user is None:
         raise unauthorized("the console session has ended; sign in again", "invalid_token")
     if membership is None:

@@ -44,14 +44,17 @@ async def memberships(pool: asyncpg.Pool, user_id: UUID) -> list[asyncpg.Record]
 
 
 async def role_in(
-    pool: asyncpg.Pool, user_id: UUID, workspace: str | None
+    pool: asyncpg.Pool, user_id: UUID, workspace: str | None, preferred: str | None = None
 ) -> asyncpg.Record | None:
-    """(workspace, role) of the person in ``workspace``, or in their first one when None."""
+    """(workspace, role) of the person in ``workspace``; when None, in ``preferred`` if they
+    still belong to it, else in their first one."""
     row: asyncpg.Record | None = await pool.fetchrow(
         "SELECT workspace, role FROM gateway.memberships WHERE user_id = $1"
-        " AND ($2::text IS NULL OR workspace = $2) ORDER BY created_at, workspace LIMIT 1",
+        " AND ($2::text IS NULL OR workspace = $2)"
+        " ORDER BY workspace IS DISTINCT FROM $3::text, created_at, workspace LIMIT 1",
         user_id,
         workspace,
+        preferred,
     )
     return row
 

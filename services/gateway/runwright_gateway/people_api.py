@@ -396,7 +396,9 @@ class InvitationsController(Controller):
                     raise invalid([FieldError("password", "is not this account's password")])
             await people.join(conn, invitation, user["id"])
         audit.note(request, actor=f"user:{user['email']}")
-        cookie = await sessions.begin(request, user_id=user["id"])
+        cookie = await sessions.begin(
+            request, user_id=user["id"], workspace=invitation["workspace"]
+        )
         membership = await people.role_in(pool, user["id"], invitation["workspace"])
         assert membership is not None
         view = AcceptedView(

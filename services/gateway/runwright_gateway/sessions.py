@@ -31,12 +31,14 @@ async def start(
     source: str,
     user_agent: str,
     admin_mark: bytes | None = None,
+    workspace: str | None = None,
 ) -> str:
-    """A new session; answers the cookie's value."""
+    """A new session (acting in ``workspace`` when a request names none, else in the first one
+    its credential may use); answers the cookie's value."""
     value = secrets.token_urlsafe(32)
     await pool.execute(
         "INSERT INTO gateway.sessions (digest, id, user_id, key_id, source, user_agent, expires_at,"
-        " admin_mark) VALUES ($1, $2, $3, $4, $5, $6, now() + $7, $8)",
+        " admin_mark, workspace) VALUES ($1, $2, $3, $4, $5, $6, now() + $7, $8, $9)",
         digest(value),
         uuid4(),
         user_id,
@@ -45,6 +47,7 @@ async def start(
         user_agent[:300],
         timedelta(seconds=max_s),
         admin_mark,
+        workspace,
     )
     return value
 
@@ -56,7 +59,7 @@ WITH seen AS (
      WHERE digest = $1 AND ended_at IS NULL AND expires_at > now()
        AND last_seen_at > now() - $2::interval AND last_seen_at < now() - interval '30 seconds'
 )
-SELECT id, user_id, key_id, admin_mark, ended_at IS NULL AND expires_at > now()
+SELECT id, user_id, key_id, admin_mark, workspace, ended_at IS NULL AND expires_at > now()
        AND last_seen_at > now() - $2::interval AS live
   FROM gateway.sessions WHERE digest = $1
 """
@@ -68,6 +71,15 @@ async def resume(pool: asyncpg.Pool, value: str, idle_s: float) -> asyncpg.Recor
         RESUME, digest(value), timedelta(seconds=idle_s)
     )
     return row if row is not None and row["live"] else None
+
+
+async def choose_workspace(pool: asyncpg.Pool, value: str, workspace: str) -> None:
+    """Remember the workspace this session acts in when a request names none."""
+    await pool.execute(
+        "UPDATE gateway.sessions SET workspace = $2 WHERE digest = $1 AND ended_at IS NULL",
+        digest(value),
+        workspace,
+    )
 
 
 async def end(pool: asyncpg.Pool, value: str, why: str = "signed out") -> None:
@@ -108,6 +120,7 @@ async def begin(
     user_id: UUID | None = None,
     key_id: UUID | None = None,
     admin_mark: bytes | None = None,
+    workspace: str | None = None,
 ) -> Cookie:
     """Start a session for this browser (password, key, admin token, invitation or SSO sign-in)
     and answer its cookie: HttpOnly, SameSite=Strict, for the session's whole life."""
@@ -117,6 +130,7 @@ async def begin(
         user_id=user_id,
         key_id=key_id,
         admin_mark=admin_mark,
+        workspace=workspace,
         max_s=settings.session_max_s,
         source=request.client.host if request.client is not None else "",
         user_agent=request.headers.get("user-agent", ""),

@@ -15,10 +15,11 @@ from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
 
 import msgspec
-from litestar import Request, Response, Router, delete, get, post
+from litestar import Request, Response, Router, delete, get, patch, post
 from litestar.datastructures import CacheControlHeader, Cookie
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
+from runwright_runbook.parse import FieldError
 
 from runwright_gateway import (
     admin_token,
@@ -32,7 +33,8 @@ from runwright_gateway import (
     throttle,
 )
 from runwright_gateway.auth import SESSION_COOKIE, cross_site, session_token
-from runwright_gateway.problems import Problem
+from runwright_gateway.permissions import Role
+from runwright_gateway.problems import Problem, invalid
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -131,6 +133,11 @@ async def _who(request: Request[Any, Any, Any], body: _SignIn) -> tuple[UUID | N
     """(user id, key id) of a valid sign-in (both None: the admin token); else 401 or 429."""
     pool, rules, source = request.app.state.pool, auth.limits(request), auth.source(request)
     email = body.email.strip()
+    if email and body.token.strip():
+        # Which credential was meant is not guessed: one is refused before either is tried.
+        raise invalid(
+            [FieldError("token", "send an e-mail address and password, or a token, not both")]
+        )
     if email:
         audit.note(request, actor="anonymous", detail={"email": email[:254], "method": "password"})
         await throttle.check(pool, rules, email, source)
@@ -203,6 +210,34 @@ async def sign_out(request: Request[Any, Any, Any]) -> Response[None]:
     return Response(None, status_code=204, cookies=[gone])
 
 
+class WorkspaceChoice(msgspec.Struct, forbid_unknown_fields=True):
+    workspace: str
+
+
+@patch("/console/session", status_code=200, include_in_schema=False)
+async def switch_workspace(
+    request: Request[Any, Any, Any], data: WorkspaceChoice
+) -> dict[str, str]:
+    """The header's switcher: this session acts in ``workspace`` from now on, for every request
+    that names none (so the event streams, images and links the browser fetches by itself act
+    where the page does). 404 for a workspace the caller may not use, as everywhere."""
+    if why := cross_site(request):
+        raise Problem(
+            403, "Forbidden", f"a change from another site is refused: {why}", code="cross_site"
+        )
+    given = session_token(request)
+    if given is None:
+        raise auth.unauthorized("no console session; sign in first")
+    slug = data.workspace.strip()
+    if not slug or len(slug) > 64 or "\x00" in slug:
+        raise invalid([FieldError("workspace", "must name a workspace (1 to 64 characters)")])
+    found = await auth.from_session(request, given, slug)
+    audit.note(request, actor=found.actor, workspace=found.workspace, target=found.workspace)
+    await sessions.choose_workspace(request.app.state.pool, given, found.workspace)
+    role = "owner" if found.role is Role.INSTALLATION else found.role.label
+    return {"workspace": found.workspace, "role": role}
+
+
 console_router = Router(
     path="/",
     route_handlers=[
@@ -211,6 +246,7 @@ console_router = Router(
         session_state,
         sign_in,
         sign_out,
+        switch_workspace,
         *sso.ROUTES,
         create_static_files_router(
             path=ASSETS,

@@ -1,5 +1,5 @@
-// Talking to the gateway: the session cookie authenticates every call (same origin), and the
-// workspace the person picked rides along as X-Workspace (remembered in this browser).
+// Talking to the gateway: the session cookie authenticates every call (same origin) and names
+// the workspace the person picked.
 
 export class ApiError extends Error {
   constructor(status, problem, headers = null) {
@@ -16,34 +16,24 @@ export function setUnauthorizedHandler(handler) {
   onUnauthorized = handler;
 }
 
-const WORKSPACE_KEY = "runwright.workspace";
+// The workspace picked in the header's switcher is kept with the console session on the server,
+// so every request the page makes acts there, including those the browser makes by itself
+// (EventSource streams, images and videos, download links), which could not carry a header.
+// Other tabs of this browser share the session: they are told to redraw in the new workspace.
+const tabs = "BroadcastChannel" in window ? new BroadcastChannel("runwright.workspace") : null;
 
-// The workspace picked in the header's switcher ("" when none: the gateway's default for the
-// credential). Kept in localStorage so a reload, or another tab, acts in the same one.
-export function chosenWorkspace() {
-  try {
-    return localStorage.getItem(WORKSPACE_KEY) || "";
-  } catch {
-    return "";
-  }
+export function onWorkspaceSwitched(handler) {
+  tabs?.addEventListener("message", () => handler());
 }
 
-export function chooseWorkspace(slug) {
-  try {
-    if (slug) localStorage.setItem(WORKSPACE_KEY, slug);
-    else localStorage.removeItem(WORKSPACE_KEY);
-  } catch {
-    /* storage refused: this page still sends it until reloaded */
-  }
+export async function switchWorkspace(slug) {
+  const answer = await api("/console/session", { method: "PATCH", body: { workspace: slug } });
+  tabs?.postMessage(answer.workspace);
+  return answer;
 }
 
-function workspaceHeader() {
-  const slug = chosenWorkspace();
-  return slug ? { "X-Workspace": slug } : {};
-}
-
-export async function api(path, { method = "GET", body, headers: extra = {}, workspace = true } = {}) {
-  const headers = { Accept: "application/json", ...(workspace ? workspaceHeader() : {}), ...extra };
+export async function api(path, { method = "GET", body, headers: extra = {} } = {}) {
+  const headers = { Accept: "application/json", ...extra };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(path, {
     method,
@@ -83,35 +73,6 @@ export async function signIn(credentials) {
     body: JSON.stringify(credentials),
   });
   return { ok: response.status === 204, status: response.status, retryAfter: response.headers.get("Retry-After") };
-}
-
-// A download that must carry the workspace header (a plain link cannot): fetched, then saved
-// from a blob under the name the gateway gave it.
-export async function download(path, fallbackName) {
-  const response = await fetch(path, { credentials: "same-origin", headers: workspaceHeader() });
-  if (response.status === 401) {
-    onUnauthorized();
-    throw new ApiError(401, null);
-  }
-  if (!response.ok) {
-    let problem = null;
-    try {
-      problem = await response.json();
-    } catch {
-      problem = null;
-    }
-    throw new ApiError(response.status, problem, response.headers);
-  }
-  const disposition = response.headers.get("Content-Disposition") || "";
-  const name = disposition.match(/filename="([^"]+)"/)?.[1] || fallbackName;
-  const url = URL.createObjectURL(await response.blob());
-  const link = document.createElement("a");
-  link.href = url;
-  link.download = name;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60000);
 }
 
 export async function signOut() {

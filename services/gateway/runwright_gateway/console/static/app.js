@@ -111,7 +111,13 @@ async function route() {
   }
 }
 
-onAccountEvents({ onSwitch: () => route(), onEnded: () => showSignIn() });
+// A job page shows one workspace's job: after a switch, the other workspace's jobs list.
+function afterSwitch() {
+  if (/^\/console\/jobs\/[0-9a-fA-F-]{36}\/?$/.test(location.pathname)) navigate("/console/jobs");
+  else route();
+}
+
+onAccountEvents({ onSwitch: afterSwitch, onEnded: () => showSignIn() });
 
 document.addEventListener("click", (event) => {
   const link = event.target instanceof Element ? event.target.closest("a[href]") : null;

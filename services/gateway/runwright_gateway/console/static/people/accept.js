@@ -1,7 +1,7 @@
 // /console/accept#token=…: joining a workspace from an invitation link. The token is read from
 // the fragment (which browsers never send) and goes only in the accept request's body; the
 // fragment is dropped from the address bar at once, so it stays out of history too.
-import { api, chooseWorkspace } from "../api.js";
+import { api } from "../api.js";
 import { field } from "../newjob/fields.js";
 import { h } from "../ui.js";
 
@@ -82,10 +82,9 @@ export function renderAccept(main, navigate) {
     try {
       const body = { token, password: password.input.value };
       if (name.input.value.trim()) body.name = name.input.value.trim();
-      const joined = await api("/api/v1/invitations/accept", { method: "POST", body, workspace: false });
+      await api("/api/v1/invitations/accept", { method: "POST", body }); // the new session acts in the workspace just joined
       if (stopped) return;
       kept = "";
-      chooseWorkspace(joined.workspace); // act in the workspace just joined
       navigate("/console/jobs");
     } catch (error) {
       if (stopped) return;

@@ -1,7 +1,7 @@
 // The header's account area: who is signed in and their role, the workspace switcher (a
-// <select> of the caller's workspaces; the choice is remembered and sent as X-Workspace),
+// <select> of the caller's workspaces; the choice is kept with the console session),
 // "Sign out everywhere", and the nav links the role may use.
-import { api, chooseWorkspace, chosenWorkspace } from "../api.js";
+import { api, ApiError, onWorkspaceSwitched, switchWorkspace } from "../api.js";
 import { can, roleLabel } from "../roles.js";
 import { h, toast } from "../ui.js";
 
@@ -11,12 +11,21 @@ const menu = document.getElementById("account-menu");
 let onSwitch = () => {};
 let onEnded = () => {};
 
-switcher.addEventListener("change", () => {
-  chooseWorkspace(switcher.value);
+switcher.addEventListener("change", async () => {
   const picked = switcher.selectedOptions[0]?.textContent || switcher.value;
-  toast(`Workspace: ${picked}`);
+  switcher.disabled = true;
+  try {
+    await switchWorkspace(switcher.value);
+    toast(`Workspace: ${picked}`);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return;
+    toast(`Could not switch to ${picked}: ${error.message}`);
+  }
   onSwitch();
 });
+
+// Another tab of this browser switched: this one follows, so no tab acts where it does not show.
+onWorkspaceSwitched(() => onSwitch());
 
 document.getElementById("sign-out-everywhere").addEventListener("click", async () => {
   try {
@@ -45,16 +54,10 @@ export function onAccountEvents(handlers) {
   onEnded = handlers.onEnded;
 }
 
-// GET /api/v1/me in the remembered workspace; a workspace the caller no longer belongs to (404)
-// is forgotten and the default asked for instead.
-export async function loadMe() {
-  try {
-    return await api("/api/v1/me");
-  } catch (error) {
-    if (error.status !== 404 || !chosenWorkspace()) throw error;
-    chooseWorkspace("");
-    return api("/api/v1/me");
-  }
+// GET /api/v1/me: the session's workspace (the server falls back to the person's first one when
+// they no longer belong to the one picked).
+export function loadMe() {
+  return api("/api/v1/me");
 }
 
 export function paintAccount(me) {

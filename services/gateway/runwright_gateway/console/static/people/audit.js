@@ -1,6 +1,6 @@
 // The Audit page: the workspace's audit log newest first, filtered by actor, action, outcome and
 // time, paged with "Older", and downloadable (CSV, JSON Lines) with the same filters.
-import { api, chosenWorkspace, download } from "../api.js";
+import { api } from "../api.js";
 import { localToIso, zoneLabel } from "../newjob/fields.js";
 import { h, when } from "../ui.js";
 import { problemText } from "./common.js";
@@ -62,22 +62,6 @@ export function renderAudit(main) {
     jsonl.href = `/api/v1/audit?${query(filter, { format: "jsonl" })}`;
     const params = new URLSearchParams(Object.entries(filter).filter(([, value]) => value));
     history.replaceState(null, "", `/console/audit${params.size ? `?${params}` : ""}`);
-  }
-
-  // A plain link cannot carry X-Workspace: with a workspace picked, the export is fetched.
-  for (const [link, fmt] of [
-    [csv, "csv"],
-    [jsonl, "jsonl"],
-  ]) {
-    link.addEventListener("click", async (event) => {
-      if (!chosenWorkspace()) return;
-      event.preventDefault();
-      try {
-        await download(link.href, `audit.${fmt}`);
-      } catch (error) {
-        if (error.status !== 401) problem.textContent = `Could not download: ${problemText(error)}`;
-      }
-    });
   }
 
   function entryRow(e) {
