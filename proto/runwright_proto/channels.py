@@ -161,11 +161,12 @@ CHANNELS: tuple[Channel, ...] = (
         publishers=("queue",),
         consumers=("gateway", "approval"),
         stream=streams.EVENTS,
-        durables=(webhooks.APPROVAL_NOTIFY,),
+        durables=(webhooks.APPROVAL_NOTIFY, streams.GATEWAY_AUDIT),
         description="``runwright.events.<workspace>.<job_id>``: each job event after Postgres "
         "recorded it. "
-        "The gateway reads it as a core subscription (job streams) and through ordered "
-        "consumers (the workspace stream); the approval service through its durable.",
+        "The gateway reads it as a core subscription (job streams), through ordered "
+        "consumers (the workspace stream) and through its audit durable; the approval service "
+        "through its durable.",
     ),
     Channel(
         name="artifacts.staged",

@@ -103,4 +103,16 @@ QUEUE_ARTIFACTS = ConsumerSpec(
     description="The queue service adds an `artifact` event to the job's stream.",
 )
 
+GATEWAY_AUDIT = ConsumerSpec(
+    stream="EVENTS",
+    durable="gateway-audit",
+    filter_subject=subjects.EVENTS,
+    ack_wait_s=30,
+    max_ack_pending=1000,
+    description="The gateway records in its audit log the status changes a service made by "
+    "itself (a schedule's submission, a run time reached, an approval or job timing out, an "
+    "executor lost). Created by the gateway with deliver policy `new`; a database outage naks "
+    "and the events come back.",
+)
+
 ALL_CONSUMERS = (EXECUTORS, QUEUE_REPORTS, ARTIFACT_STAGED, QUEUE_ARTIFACTS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,7 +18,7 @@ from runwright_proto.limits import MAX_BODY_BYTES
 from runwright_proto.permissions import inbox_prefix
 from runwright_storage import FilesystemStore
 
-from runwright_gateway import health, screening
+from runwright_gateway import health, screening, service_audit
 from runwright_gateway.admin_token import AdminToken
 from runwright_gateway.approvals_api import ApprovalController, SlackController
 from runwright_gateway.artifacts_api import ArtifactsController
@@ -83,12 +84,17 @@ def create_app(settings: GatewaySettings) -> Litestar:
         await hub.start(nc)
         feed = WorkspaceFeed(settings.sse_window_events, settings.sse_window_mb << 20)
         await feed.start(nc)
+        js, stopping = nc.jetstream(), asyncio.Event()
+        await service_audit.ensure_consumer(js)
+        auditing = asyncio.create_task(service_audit.run(js, pool, stopping))
         app.state.nc, app.state.pool, app.state.hub, app.state.feed = nc, pool, hub, feed
         app.state.files = FilesystemStore(Path(settings.artifact_dir))
         log.info("ready", port=settings.gateway_port)
         try:
             yield
         finally:
+            stopping.set()
+            await auditing
             await hub.stop()
             await feed.stop()
             await app.state.audit.stop()

@@ -197,7 +197,9 @@ class AuditController(Controller):
         format: Format = "json",
     ) -> Response[Any]:
         """The workspace's audit log, newest first: one entry for each request that changed
-        something (or was refused). Filter by ``actor``, ``action``, ``target``, ``outcome``
+        something (or was refused), and one for each job status change a service made by itself
+        (actor ``system``, ``scheduler`` or ``queue``: a timeout, a run time reached, an executor
+        lost; ``status`` 0, no HTTP answer). Filter by ``actor``, ``action``, ``target``, ``outcome``
         (ok, denied, failed) and time (``since`` inclusive, ``until`` exclusive, both with a
         timezone); page with ``before`` (the answer's ``next_before``). ``format=jsonl`` or
         ``csv`` downloads every matching entry instead of a page (``limit`` does not apply)."""

@@ -72,7 +72,7 @@ export function renderAudit(main) {
       h("td", { class: "audit-actor" }, e.actor),
       h("td", { class: "audit-action" }, h("code", {}, e.action)),
       h("td", { class: "audit-target" }, e.target || "—"),
-      h("td", {}, h("span", { class: `badge badge-outcome-${e.outcome}` }, e.outcome), h("span", { class: "muted small" }, ` ${e.status}`)),
+      h("td", {}, h("span", { class: `badge badge-outcome-${e.outcome}` }, e.outcome), e.status ? h("span", { class: "muted small" }, ` ${e.status}`) : null),
       h("td", {}, e.source || "—"),
     );
   }
