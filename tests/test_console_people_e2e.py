@@ -225,7 +225,7 @@ async def test_an_owner_signs_in_invites_makes_and_revokes_a_key_and_reads_the_a
     assert "key.delete" in csv
     assert csv.splitlines()[0].startswith("id,at,workspace,actor,action")
 
-    # The switcher acts in the other workspace (X-Workspace), and is remembered on reload.
+    # The switcher acts in the other workspace (kept with the session), remembered on reload.
     await page.get_by_label("Workspace").select_option(team.other)
     await expect(page.locator("#account-role")).to_have_text("Owner")
     await expect(page.locator('tbody tr[data-action="key.create"]')).to_have_count(0)

@@ -199,10 +199,11 @@ class AuditController(Controller):
         """The workspace's audit log, newest first: one entry for each request that changed
         something (or was refused), and one for each job status change a service made by itself
         (actor ``system``, ``scheduler`` or ``queue``: a timeout, a run time reached, an executor
-        lost; ``status`` 0, no HTTP answer). Filter by ``actor``, ``action``, ``target``, ``outcome``
-        (ok, denied, failed) and time (``since`` inclusive, ``until`` exclusive, both with a
-        timezone); page with ``before`` (the answer's ``next_before``). ``format=jsonl`` or
-        ``csv`` downloads every matching entry instead of a page (``limit`` does not apply)."""
+        lost; ``status`` 0, no HTTP answer). Filter by ``actor``, ``action``, ``target``,
+        ``outcome`` (ok, denied, failed) and time (``since`` inclusive, ``until`` exclusive,
+        both with a timezone); page with ``before`` (the answer's ``next_before``).
+        ``format=jsonl`` or ``csv`` downloads every matching entry instead of a page (``limit``
+        does not apply)."""
         errors: list[FieldError] = []
         given = request.query_params.get("outcome")
         if given is not None and given not in OUTCOMES:

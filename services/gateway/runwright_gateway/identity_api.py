@@ -23,7 +23,7 @@ from runwright_proto.api.identity import (
 )
 from runwright_runbook.parse import FieldError
 
-from runwright_gateway import api_keys, workspaces
+from runwright_gateway import api_keys, audit, workspaces
 from runwright_gateway.auth import authorize, principal
 from runwright_gateway.docs import SECURITY
 from runwright_gateway.permissions import MEMBERSHIP_ROLES, Role
@@ -178,6 +178,8 @@ class WorkspacesController(Controller):
                 code="conflict",
                 errors=[FieldError("slug", "taken")],
             )
+        # Recorded in the new workspace's own log: its Owners read there how it began.
+        audit.note(request, workspace=data.slug, target=data.slug)
         view = workspace_view(row, Role.OWNER if who.user_id is not None else who.role)
         return Response(view, status_code=201, headers={"Location": f"{self.path}/{data.slug}"})
 

@@ -1,5 +1,6 @@
 // The job page's two dialogs: confirming a cancel (with an optional reason) and the approval a
 // waiting step asks for (its description, risk, the page before it, the values so far).
+import { roleLabel } from "../roles.js";
 import { h, valuesList } from "../ui.js";
 
 export function cancelDialog(onConfirm) {
@@ -45,11 +46,39 @@ function approvalBody(a) {
   );
 }
 
+function who(actor) {
+  return actor.replace(/^user:/, "");
+}
+
+// Who may decide this approval, how many approvals it needs and, when the caller may not approve,
+// why (GET /api/v1/jobs/{id}/approval): under four eyes the submitter reads that another person
+// must approve.
+export function approvalRules(view) {
+  const policy = view.policy;
+  const deciders = policy.users.length
+    ? `Only ${policy.users.join(", ")}`
+    : `${policy.roles.map((role) => roleLabel(role)).join(", ")} of this workspace`;
+  const count =
+    view.required > 1
+      ? `${view.given} of ${view.required} approvals from different people${view.approved_by.length ? ` (so far: ${view.approved_by.map(who).join(", ")})` : ""}.`
+      : "One approval decides.";
+  return h(
+    "div",
+    { class: "approval-rules", id: "approval-rules" },
+    h("p", {}, h("strong", {}, "Who may decide: "), `${deciders}.`),
+    h("p", {}, count),
+    policy.four_eyes ? h("p", {}, `Four eyes: ${who(view.submitted_by)} submitted this job and may not approve it.`) : null,
+    view.can_decide ? null : h("p", { class: "notice-text", id: "approval-why-not", role: "status" }, view.message || "You may not approve this step."),
+  );
+}
+
 // Opens by itself while the job waits on a requested approval; Escape dismisses it (the page's
-// own Approve / Reject buttons stay), a choice closes it and acts.
-export function approvalDialog(onChoice) {
+// own Approve / Reject buttons stay), a choice closes it and acts. `rules()` answers the
+// approval's policy for the caller; buttons the caller may not use are disabled and say why.
+export function approvalDialog(onChoice, rules = async () => null) {
   let pending = null;
   const body = h("div", {});
+  const rulesSlot = h("div", { "aria-live": "polite" });
   const dialog = h(
     "dialog",
     { id: "approval-dialog", "aria-labelledby": "approval-title" },
@@ -58,6 +87,7 @@ export function approvalDialog(onChoice) {
       { method: "dialog" },
       h("h2", { id: "approval-title" }, "Approval required"),
       body,
+      rulesSlot,
       h(
         "div",
         { class: "row end" },
@@ -87,8 +117,17 @@ export function approvalDialog(onChoice) {
       const waiting = job && job.status === "waiting_for_approval" && pending;
       if (waiting && !dialog.open && !pending.dismissed) {
         body.replaceChildren(approvalBody(pending));
+        rulesSlot.replaceChildren(h("p", { class: "muted small" }, "Checking who may decide…"));
+        setButtons(dialog, null);
         dialog.returnValue = "";
         dialog.showModal();
+        rules()
+          .then((view) => {
+            if (!view) return rulesSlot.replaceChildren();
+            rulesSlot.replaceChildren(approvalRules(view));
+            setButtons(dialog, view);
+          })
+          .catch(() => rulesSlot.replaceChildren());
       } else if (!waiting && dialog.open) {
         dialog.close();
       }
@@ -97,4 +136,15 @@ export function approvalDialog(onChoice) {
       if (dialog.open) dialog.close();
     },
   };
+}
+
+// Until the policy is known every choice is offered (the gateway decides anyway); then Approve is
+// disabled for a caller who may not approve, and Reject and Skip for one who may not decide.
+function setButtons(dialog, view) {
+  for (const button of dialog.querySelectorAll("button[value]")) {
+    const allowed = !view || (button.value === "approve" ? view.can_decide : view.can_reject);
+    button.disabled = !allowed;
+    if (allowed) button.removeAttribute("aria-describedby");
+    else button.setAttribute("aria-describedby", "approval-why-not");
+  }
 }

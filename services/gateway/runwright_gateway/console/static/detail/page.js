@@ -23,7 +23,10 @@ export function renderJobDetail(main, jobId) {
   let stream = null;
   let actionToast = 0; // the toast saying what an action did, until the job moves on
   const cancel = cancelDialog((reason) => act("cancel", reason));
-  const approval = approvalDialog((choice) => act(choice));
+  const approval = approvalDialog(
+    (choice) => act(choice),
+    () => api(`${base}/approval`),
+  );
   const view = detailPage(main, { artifacts, dialogs: [cancel.dialog, approval.dialog] });
 
   function onAction(action) {
@@ -37,7 +40,11 @@ export function renderJobDetail(main, jobId) {
       const next = await api(`${base}/${action}`, { method: "POST", body: reason ? { reason } : undefined });
       if (stopped) return;
       show(next);
-      actionToast = toast(`${ACTION_LOOK[action]?.[0] || action}: the job is now ${statusLabel(job.status)}.`);
+      const count = next.approvals;
+      if (count && count.given < count.required) {
+        // A 202: counted, and the job still waits for other people's approvals.
+        actionToast = toast(`Approval counted: ${count.given} of ${count.required}; the job waits for ${count.required - count.given} more from other people.`);
+      } else actionToast = toast(`${ACTION_LOOK[action]?.[0] || action}: the job is now ${statusLabel(job.status)}.`);
     } catch (error) {
       if (stopped) return;
       if (error.status === 409) actionToast = toast(`Not possible now: the job is ${statusLabel(error.problem.job_status)}.`);

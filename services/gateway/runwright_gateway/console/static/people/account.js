@@ -4,6 +4,7 @@
 import { api, ApiError, onWorkspaceSwitched, switchWorkspace } from "../api.js";
 import { can, roleLabel } from "../roles.js";
 import { h, toast } from "../ui.js";
+import { openNewWorkspace } from "./workspaces.js";
 
 const area = document.getElementById("account");
 const switcher = document.getElementById("workspace-switch");
@@ -26,6 +27,15 @@ switcher.addEventListener("change", async () => {
 
 // Another tab of this browser switched: this one follows, so no tab acts where it does not show.
 onWorkspaceSwitched(() => onSwitch());
+
+document.getElementById("new-workspace").addEventListener("click", () => {
+  menu.open = false;
+  // In the new workspace, on its Team page: the next thing an Owner does there is invite people.
+  openNewWorkspace(() => {
+    history.pushState(null, "", "/console/team");
+    onSwitch();
+  });
+});
 
 document.getElementById("sign-out-everywhere").addEventListener("click", async () => {
   try {
@@ -66,6 +76,8 @@ export function paintAccount(me) {
   document.getElementById("account-role").textContent = roleLabel(me.role);
   document.getElementById("account-actor").textContent = `Acting as ${me.actor} in ${me.workspace}`;
   document.getElementById("sign-out-everywhere").hidden = !me.user;
+  // An Owner (a person) or the installation's admin token makes workspaces; a key never does.
+  document.getElementById("new-workspace").hidden = me.role !== "owner" || me.actor.startsWith("key:");
   const spaces = me.workspaces.length ? me.workspaces : [{ slug: me.workspace, name: me.workspace, role: me.role }];
   switcher.replaceChildren(
     ...spaces.map((w) =>
