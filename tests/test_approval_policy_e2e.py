@@ -21,6 +21,7 @@ import pytest
 from runwright_stack.stack import Stack
 from support.runbooks import approval_runbook, runbook
 from test_people_e2e import bearer, join, sql
+from test_webhooks import Receiver
 
 pytestmark = pytest.mark.e2e
 
@@ -237,12 +238,17 @@ def slack_post(
     )
 
 
-def click(slack_user: str, action: str, job_id: str, ordinal: int) -> dict[str, Any]:
-    return {
+def click(
+    slack_user: str, action: str, job_id: str, ordinal: int, response_url: str | None = None
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {
         "type": "block_actions",
         "user": {"id": slack_user, "username": "someone"},
         "actions": [{"action_id": f"runwright_{action}", "value": f"{job_id}:{ordinal}"}],
     }
+    if response_url is not None:
+        payload["response_url"] = response_url
+    return payload
 
 
 def test_slack_buttons_decide_as_the_linked_person_and_only_when_signed(
@@ -258,7 +264,8 @@ def test_slack_buttons_decide_as_the_linked_person_and_only_when_signed(
     job_id = submit(ada, demo_url, {"fourEyes": True})
     waiting(ada, job_id)
     ordinal = 1
-    good = click(slack_bob, "approve", job_id, ordinal)
+    slack = Receiver().__enter__()  # stands in for the message's response_url on hooks.slack.com
+    good = click(slack_bob, "approve", job_id, ordinal, slack.url("/actions/T1/1/abc"))
     assert slack_post(stack, good, secret="wrong-secret").status_code == 401
     assert slack_post(stack, good, at=int(time.time()) - 6 * 60).status_code == 401
     unlinked = slack_post(stack, click("UNOBODY0", "approve", job_id, ordinal))
@@ -270,6 +277,14 @@ def test_slack_buttons_decide_as_the_linked_person_and_only_when_signed(
     assert done.status_code == 200, done.text
     assert done.json()["text"].startswith("Approved")
     assert finished(ada, job_id)["status"] == "completed"
+    # The channel's message now says who decided, and its buttons are gone.
+    (update,) = slack.wait_for(1)
+    assert update.path == "/actions/T1/1/abc"
+    assert update.json() == {
+        "replace_original": True,
+        "text": f"Approved by {team['bob_email']} in Slack.",
+    }
+    slack.__exit__()
     assert decisions(stack, job_id) == [(f"user:{team['bob_email']}", "approve", "applied", None)]
     late = slack_post(stack, click(slack_bob, "reject", job_id, ordinal))
     assert late.json()["text"].startswith("Too late")
@@ -277,3 +292,16 @@ def test_slack_buttons_decide_as_the_linked_person_and_only_when_signed(
         sql(stack, "SELECT via FROM approval.decisions WHERE job_id = $1", uuid.UUID(job_id))
     )
     assert {r["via"] for r in via} == {"slack"}
+    with Receiver() as elsewhere:
+        # A response_url on a host Slack does not use is never posted to (nor is the unsigned
+        # or unlinked clicks' above: nothing reached the first receiver but the update).
+        odd = click(
+            slack_bob,
+            "approve",
+            job_id,
+            ordinal,
+            f"http://localhost:{elsewhere.server.server_address[1]}/x",
+        )
+        assert slack_post(stack, odd).status_code == 200
+        time.sleep(0.5)
+        assert elsewhere.requests == []

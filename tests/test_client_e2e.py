@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import uuid
 
+import httpx
 import pytest
 from runwright_client import ApiError, AsyncRunwright, Runwright
 from runwright_proto.api.jobs import JobRequest, JobView
-from runwright_proto.events import StatusEvent, StepEvent
+from runwright_proto.events import ApprovalEvent, StatusEvent, StepEvent
 from runwright_stack.stack import Stack
 from support.proxy import relay
-from support.runbooks import runbook
+from support.runbooks import approval_runbook, runbook
 
 pytestmark = pytest.mark.e2e
 
@@ -90,3 +91,32 @@ async def test_the_async_client_submits_lists_and_follows_a_job(
         page = await rw.list_jobs(status="completed", limit=200)
         assert job.id in [j.id for j in page.items]
         assert (await rw.get_job(job.id)).steps[1].status == "success"
+
+
+def test_a_counted_approval_is_told_from_an_applied_one(
+    client: Runwright, api: httpx.Client, stack: Stack, demo_url: str
+) -> None:
+    document = runbook(approval_runbook(), start_url=demo_url, timeout_ms=5000)
+    document["x-runwright"] = {"approval": {"approvals": 2}}
+    job = client.submit(JobRequest(runbook=document))
+    for event in client.follow(job.id):
+        if isinstance(event, ApprovalEvent) and event.state == "requested":
+            break
+    key = api.post(
+        "/api/v1/keys", json={"name": f"second-{uuid.uuid4().hex[:6]}", "role": "member"}
+    )
+    assert key.status_code == 201, key.text
+
+    counted = client.act(job.id, "approve")
+    assert counted.status == "waiting_for_approval"
+    assert counted.approvals is not None
+    assert (counted.approvals.given, counted.approvals.required) == (1, 2)
+    seen = client.approval(job.id)
+    assert (seen.given, seen.required, seen.approved_by) == (1, 2, ["admin"])
+    assert seen.can_decide is False, "the same actor does not count twice"
+
+    with Runwright(stack.gateway_url, key.json()["key"]) as second:
+        applied = second.act(job.id, "approve")
+        assert applied.status != "waiting_for_approval"
+        assert applied.approvals is not None
+        assert applied.approvals.given == applied.approvals.required == 2

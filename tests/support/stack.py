@@ -111,6 +111,8 @@ def running_stack(
         "RUNWRIGHT_SUBMIT_RATE_CALLER": "1000000",
         # Slack's Approve/Reject clicks are signed with it (test_approval_policy_e2e).
         "RUNWRIGHT_SLACK_SIGNING_SECRET": "test-slack-signing-secret",
+        # ... and the decided message is updated on a loopback stand-in for hooks.slack.com.
+        "RUNWRIGHT_SLACK_RESPONSE_HOSTS": '["127.0.0.1"]',
         **config.env,
     }
     stack = Stack(config)

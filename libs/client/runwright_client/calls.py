@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import httpx
 import msgspec
+from runwright_proto.api.approvals import ApprovalView
 from runwright_proto.api.jobs import ActionRequest, JobPage, JobRequest, JobView
 from runwright_proto.api.schedules import SchedulePage, ScheduleView
 from runwright_proto.control import Action
@@ -83,6 +84,12 @@ def act(
         body=_encode(ActionRequest(reason=reason)),
         headers=headers,
     )
+
+
+def approval(job_id: str) -> Call[ApprovalView]:
+    """The job's approval as the caller sees it: the policy, approvals given and required, who
+    approved, and whether the caller may decide (and why not)."""
+    return Call("GET", f"/api/v1/jobs/{_segment(job_id)}/approval", ApprovalView)
 
 
 def list_schedules(*, limit: int | None = None, cursor: str | None = None) -> Call[SchedulePage]:

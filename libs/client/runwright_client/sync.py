@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
+from runwright_proto.api.approvals import ApprovalView
 from runwright_proto.api.jobs import JobPage, JobRequest, JobView
 from runwright_proto.api.schedules import SchedulePage, ScheduleView
 from runwright_proto.control import Action
@@ -61,6 +62,12 @@ class Runwright:
         self, job_id: str, action: Action, *, reason: str | None = None, version: int | None = None
     ) -> JobView:
         return self.send(calls.act(job_id, action, reason=reason, version=version))
+
+    def approval(self, job_id: str) -> ApprovalView:
+        """The job's approval for the caller. An ``act(id, "approve")`` that was counted but not
+        yet enough (``202``) answers a :class:`JobView` still ``waiting_for_approval`` whose
+        ``approvals`` says how many are given and required."""
+        return self.send(calls.approval(job_id))
 
     def list_schedules(
         self, *, limit: int | None = None, cursor: str | None = None

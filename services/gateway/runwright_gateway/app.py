@@ -18,7 +18,7 @@ from runwright_proto.limits import MAX_BODY_BYTES
 from runwright_proto.permissions import inbox_prefix
 from runwright_storage import FilesystemStore
 
-from runwright_gateway import health, screening, service_audit
+from runwright_gateway import health, screening, service_audit, slack_update
 from runwright_gateway.admin_token import AdminToken
 from runwright_gateway.approvals_api import ApprovalController, SlackController
 from runwright_gateway.artifacts_api import ArtifactsController
@@ -89,6 +89,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
         auditing = asyncio.create_task(service_audit.run(js, pool, stopping))
         app.state.nc, app.state.pool, app.state.hub, app.state.feed = nc, pool, hub, feed
         app.state.files = FilesystemStore(Path(settings.artifact_dir))
+        app.state.http = slack_update.client()
         log.info("ready", port=settings.gateway_port)
         try:
             yield
@@ -97,6 +98,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
             await auditing
             await hub.stop()
             await feed.stop()
+            await app.state.http.aclose()
             await app.state.audit.stop()
             await pool.close()
             await nc.drain()

@@ -44,7 +44,7 @@ from runwright_proto.approvals import (
 )
 from runwright_proto.webhooks import SLACK_APPROVE, SLACK_REJECT
 
-from runwright_gateway import audit, views
+from runwright_gateway import audit, slack_update, views
 from runwright_gateway.auth import Principal, authorize, principal
 from runwright_gateway.docs import SECURITY
 from runwright_gateway.permissions import Role
@@ -395,7 +395,8 @@ class SlackController(Controller):
         body = await request.body()
         verify_slack(state.settings.slack_signing_secret, request.headers, body)
         del data  # parsed again from the raw body the signature covers
-        slack_user, action, job_id, ordinal = _clicked(_payload(body))
+        payload = _payload(body)
+        slack_user, action, job_id, ordinal = _clicked(payload)
         pool = state.pool
         audit.note(request, actor=f"slack:{slack_user}", target=str(job_id))
         user = await pool.fetchrow(
@@ -428,4 +429,8 @@ class SlackController(Controller):
         reply = await send_decision(request, who, job_id, action, ordinal=ordinal, via="slack")
         if reply.outcome in ("refused", "superseded", None):
             audit.note(request, outcome="denied", detail={"outcome": reply.outcome})
+        url = slack_update.usable(payload.get("response_url"), state.settings.slack_response_hosts)
+        text = slack_update.message(reply.outcome, action, actor)
+        if url is not None and text is not None:
+            slack_update.update_later(state.http, url, text)
         return SlackReply(text=_slack_text(reply, action))

@@ -38,6 +38,8 @@ class GatewaySettings(CommonSettings, frozen=True, kw_only=True):
     """Jobs one key, person or the admin token may submit a minute in a workspace."""
     slack_signing_secret: str = ""
     """The Slack app's signing secret: verifies Approve/Reject clicks (empty: refused)."""
+    slack_response_hosts: list[str] = msgspec.field(default_factory=lambda: ["hooks.slack.com"])
+    """Hosts a Slack click's ``response_url`` may name: the decided message is updated there."""
     public_url: str = ""
     """The console's address as people reach it (for invitation links); the request's when unset."""
     smtp_host: str = ""
