@@ -116,6 +116,12 @@ async def test_a_new_team_from_the_first_owner_to_an_approved_four_eyes_job(
                 await expect(seen.locator("#job-status .badge")).to_have_text(
                     "Completed", timeout=60000
                 )
+            # The job page tells who did what: the submitter, and every action with its actor.
+            await expect(viewer.locator("#job-submitter")).to_contain_text(member_email)
+            activity = viewer.locator("#activity")
+            await expect(activity).to_contain_text(f"Submitted (queued) by {member_email}")
+            await expect(activity).to_contain_text(f"Approval of step 2 approved by {owner_email}")
+            await expect(activity.locator("li").last).to_contain_text("Completed")
 
         # A key of the other workspace sees none of it.
         with httpx.Client(

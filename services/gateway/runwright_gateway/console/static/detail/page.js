@@ -4,6 +4,7 @@ import { api } from "../api.js";
 import { can, me, roleLabel } from "../roles.js";
 import { artifactList } from "../artifacts/list.js";
 import { dismissToast, h, STATUS_LABELS, TERMINAL, toast } from "../ui.js";
+import { activityLog } from "./activity.js";
 import { approvalDialog, cancelDialog } from "./dialogs.js";
 import { detailPage, paintActions, paintHead, paintLastView, paintLiveFrame, paintMetrics, paintReport, tickElapsed } from "./render.js";
 import { ACTION_LOOK, lastScreenshot } from "./state.js";
@@ -27,7 +28,8 @@ export function renderJobDetail(main, jobId) {
     (choice) => act(choice),
     () => api(`${base}/approval`),
   );
-  const view = detailPage(main, { artifacts, dialogs: [cancel.dialog, approval.dialog] });
+  const activity = activityLog();
+  const view = detailPage(main, { artifacts, dialogs: [cancel.dialog, approval.dialog], activity });
 
   function onAction(action) {
     if (action === "cancel") cancel.ask();
@@ -124,7 +126,10 @@ export function renderJobDetail(main, jobId) {
 
   function connect() {
     stream = jobStream(base, {
-      status: () => scheduleRefresh(),
+      status: (data) => {
+        activity.add("status", data);
+        scheduleRefresh();
+      },
       ended: () => {
         scheduleRefresh(0);
         loadArtifacts(true);
@@ -137,6 +142,7 @@ export function renderJobDetail(main, jobId) {
       },
       report: () => loadReport(),
       approval: (data) => {
+        activity.add("approval", data);
         approval.request(data);
         scheduleRefresh();
       },
@@ -147,8 +153,9 @@ export function renderJobDetail(main, jobId) {
   const ticker = setInterval(() => tickElapsed(view, job), 1000);
   refresh().then(() => {
     if (stopped || !job) return;
-    if (!TERMINAL.has(job.status)) connect();
-    else loadReport();
+    // A finished job's stream replays its events (for the activity log) and ends.
+    connect();
+    if (TERMINAL.has(job.status)) loadReport();
     loadArtifacts();
   });
 

@@ -1,19 +1,20 @@
 // A job's detail page, its markup: the head (title, status, reason, actions), the metrics and
 // progress bar, the live (or last) view, and the report. Functions here build or repaint nodes
 // from the job view; the page's code decides when.
-import { badge, duration, h, STATUS_DESCRIPTIONS, STATUS_LABELS, TERMINAL } from "../ui.js";
+import { badge, duration, h, STATUS_DESCRIPTIONS, STATUS_LABELS, TERMINAL, when } from "../ui.js";
 import { ACTION_LOOK, elapsedMs, progressOf, ticking } from "./state.js";
 
 function section(id, heading, ...content) {
   return h("section", { "aria-labelledby": id }, h("h2", { id }, heading), content);
 }
 
-export function detailPage(main, { artifacts, dialogs }) {
+export function detailPage(main, { artifacts, dialogs, activity }) {
   const view = {
     title: h("h1", { id: "job-title" }, "Job"),
     status: h("span", { id: "job-status" }),
     meaning: h("p", { class: "muted small", id: "job-status-meaning" }),
     reason: h("p", { class: "muted", id: "job-reason", hidden: true }),
+    submitter: h("p", { class: "muted small", id: "job-submitter" }),
     actions: h("div", { class: "row actions", role: "group", "aria-label": "Job actions" }),
     readOnly: h("p", { class: "muted small", id: "job-read-only", hidden: true }),
     buttons: new Map(),
@@ -30,6 +31,7 @@ export function detailPage(main, { artifacts, dialogs }) {
     h("p", {}, h("a", { href: "/console/jobs" }, "← All jobs")),
     h("div", { class: "page-head" }, view.title, view.status),
     view.meaning,
+    view.submitter,
     view.reason,
     view.actions,
     view.readOnly,
@@ -39,7 +41,14 @@ export function detailPage(main, { artifacts, dialogs }) {
       "div",
       { class: "detail-grid" },
       section("steps-title", "Steps", view.timeline),
-      h("div", {}, view.liveSection, section("artifacts-title", "Artifacts", artifacts.list), section("report-title", "Report", view.report)),
+      h(
+        "div",
+        {},
+        view.liveSection,
+        section("artifacts-title", "Artifacts", artifacts.list),
+        section("report-title", "Report", view.report),
+        section("activity-title", "Activity", activity.node),
+      ),
     ),
     ...dialogs,
     artifacts.viewer,
@@ -54,6 +63,8 @@ export function paintHead(view, job) {
   view.meaning.textContent = STATUS_DESCRIPTIONS[job.status] || "";
   view.reason.hidden = !job.reason;
   view.reason.textContent = job.reason ? `Reason: ${job.reason}` : "";
+  const by = (job.submitted_by || "").replace(/^user:/, "");
+  view.submitter.replaceChildren(`Submitted by ${by} `, when(job.created_at));
 }
 
 // Exactly the actions the server says the job allows now (job.allowed_actions), in its order;
