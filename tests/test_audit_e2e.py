@@ -28,7 +28,7 @@ from support.runbooks import runbook
 pytestmark = pytest.mark.e2e
 
 CHANGING = ("post", "put", "patch", "delete")
-FILLED = {"action": "cancel"}
+FILLED = {"action": "cancel", "number": "1", "base": "1", "head": "2"}
 KNOWN = {
     ("POST", "/api/v1/jobs"): "job.create",
     ("POST", "/api/v1/jobs/{job_id}/{action}"): "job.cancel",

@@ -92,8 +92,9 @@ def test_the_readme_shows_the_permission_table_the_gateway_enforces() -> None:
 
 
 OPERATIONS = sorted(RULES)
-FILLED = {"action": "cancel"}
-"""Path parameters that are not ids; every other one is a fresh UUID (nothing of that id)."""
+FILLED = {"action": "cancel", "number": "1", "base": "1", "head": "2"}
+"""Path parameters that are not ids (an action, version numbers); every other one is a fresh
+UUID (nothing of that id)."""
 
 
 def status_of(api: httpx.Client, method: str, path: str) -> int:

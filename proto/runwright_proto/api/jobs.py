@@ -10,6 +10,13 @@ from msgspec import Meta, Struct
 from runwright_proto.control import AVAILABLE
 from runwright_proto.limits import MAX_LABEL_BYTES, MAX_LABELS
 
+RUNBOOK_LABEL = "runwright.runbook"
+"""Label on every job that ran a stored runbook: its slug (set by the gateway, never by a
+caller: labels under ``runwright.`` are reserved)."""
+VERSION_LABEL = "runwright.runbook_version"
+"""... and the version it ran."""
+RESERVED_LABEL_PREFIX = "runwright."
+
 LabelText = Annotated[str, Meta(min_length=1, max_length=MAX_LABEL_BYTES)]
 Labels = Annotated[
     dict[LabelText, Annotated[str, Meta(max_length=MAX_LABEL_BYTES)]],
@@ -20,8 +27,12 @@ Labels = Annotated[
 class JobRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     """``POST /api/v1/jobs``: a job, or a batch run when ``data`` has rows."""
 
-    runbook: str | dict[str, Any]
-    """The runbook as YAML text or as a JSON object."""
+    runbook: str | dict[str, Any] | None = None
+    """The runbook as YAML text or as a JSON object (or name a stored one with
+    ``runbook_ref``)."""
+    runbook_ref: Annotated[str, Meta(min_length=1, max_length=80)] | None = None
+    """A stored runbook of the workspace: ``<slug>`` runs its published version, ``<slug>@<n>``
+    version n."""
     variables: dict[str, Any] = {}
     secrets: dict[str, Any] = {}
     priority: int | None = None
@@ -86,6 +97,10 @@ class JobSummary(Struct, kw_only=True):
     last_event_seq: int
     submitted_by: str = "admin"
     """Who submitted it: ``user:<email>``, ``key:<name>``, ``admin`` or ``scheduler``."""
+    runbook_slug: str | None = None
+    """The stored runbook it ran (``runbook_ref``), when it ran one."""
+    runbook_version: int | None = None
+    """That runbook's version."""
 
 
 class ApprovalCount(Struct, kw_only=True):

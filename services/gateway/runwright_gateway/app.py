@@ -30,6 +30,7 @@ from runwright_gateway.docs import SECURITY, docs_router, openapi_config
 from runwright_gateway.events_hub import EventHub
 from runwright_gateway.identity_api import KeysController, WorkspacesController
 from runwright_gateway.jobs_api import JobsController
+from runwright_gateway.library_api import LibraryController
 from runwright_gateway.limits_api import LimitsController
 from runwright_gateway.people_api import InvitationsController, MeController, MembersController
 from runwright_gateway.problems import HANDLERS
@@ -50,6 +51,7 @@ ROUTES: list[ControllerRouterHandler] = [
     Router(path="/", route_handlers=[WorkspaceEventsController], security=SECURITY),
     SchedulesController,
     RunbooksController,
+    LibraryController,
     ArtifactsController,
     KeysController,
     WorkspacesController,

@@ -25,7 +25,7 @@ from runwright_proto.jobs import JobStatus, Trigger
 from runwright_runbook.parse import FieldError
 from runwright_runbook.report import ExecutionReport
 
-from runwright_gateway import approvals_api, batches, sse, submit_rate, views
+from runwright_gateway import approvals_api, batches, library, sse, submit_rate, views
 from runwright_gateway.auth import authorize, principal
 from runwright_gateway.docs import SECURITY
 from runwright_gateway.problems import Problem, invalid, not_found
@@ -101,6 +101,7 @@ class JobsController(Controller):
         """Submit a job, or a batch run when the request has ``data`` rows (then the answer is
         the batch)."""
         state, who = request.app.state, principal(request)
+        data = await library.resolved(state.pool, who.workspace, data)
         timeout = state.settings.request_timeout_s
         by: dict[str, Any] = {
             "submitted_by": who.actor,

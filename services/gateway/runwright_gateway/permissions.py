@@ -72,6 +72,17 @@ RULES: dict[tuple[str, str], Role | None] = {
     ("GET", "/api/v1/events"): V,
     # Checking a runbook changes nothing.
     ("POST", "/api/v1/runbooks/validate"): V,
+    # Stored runbooks: Developers write and publish versions, everyone reads them (Members run
+    # them with runbook_ref), Admins archive.
+    ("POST", "/api/v1/runbooks"): D,
+    ("GET", "/api/v1/runbooks"): V,
+    ("GET", "/api/v1/runbooks/{slug}"): V,
+    ("PATCH", "/api/v1/runbooks/{slug}"): D,
+    ("DELETE", "/api/v1/runbooks/{slug}"): A,
+    ("POST", "/api/v1/runbooks/{slug}/versions"): D,
+    ("GET", "/api/v1/runbooks/{slug}/versions/{number}"): V,
+    ("POST", "/api/v1/runbooks/{slug}/versions/{number}/publish"): D,
+    ("GET", "/api/v1/runbooks/{slug}/versions/{base}/diff/{head}"): V,
     # Schedules start jobs unattended: Developers set them up.
     ("POST", "/api/v1/schedules"): D,
     ("GET", "/api/v1/schedules"): V,

@@ -89,10 +89,12 @@ def _runbook(request: JobRequest) -> Runbook:
         raise invalid(errors)
     if errors := size_errors(request):
         raise too_large(errors)
+    if request.runbook is None:  # library.resolved put the stored one in
+        raise invalid([FieldError("runbook", "required (or name a stored one in runbook_ref)")])
     try:
         return parse_runbook(request.runbook)
     except RunbookInvalid as exc:
-        raise invalid([_prefixed(e) for e in exc.errors]) from exc
+        raise invalid([prefixed(e) for e in exc.errors]) from exc
 
 
 def _job(
@@ -231,7 +233,7 @@ def batch_rows(data: list[Any] | str | None) -> list[dict[str, Any]]:
     return rows
 
 
-def _prefixed(error: FieldError) -> FieldError:
+def prefixed(error: FieldError) -> FieldError:
     if error.field == "runbook" or error.field.startswith("runbook."):
         return error
     return FieldError(f"runbook.{error.field}", error.message)

@@ -11,6 +11,8 @@ from uuid import UUID
 
 import asyncpg
 from runwright_proto.api.jobs import (
+    RUNBOOK_LABEL,
+    VERSION_LABEL,
     JobCounts,
     JobPage,
     JobSummary,
@@ -64,7 +66,16 @@ def summary(row: asyncpg.Record) -> JobSummary:
         reason=row["reason"],
         last_event_seq=row["event_seq"],
         submitted_by=row["submitted_by"],
+        **stored_runbook(row["labels"]),
     )
+
+
+def stored_runbook(labels: dict[str, str]) -> dict[str, Any]:
+    """``runbook_slug`` and ``runbook_version`` from the labels the gateway set."""
+    slug, number = labels.get(RUNBOOK_LABEL), labels.get(VERSION_LABEL, "")
+    if slug is None:
+        return {}
+    return {"runbook_slug": slug, "runbook_version": int(number) if number.isdigit() else None}
 
 
 def encode_cursor(created_at: datetime, job_id: UUID) -> str:
@@ -224,6 +235,7 @@ def new_job(cmd: SubmitJob, reply: SubmitReply) -> JobView | None:
         reason=None,
         last_event_seq=1,
         submitted_by=cmd.submitted_by,
+        **stored_runbook(cmd.labels),
         version=reply.version,
         allowed_actions=allowed_actions(reply.status),
         steps=[
