@@ -245,3 +245,38 @@ async def test_bad_input_is_named_by_field_and_versions_never_change(
             await conn.execute("UPDATE gateway.runbook_versions SET source = 'changed'")
     finally:
         await conn.close()
+
+
+def test_a_schedule_follows_or_pins_a_stored_runbook(stack: Stack, keys: dict[str, Any]) -> None:
+    slug = f"sched-{uuid.uuid4().hex[:6]}"
+    with client(stack, keys["developer"]) as dev:
+        made = dev.post(
+            "/api/v1/runbooks", json={"slug": slug, "runbook": YAML_V1, "publish": True}
+        )
+        assert made.status_code == 201
+        base = {"cron": "0 6 * * *", "paused": True}
+        follows = dev.post("/api/v1/schedules", json={**base, "runbook_ref": slug})
+        assert follows.status_code == 201, follows.text
+        assert follows.json()["runbook_ref"] == slug
+        assert follows.json()["runbook"]["title"] == "Export invoices"
+        assert follows.json()["labels"]["runwright.runbook_version"] == "1"
+        pinned = dev.post("/api/v1/schedules", json={**base, "runbook_ref": f"{slug}@1"})
+        assert pinned.json()["runbook_ref"] == f"{slug}@1"
+        for body, field in (
+            ({**base, "runbook_ref": "nope"}, "runbook_ref"),
+            ({**base, "runbook_ref": slug, "runbook": YAML_V1}, "runbook_ref"),
+            (base, "runbook"),
+        ):
+            refused = dev.post("/api/v1/schedules", json=body)
+            assert refused.status_code == 422, refused.text
+            assert field in [e["field"] for e in refused.json()["errors"]], refused.text
+        # A runbook of its own replaces the stored one, and the other way round.
+        schedule = follows.json()["id"]
+        own = dev.patch(f"/api/v1/schedules/{schedule}", json={"runbook": YAML_V2})
+        assert own.status_code == 200, own.text
+        assert own.json()["runbook_ref"] is None
+        back = dev.patch(f"/api/v1/schedules/{schedule}", json={"runbook_ref": f"{slug}@1"})
+        assert back.status_code == 200, back.text
+        assert back.json()["runbook_ref"] == f"{slug}@1"
+        renamed = dev.patch(f"/api/v1/schedules/{schedule}", json={"name": "Morning export"})
+        assert renamed.json()["runbook_ref"] == f"{slug}@1", "other changes keep the reference"

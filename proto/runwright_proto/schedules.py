@@ -78,6 +78,9 @@ class ScheduleSpec(Struct, frozen=True, kw_only=True):
     requested: Requested = Requested()
     overlap: Overlap = "skip"
     paused: bool = False
+    runbook_ref: str | None = None
+    """A stored runbook: ``<slug>`` follows its published version (the scheduler reads it at each
+    occurrence), ``<slug>@<n>`` is pinned (``job`` holds that version)."""
 
 
 class CreateSchedule(_Message, tag="schedule.create", frozen=True):

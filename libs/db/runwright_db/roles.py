@@ -51,7 +51,8 @@ READS: dict[str, dict[str, tuple[str, ...]]] = {
         "scheduler.schedules": ALL,
         "scheduler.occurrences": ALL,
     },
-    "scheduler": {"queue.jobs": ("id", "status")},
+    # A schedule that follows a stored runbook runs its published version at each occurrence.
+    "scheduler": {"queue.jobs": ("id", "status"), "gateway.published_runbooks": ALL},
     # The approval service decides approvals: the job's submitter and runbook (its approver
     # policy), status and version (the one-winner guarantee), and which approval is pending.
     "approval": {

@@ -17,7 +17,11 @@ class ScheduleRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     """``POST /api/v1/schedules``: ``cron`` (5 fields), ``timezone`` (IANA) and a job request."""
 
     cron: Annotated[str, Meta(max_length=200)]
-    runbook: str | dict[str, Any]
+    runbook: str | dict[str, Any] | None = None
+    """The runbook (YAML or an object), or name a stored one in ``runbook_ref``."""
+    runbook_ref: Annotated[str, Meta(min_length=1, max_length=80)] | None = None
+    """A stored runbook: ``<slug>`` follows whatever version is published when an occurrence
+    fires; ``<slug>@<n>`` stays on version n."""
     timezone: Annotated[str, Meta(max_length=100)] = "UTC"
     name: Name | None = None
     variables: dict[str, Any] = {}
@@ -35,6 +39,7 @@ class ScheduleChange(Struct, forbid_unknown_fields=True, kw_only=True):
 
     cron: str | UnsetType = UNSET
     runbook: str | dict[str, Any] | UnsetType = UNSET
+    runbook_ref: str | UnsetType | None = UNSET
     timezone: str | UnsetType = UNSET
     name: Name | UnsetType | None = UNSET
     variables: dict[str, Any] | UnsetType = UNSET
@@ -64,6 +69,9 @@ class ScheduleView(Struct, kw_only=True):
     paused: bool
     version: int
     runbook: dict[str, Any]
+    """The runbook the next occurrence runs (for one that follows a stored runbook: the version
+    published when the schedule was last saved; the occurrence reads the published one)."""
+    runbook_ref: str | None = None
     variables: dict[str, Any]
     """Sensitive variables' values read ``***``."""
     priority: int

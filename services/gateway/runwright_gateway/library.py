@@ -269,7 +269,12 @@ async def resolved(pool: asyncpg.Pool, workspace: str, request: JobRequest) -> J
     if request.runbook is not None and request.runbook_ref is not None:
         errors.append(FieldError("runbook_ref", "send a runbook or a runbook_ref, not both"))
     elif request.runbook is None and request.runbook_ref is None:
-        errors.append(FieldError("runbook", "required (or name a stored one in runbook_ref)"))
+        errors.append(
+            FieldError(
+                "runbook",
+                "missing required field: send a runbook, or name a stored one in runbook_ref",
+            )
+        )
     if errors:
         raise invalid(errors)
     if request.runbook_ref is None:

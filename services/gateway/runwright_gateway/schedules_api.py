@@ -40,6 +40,7 @@ from runwright_proto.schedules import (
 )
 from runwright_runbook.parse import FieldError, field_error_from_msgspec
 
+from runwright_gateway import library
 from runwright_gateway.auth import authorize, principal
 from runwright_gateway.docs import SECURITY
 from runwright_gateway.problems import Problem, invalid, not_found
@@ -56,19 +57,25 @@ NO_SECRETS = (
 )
 
 
-def build_spec(body: ScheduleRequest, env_prefix: str, workspace: str) -> ScheduleSpec:
-    """Validate a schedule's definition; every problem, by field, in one 422."""
+async def build_spec(
+    pool: asyncpg.Pool, body: ScheduleRequest, env_prefix: str, workspace: str
+) -> ScheduleSpec:
+    """Validate a schedule's definition; every problem, by field, in one 422. A stored runbook
+    (``runbook_ref``) is resolved now: a following schedule's template holds the version
+    published now, and each occurrence reads the one published then."""
     errors = schedule_errors(body.cron, body.timezone)
     if body.secrets:
         errors.append(FieldError("secrets", NO_SECRETS))
     requested = Requested(**{f: getattr(body, f) for f in Requested.__struct_fields__})
     request = JobRequest(
         runbook=body.runbook,
+        runbook_ref=body.runbook_ref,
         variables=body.variables,
         title=body.name,
         **msgspec.structs.asdict(requested),
     )
     try:
+        request = await library.resolved(pool, workspace, request)
         job = build_submission(
             request, submitted_by="scheduler", workspace=workspace, env_prefix=env_prefix
         )
@@ -86,23 +93,34 @@ def build_spec(body: ScheduleRequest, env_prefix: str, workspace: str) -> Schedu
         requested=requested,
         overlap=body.overlap,
         paused=body.paused,
+        runbook_ref=body.runbook_ref,
     )
 
 
-_DEFINED = ("name", "cron", "timezone", "runbook", "variables", "overlap", "paused")
+_DEFINED = ("name", "cron", "timezone", "runbook", "runbook_ref", "variables", "overlap", "paused")
 _SHOWN = (*_DEFINED, "version", "priority", "labels", "created_at", "updated_at")
 
 
 def definition(row: asyncpg.Record) -> dict[str, Any]:
     """A recorded schedule as the request that would create it, for PATCH to change."""
     requested: dict[str, Any] = row["requested"]
-    return {f: row[f] for f in _DEFINED} | requested
+    shown = {f: row[f] for f in _DEFINED} | requested
+    # One source of the runbook: the stored one it names, or its own.
+    del shown["runbook" if row["runbook_ref"] else "runbook_ref"]
+    return shown
 
 
 def changed(row: asyncpg.Record, change: ScheduleChange) -> ScheduleRequest:
-    """The recorded schedule with the fields a PATCH sent replaced."""
+    """The recorded schedule with the fields a PATCH sent replaced (a runbook sent replaces a
+    runbook_ref, and the other way round)."""
+    sent = change.changes()
+    merged = definition(row)
+    if "runbook" in sent:
+        merged.pop("runbook_ref", None)
+    if sent.get("runbook_ref") is not None:
+        merged.pop("runbook", None)
     try:
-        return msgspec.convert({**definition(row), **change.changes()}, ScheduleRequest)
+        return msgspec.convert({**merged, **sent}, ScheduleRequest)
     except msgspec.ValidationError as exc:
         raise invalid([field_error_from_msgspec(exc)]) from exc
 
@@ -186,7 +204,8 @@ class SchedulesController(Controller):
     ) -> Response[ScheduleView]:
         """Create a schedule: ``cron`` (5 fields), ``timezone`` (IANA) and a job request."""
         workspace = principal(request).workspace
-        spec = build_spec(data, request.app.state.settings.env_prefix, workspace)
+        pool = request.app.state.pool
+        spec = await build_spec(pool, data, request.app.state.settings.env_prefix, workspace)
         schedule_id = uuid.uuid4()
         message = CreateSchedule(schedule_id=str(schedule_id), spec=spec)
         await ask(request, schedules.CREATE, message)
@@ -235,7 +254,7 @@ class SchedulesController(Controller):
         workspace = principal(request).workspace
         row = await fetch(pool, schedule_id, workspace)
         version = if_match(if_match_header)
-        spec = build_spec(changed(row, data), settings.env_prefix, workspace)
+        spec = await build_spec(pool, changed(row, data), settings.env_prefix, workspace)
         expected = row["version"] if version is None else version
         message = UpdateSchedule(schedule_id=str(row["id"]), version=expected, spec=spec)
         await ask(request, schedules.UPDATE, message)

@@ -90,7 +90,14 @@ def _runbook(request: JobRequest) -> Runbook:
     if errors := size_errors(request):
         raise too_large(errors)
     if request.runbook is None:  # library.resolved put the stored one in
-        raise invalid([FieldError("runbook", "required (or name a stored one in runbook_ref)")])
+        raise invalid(
+            [
+                FieldError(
+                    "runbook",
+                    "missing required field: send a runbook, or name a stored one in runbook_ref",
+                )
+            ]
+        )
     try:
         return parse_runbook(request.runbook)
     except RunbookInvalid as exc:

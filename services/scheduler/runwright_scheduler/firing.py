@@ -29,7 +29,7 @@ from runwright_proto.jobs import TERMINAL
 from runwright_proto.schedules import Outcome
 from runwright_runbook.model import Runbook
 
-from runwright_scheduler import catchup
+from runwright_scheduler import catchup, following
 
 log = get_logger("runwright.scheduler")
 
@@ -181,7 +181,10 @@ class Firing:
             if active and previous is not None:
                 detail = await self._cancel(previous, row["name"])
             job_id = occurrence_job_id(schedule_id, at)
-            if refused := await self._submit(job_of(row, job_id)):
+            source = await following.template(conn, row)
+            if isinstance(source, str):
+                outcome, detail, job_id = "failed", source, None
+            elif refused := await self._submit(job_of(source, job_id)):
                 outcome, detail, job_id = "failed", refused, None
         await conn.execute(
             "UPDATE scheduler.occurrences SET outcome = $3, job_id = $4, detail = $5 "

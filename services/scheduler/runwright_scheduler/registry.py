@@ -28,7 +28,7 @@ from runwright_proto.schedules import (
 log = get_logger("runwright.scheduler")
 
 _COLUMNS = """name, cron, timezone, title, runbook, steps, variables, options, priority, labels,
-    requested, overlap, paused, next_fire_at, workspace"""
+    requested, overlap, paused, next_fire_at, workspace, runbook_ref"""
 
 
 def _values(spec: ScheduleSpec, next_fire_at: datetime | None) -> list[object]:
@@ -49,6 +49,7 @@ def _values(spec: ScheduleSpec, next_fire_at: datetime | None) -> list[object]:
         spec.paused,
         next_fire_at,
         job.workspace,
+        spec.runbook_ref,
     ]
 
 
@@ -68,7 +69,7 @@ class Registry:
         schedule_id = uuid.UUID(cmd.schedule_id)
         version = await self.pool.fetchval(
             f"INSERT INTO scheduler.schedules (id, {_COLUMNS}) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) "
             "ON CONFLICT (id) DO NOTHING RETURNING version",
             schedule_id,
             *_values(cmd.spec, self._next(cmd.spec)),
