@@ -34,6 +34,7 @@ from runwright_gateway.library_api import LibraryController
 from runwright_gateway.limits_api import LimitsController
 from runwright_gateway.people_api import InvitationsController, MeController, MembersController
 from runwright_gateway.problems import HANDLERS
+from runwright_gateway.reruns_api import RerunsController
 from runwright_gateway.runbooks_api import RunbooksController
 from runwright_gateway.schedules_api import SchedulesController
 from runwright_gateway.settings import GatewaySettings
@@ -43,6 +44,7 @@ from runwright_gateway.workspace_feed import WorkspaceFeed
 
 ROUTES: list[ControllerRouterHandler] = [
     JobsController,
+    RerunsController,
     ApprovalController,
     SlackController,
     BatchesController,

@@ -19,7 +19,7 @@ from runwright_proto.api.jobs import (
     JobView,
 )
 from runwright_proto.approvals import DECISIONS
-from runwright_proto.commands import SubmitBatchReply, SubmitReply
+from runwright_proto.commands import SubmitBatch, SubmitBatchReply, SubmitJob, SubmitReply
 from runwright_proto.control import Action, ActionReply, JobAction
 from runwright_proto.jobs import JobStatus, Trigger
 from runwright_runbook.parse import FieldError
@@ -89,6 +89,37 @@ def search_text(q: str | None) -> str | None:
     return q.strip() if q and q.strip() else None
 
 
+async def send_job(request: Request[Any, Any, Any], command: SubmitJob) -> JobView:
+    """Submit one job to the queue (within the caller's rate) and answer it as recorded."""
+    state, who = request.app.state, principal(request)
+    await submit_rate.admit(state.pool, state.settings, who, 1)
+    reply: SubmitReply = await nats_request(
+        state.nc, subjects.SUBMIT, command, SubmitReply, timeout=state.settings.request_timeout_s
+    )
+    if reply.status == "rejected":
+        raise queue_full(reply.reason or "the queue is full", reply.retry_after_s)
+    job = views.new_job(command, reply) or await views.get_job(
+        state.pool, UUID(reply.job_id), who.workspace
+    )
+    assert job is not None
+    return job
+
+
+async def send_batch(request: Request[Any, Any, Any], batch: SubmitBatch) -> BatchView:
+    """Submit a batch's jobs together (within the caller's rate) and answer the batch."""
+    state, who = request.app.state, principal(request)
+    await submit_rate.admit(state.pool, state.settings, who, len(batch.jobs))
+    timeout = state.settings.request_timeout_s * 4
+    done: SubmitBatchReply = await nats_request(
+        state.nc, subjects.SUBMIT_BATCH, batch, SubmitBatchReply, timeout=timeout
+    )
+    if done.rejected:
+        raise queue_full(done.rejected, done.retry_after_s)
+    view = await batches.get_batch(state.pool, UUID(done.batch_id), who.workspace)
+    assert view is not None
+    return view
+
+
 class JobsController(Controller):
     path = "/api/v1/jobs"
     guards = [authorize]
@@ -102,36 +133,17 @@ class JobsController(Controller):
         the batch)."""
         state, who = request.app.state, principal(request)
         data = await library.resolved(state.pool, who.workspace, data)
-        timeout = state.settings.request_timeout_s
         by: dict[str, Any] = {
             "submitted_by": who.actor,
             "workspace": who.workspace,
             "env_prefix": state.settings.env_prefix,
         }
         if data.data is not None:
-            batch = build_batch(data, **by)
-            await submit_rate.admit(state.pool, state.settings, who, len(batch.jobs))
-            done: SubmitBatchReply = await nats_request(
-                state.nc, subjects.SUBMIT_BATCH, batch, SubmitBatchReply, timeout=timeout * 4
-            )
-            if done.rejected:
-                raise queue_full(done.rejected, done.retry_after_s)
-            view = await batches.get_batch(state.pool, UUID(done.batch_id), who.workspace)
-            assert view is not None
-            location = f"/api/v1/batches/{done.batch_id}"
+            view = await send_batch(request, build_batch(data, **by))
+            location = f"/api/v1/batches/{view.id}"
             return Response(view, status_code=201, headers={"Location": location})
-        command = build_submission(data, **by)
-        await submit_rate.admit(state.pool, state.settings, who, 1)
-        reply: SubmitReply = await nats_request(
-            state.nc, subjects.SUBMIT, command, SubmitReply, timeout=timeout
-        )
-        if reply.status == "rejected":
-            raise queue_full(reply.reason or "the queue is full", reply.retry_after_s)
-        job = views.new_job(command, reply) or await views.get_job(
-            state.pool, UUID(reply.job_id), who.workspace
-        )
-        assert job is not None
-        return Response(job, status_code=201, headers={"Location": f"/api/v1/jobs/{reply.job_id}"})
+        job = await send_job(request, build_submission(data, **by))
+        return Response(job, status_code=201, headers={"Location": f"/api/v1/jobs/{job.id}"})
 
     @get("/", responses=problems())
     async def list_jobs(

@@ -60,6 +60,10 @@ RULES: dict[tuple[str, str], Role | None] = {
     ("GET", "/api/v1/jobs/counts"): V,
     ("GET", "/api/v1/jobs/{job_id}"): V,
     ("POST", "/api/v1/jobs/{job_id}/{action}"): M,
+    # Running again is submitting again; comparing runs is reading them.
+    ("POST", "/api/v1/jobs/{job_id}/rerun"): M,
+    ("POST", "/api/v1/batches/{batch_id}/rerun"): M,
+    ("GET", "/api/v1/jobs/{job_id}/compare"): V,
     # The approval dialog: who may decide (the runbook's approver policy decides approve,
     # reject and skip beyond the Member rule above).
     ("GET", "/api/v1/jobs/{job_id}/approval"): V,
