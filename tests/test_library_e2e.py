@@ -12,6 +12,7 @@ import httpx
 import pytest
 from runwright_stack.stack import Stack
 from support.runbooks import runbook
+from support.sse import read_events
 
 pytestmark = pytest.mark.e2e
 
@@ -280,3 +281,23 @@ def test_a_schedule_follows_or_pins_a_stored_runbook(stack: Stack, keys: dict[st
         assert back.json()["runbook_ref"] == f"{slug}@1"
         renamed = dev.patch(f"/api/v1/schedules/{schedule}", json={"name": "Morning export"})
         assert renamed.json()["runbook_ref"] == f"{slug}@1", "other changes keep the reference"
+
+
+def test_the_list_shows_each_runbooks_last_runs_success_rate_and_median_time(
+    stack: Stack, keys: dict[str, Any]
+) -> None:
+    slug = f"stats-{uuid.uuid4().hex[:6]}"
+    with client(stack, keys["developer"]) as dev, client(stack, keys["member"]) as member:
+        made = dev.post(
+            "/api/v1/runbooks", json={"slug": slug, "runbook": YAML_V1, "publish": True}
+        )
+        assert made.json()["recent"] == []
+        assert made.json()["success_rate"] is None
+        ids = [run(member, slug).json()["id"] for _ in range(2)]
+        for job_id in ids:
+            read_events(member, f"/api/v1/jobs/{job_id}/events", timeout=60)
+        (shown,) = [r for r in member.get("/api/v1/runbooks").json()["items"] if r["slug"] == slug]
+        assert [r["id"] for r in shown["recent"]] == ids[::-1], "newest first"
+        assert shown["success_rate"] == 1.0
+        assert shown["median_duration_ms"] is not None
+        assert member.get(f"/api/v1/runbooks/{slug}").json()["recent"][0]["status"] == "completed"

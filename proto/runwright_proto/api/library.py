@@ -66,6 +66,13 @@ class VersionView(VersionSummary, kw_only=True):
     document: dict[str, Any]
 
 
+class RecentRun(Struct, kw_only=True):
+    id: str
+    status: str
+    created_at: datetime
+    duration_ms: int | None
+
+
 class RunbookView(Struct, kw_only=True):
     slug: str
     title: str
@@ -79,6 +86,12 @@ class RunbookView(Struct, kw_only=True):
     archived: bool
     versions: list[VersionSummary] = []
     """Newest first (in a single runbook's answer; empty in lists)."""
+    recent: list[RecentRun] = []
+    """Its last 20 runs, newest first."""
+    success_rate: float | None = None
+    """Of those that ended: the share that completed (None: none ended yet)."""
+    median_duration_ms: int | None = None
+    """Of those that completed."""
 
 
 class RunbookList(Struct, kw_only=True):

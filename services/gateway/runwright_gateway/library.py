@@ -282,3 +282,27 @@ async def resolved(pool: asyncpg.Pool, workspace: str, request: JobRequest) -> J
     slug, number, document = await resolve(pool, workspace, request.runbook_ref)
     labels = {**request.labels, RUNBOOK_LABEL: slug, VERSION_LABEL: str(number)}
     return msgspec.structs.replace(request, runbook=document, labels=labels)
+
+
+RECENT = """
+SELECT r.slug, j.id, j.status, j.created_at,
+       (EXTRACT(EPOCH FROM (j.finished_at - j.started_at)) * 1000)::bigint AS duration_ms
+  FROM unnest($2::text[]) AS r(slug)
+  CROSS JOIN LATERAL (
+      SELECT id, status, created_at, started_at, finished_at FROM queue.jobs
+       WHERE workspace = $1 AND labels @> jsonb_build_object('runwright.runbook', r.slug)
+       ORDER BY created_at DESC LIMIT 20
+  ) AS j
+ ORDER BY r.slug, j.created_at DESC
+"""
+
+
+async def recent_runs(
+    pool: asyncpg.Pool, workspace: str, slugs: list[str]
+) -> dict[str, list[asyncpg.Record]]:
+    """Each runbook's last 20 runs, newest first, in one query."""
+    found: dict[str, list[asyncpg.Record]] = {slug: [] for slug in slugs}
+    if slugs:
+        for row in await pool.fetch(RECENT, workspace, slugs):
+            found[row["slug"]].append(row)
+    return found

@@ -9,11 +9,13 @@ brings it back. Developers edit and publish, Members run, Viewers read.
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 import asyncpg
 from litestar import Controller, Request, Response, delete, get, patch, post
 from runwright_proto.api.library import (
+    RecentRun,
     RunbookCreate,
     RunbookList,
     RunbookUpdate,
@@ -23,6 +25,7 @@ from runwright_proto.api.library import (
     VersionSummary,
     VersionView,
 )
+from runwright_proto.jobs import TERMINAL
 from runwright_runbook.parse import FieldError
 
 from runwright_gateway import audit, library
@@ -46,9 +49,35 @@ def summary(row: asyncpg.Record, published: int | None) -> VersionSummary:
     )
 
 
-def runbook_view(row: asyncpg.Record, versions: list[Any] | None = None) -> RunbookView:
+def run_figures(runs: list[asyncpg.Record]) -> dict[str, Any]:
+    """The last runs, the share of those that ended which completed, and their median time."""
+    ended = [r for r in runs if r["status"] in TERMINAL]
+    completed = [r for r in ended if r["status"] == "completed"]
+    times = sorted(r["duration_ms"] for r in completed if r["duration_ms"] is not None)
+    recent = [
+        RecentRun(
+            id=str(r["id"]),
+            status=r["status"],
+            created_at=r["created_at"],
+            duration_ms=r["duration_ms"],
+        )
+        for r in runs
+    ]
+    return {
+        "recent": recent,
+        "success_rate": len(completed) / len(ended) if ended else None,
+        "median_duration_ms": int(statistics.median(times)) if times else None,
+    }
+
+
+def runbook_view(
+    row: asyncpg.Record,
+    versions: list[Any] | None = None,
+    runs: list[asyncpg.Record] | None = None,
+) -> RunbookView:
     published = row["published_version"]
     return RunbookView(
+        **run_figures(runs or []),
         slug=row["slug"],
         title=row["title"],
         workspace=row["workspace"],
@@ -115,15 +144,18 @@ class LibraryController(Controller):
         self, request: Request[Any, Any, Any], archived: bool = False
     ) -> RunbookList:
         """The workspace's runbooks by slug (``archived=true``: the archived ones)."""
-        rows = await library.every(request.app.state.pool, principal(request).workspace, archived)
-        return RunbookList(items=[runbook_view(r) for r in rows])
+        pool, workspace = request.app.state.pool, principal(request).workspace
+        rows = await library.every(pool, workspace, archived)
+        runs = await library.recent_runs(pool, workspace, [r["slug"] for r in rows])
+        return RunbookList(items=[runbook_view(r, runs=runs[r["slug"]]) for r in rows])
 
     @get("/{slug:str}", responses=problems(404))
     async def get_runbook(self, request: Request[Any, Any, Any], slug: str) -> RunbookView:
-        """A runbook with every version, newest first."""
-        pool = request.app.state.pool
-        row = await library.find(pool, principal(request).workspace, slug)
-        return runbook_view(row, await library.versions(pool, row["id"]))
+        """A runbook with every version (newest first) and its last runs."""
+        pool, workspace = request.app.state.pool, principal(request).workspace
+        row = await library.find(pool, workspace, slug)
+        runs = await library.recent_runs(pool, workspace, [slug])
+        return runbook_view(row, await library.versions(pool, row["id"]), runs[slug])
 
     @patch("/{slug:str}", responses=problems(404))
     async def update_runbook(
