@@ -11,6 +11,8 @@ import { renderKeys } from "./people/keys.js";
 import { renderSignIn } from "./people/signin.js";
 import { renderTeam } from "./people/team.js";
 import { setMe } from "./roles.js";
+import { renderRunbooks } from "./runbooks/list.js";
+import { renderRunbook } from "./runbooks/page.js";
 import { renderSchedules } from "./schedules.js";
 import { h } from "./ui.js";
 
@@ -56,6 +58,7 @@ function problemPage(title, text) {
 const PAGES = {
   "/console/new": () => renderNewJob(main, navigate),
   "/console/schedules": () => renderSchedules(main),
+  "/console/runbooks": () => renderRunbooks(main),
   "/console/team": () => renderTeam(main),
   "/console/keys": () => renderKeys(main),
   "/console/audit": () => renderAudit(main),
@@ -96,11 +99,14 @@ async function route() {
   paintAccount(me);
   signOutButton.hidden = false;
   const detail = url.pathname.match(/^\/console\/jobs\/([0-9a-fA-F-]{36})\/?$/);
-  markNav(detail || page === "/console/jobs" ? "jobs" : page.replace("/console/", ""));
+  const stored = url.pathname.match(/^\/console\/runbooks\/([^/]+)\/?$/);
+  markNav(detail || page === "/console/jobs" ? "jobs" : stored ? "runbooks" : page.replace("/console/", ""));
   if (PAGES[page]) {
     cleanup = PAGES[page]();
   } else if (detail) {
-    cleanup = renderJobDetail(main, detail[1]);
+    cleanup = renderJobDetail(main, detail[1], navigate);
+  } else if (stored) {
+    cleanup = renderRunbook(main, decodeURIComponent(stored[1]), navigate);
   } else if (page === "/console/jobs") {
     cleanup = renderJobs(main, url.searchParams.get("status") || "");
   } else {

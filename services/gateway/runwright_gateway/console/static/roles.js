@@ -11,6 +11,7 @@ const LEAST = {
   "job.submit": "member", // POST /api/v1/jobs
   "job.act": "member", // POST /api/v1/jobs/{id}/{action}: approve, reject, skip, pause, resume, cancel
   "schedule.edit": "developer", // POST, PATCH, DELETE /api/v1/schedules
+  "runbook.edit": "developer", // POST /api/v1/runbooks, …/versions, …/publish
   "team.manage": "admin", // invitations, member roles, removing members
   "keys.manage": "admin", // GET, POST, DELETE /api/v1/keys
   "audit.read": "viewer", // GET /api/v1/audit

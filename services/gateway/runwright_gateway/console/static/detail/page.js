@@ -5,6 +5,7 @@ import { can, me, roleLabel } from "../roles.js";
 import { artifactList } from "../artifacts/list.js";
 import { dismissToast, h, STATUS_LABELS, TERMINAL, toast } from "../ui.js";
 import { activityLog } from "./activity.js";
+import { againTools } from "./again.js";
 import { approvalDialog, cancelDialog } from "./dialogs.js";
 import { detailPage, paintActions, paintHead, paintLastView, paintLiveFrame, paintMetrics, paintReport, tickElapsed } from "./render.js";
 import { ACTION_LOOK, lastScreenshot } from "./state.js";
@@ -13,7 +14,7 @@ import { jobStream } from "./stream.js";
 
 const statusLabel = (status) => STATUS_LABELS[status] || status;
 
-export function renderJobDetail(main, jobId) {
+export function renderJobDetail(main, jobId, navigate) {
   const base = `/api/v1/jobs/${jobId}`;
   const aborter = new AbortController(); // stops preview downloads when the page is left
   const artifacts = artifactList(aborter.signal);
@@ -29,7 +30,8 @@ export function renderJobDetail(main, jobId) {
     () => api(`${base}/approval`),
   );
   const activity = activityLog();
-  const view = detailPage(main, { artifacts, dialogs: [cancel.dialog, approval.dialog], activity });
+  const again = againTools(base, navigate);
+  const view = detailPage(main, { artifacts, dialogs: [cancel.dialog, approval.dialog], activity, again });
 
   function onAction(action) {
     if (action === "cancel") cancel.ask();
@@ -66,6 +68,7 @@ export function renderJobDetail(main, jobId) {
 
   function render() {
     paintHead(view, job);
+    again.sync(job);
     // A role that may not act on jobs (Viewer) is offered no actions and no approval dialog.
     const acting = can("job.act");
     paintActions(view, acting ? job.allowed_actions : [], onAction);

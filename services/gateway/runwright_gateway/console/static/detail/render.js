@@ -8,13 +8,15 @@ function section(id, heading, ...content) {
   return h("section", { "aria-labelledby": id }, h("h2", { id }, heading), content);
 }
 
-export function detailPage(main, { artifacts, dialogs, activity }) {
+export function detailPage(main, { artifacts, dialogs, activity, again }) {
   const view = {
     title: h("h1", { id: "job-title" }, "Job"),
     status: h("span", { id: "job-status" }),
     meaning: h("p", { class: "muted small", id: "job-status-meaning" }),
     reason: h("p", { class: "muted", id: "job-reason", hidden: true }),
     submitter: h("p", { class: "muted small", id: "job-submitter" }),
+    jobId: h("code", { id: "job-id" }),
+    runbook: h("p", { class: "muted small", id: "job-runbook", hidden: true }),
     actions: h("div", { class: "row actions", role: "group", "aria-label": "Job actions" }),
     readOnly: h("p", { class: "muted small", id: "job-read-only", hidden: true }),
     buttons: new Map(),
@@ -31,10 +33,13 @@ export function detailPage(main, { artifacts, dialogs, activity }) {
     h("p", {}, h("a", { href: "/console/jobs" }, "← All jobs")),
     h("div", { class: "page-head" }, view.title, view.status),
     view.meaning,
+    h("p", { class: "muted small job-id-line" }, "Job ", view.jobId, " ", copyButton(view.jobId)),
     view.submitter,
+    view.runbook,
     view.reason,
     view.actions,
     view.readOnly,
+    again.node,
     view.metrics,
     view.progress,
     h(
@@ -56,7 +61,24 @@ export function detailPage(main, { artifacts, dialogs, activity }) {
   return view;
 }
 
+// Copies the job id: people paste it into tickets, chats and the API.
+function copyButton(source) {
+  const button = h("button", { type: "button", class: "link-button small", "aria-label": "Copy the job id" }, "Copy");
+  button.addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(source.textContent);
+      button.textContent = "Copied";
+    } catch {
+      getSelection()?.selectAllChildren(source);
+      button.textContent = "Selected: copy it";
+    }
+    setTimeout(() => (button.textContent = "Copy"), 2000);
+  });
+  return button;
+}
+
 export function paintHead(view, job) {
+  view.jobId.textContent = job.id;
   document.title = `${job.title} · Runwright`;
   view.title.textContent = job.title;
   view.status.replaceChildren(badge(job.status));
@@ -65,6 +87,11 @@ export function paintHead(view, job) {
   view.reason.textContent = job.reason ? `Reason: ${job.reason}` : "";
   const by = (job.submitted_by || "").replace(/^user:/, "");
   view.submitter.replaceChildren(`Submitted by ${by} `, when(job.created_at));
+  view.runbook.hidden = !job.runbook_slug;
+  if (job.runbook_slug) {
+    const version = job.runbook_version ? `, version ${job.runbook_version}` : "";
+    view.runbook.replaceChildren("Runbook: ", h("a", { href: `/console/runbooks/${encodeURIComponent(job.runbook_slug)}` }, job.runbook_slug), version);
+  }
 }
 
 // Exactly the actions the server says the job allows now (job.allowed_actions), in its order;

@@ -1,0 +1,84 @@
+// The job page's "run again" tools: Re-run (the same runbook version, variables and options as a
+// new job) and the comparison with the previous run of the same runbook, step by step.
+import { api } from "../api.js";
+import { problemText } from "../people/common.js";
+import { can } from "../roles.js";
+import { h, duration, STATUS_LABELS, TERMINAL, toast } from "../ui.js";
+
+const label = (status) => STATUS_LABELS[status] || status;
+
+function delta(ms) {
+  if (ms === null || ms === undefined) return "—";
+  return `${ms > 0 ? "+" : ms < 0 ? "−" : "±"}${duration(Math.abs(ms))}`;
+}
+
+function comparisonTable(c) {
+  const side = (s) => (s ? `${label(s.status)}, ${duration(s.duration_ms)}` : "—");
+  return h(
+    "div",
+    { id: "comparison" },
+    h(
+      "p",
+      {},
+      `This run: ${label(c.head.status)} in ${duration(c.head.duration_ms)}${c.head.runbook_version ? ` (version ${c.head.runbook_version})` : ""}; `,
+      h("a", { href: `/console/jobs/${c.base.id}` }, "the previous run"),
+      `: ${label(c.base.status)} in ${duration(c.base.duration_ms)}${c.base.runbook_version ? ` (version ${c.base.runbook_version})` : ""}. Difference: ${delta(c.delta_ms)}.`,
+    ),
+    h(
+      "table",
+      { class: "jobs comparison" },
+      h("thead", {}, h("tr", {}, ...["Step", "Previous run", "This run", "Difference"].map((t) => h("th", { scope: "col" }, t)))),
+      h(
+        "tbody",
+        {},
+        ...c.steps.map((s) =>
+          h(
+            "tr",
+            { dataset: { ordinal: String(s.ordinal), changed: String(s.changed) }, class: s.changed ? "changed" : "" },
+            h("td", {}, `${s.ordinal + 1}. ${s.description}`),
+            h("td", {}, side(s.base)),
+            h("td", {}, side(s.head)),
+            h("td", {}, delta(s.delta_ms)),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+// `navigate(url)` opens the new job's page.
+export function againTools(base, navigate) {
+  const rerun = h("button", { type: "button", class: "secondary", id: "rerun" }, "Re-run");
+  const compare = h("button", { type: "button", class: "secondary", id: "compare" }, "Compare with the previous run");
+  const panel = h("div", { "aria-live": "polite" });
+  const node = h("section", { id: "again", "aria-label": "Run again", hidden: true }, h("div", { class: "row" }, rerun, compare), panel);
+  rerun.addEventListener("click", async () => {
+    rerun.disabled = true;
+    try {
+      const job = await api(`${base}/rerun`, { method: "POST", body: {} });
+      toast("Running again as a new job.");
+      navigate(`/console/jobs/${job.id}`);
+    } catch (error) {
+      if (error.status === 422 && (error.problem?.errors || []).some((e) => /^(secrets|variables)\./.test(e.field))) {
+        toast("This runbook needs its secrets again (they are deleted when a job ends): run it from its runbook page or the API with them.");
+      } else if (error.status !== 401) toast(`Could not run it again: ${problemText(error)}`);
+    } finally {
+      rerun.disabled = false;
+    }
+  });
+  compare.addEventListener("click", async () => {
+    try {
+      panel.replaceChildren(comparisonTable(await api(`${base}/compare`)));
+    } catch (error) {
+      if (error.status === 404) panel.replaceChildren(h("p", { class: "muted" }, "No earlier run of this runbook to compare with."));
+      else if (error.status !== 401) panel.replaceChildren(h("p", { class: "error" }, problemText(error)));
+    }
+  });
+  return {
+    node,
+    sync(job) {
+      node.hidden = !TERMINAL.has(job.status);
+      rerun.hidden = !can("job.submit");
+    },
+  };
+}
