@@ -29,7 +29,9 @@ async def pool(stack: Stack) -> AsyncIterator[asyncpg.Pool]:
         yield db
 
 
-async def job_in(pool: asyncpg.Pool, status: str) -> str:
+async def job_in(pool: asyncpg.Pool, status: str, kind: str = "approval") -> str:
+    """A job in ``status``; one waiting for approval waits for an approval or, with ``kind``
+    failure, holds a failed step."""
     cmd = command()
     await submission.submit(pool, cmd, keys=KEYS)
     await pool.execute(
@@ -40,9 +42,11 @@ async def job_in(pool: asyncpg.Pool, status: str) -> str:
     if status == "waiting_for_approval":
         await pool.execute(
             "INSERT INTO queue.job_approvals (id, job_id, attempt, ordinal, description, "
-            "risk_level, deadline) VALUES ($1, $2, 1, 0, 'd', 'high', now() + interval '1h')",
+            "risk_level, deadline, kind) VALUES ($1, $2, 1, 0, 'd', 'high',"
+            " now() + interval '1h', $3)",
             uuid.uuid4(),
             uuid.UUID(cmd.job_id),
+            kind,
         )
     return cmd.job_id
 
@@ -62,7 +66,8 @@ async def test_each_action_is_available_exactly_where_the_table_says(
     status: str,
     action: str,
 ) -> None:
-    job_id = await job_in(pool, status)
+    # A retry answers a held failure; every other decision an approval.
+    job_id = await job_in(pool, status, "failure" if action == "retry" else "approval")
     sent = Sent()
     reply = await control.act(
         pool,
@@ -135,3 +140,19 @@ async def test_fifty_people_approving_or_cancelling_what_they_saw_have_one_winne
         "SELECT count(*) FROM queue.job_actions WHERE applied AND job_id = $1", uuid.UUID(job_id)
     )
     assert applied == 1
+
+
+async def test_a_held_failure_is_not_approved_and_an_approval_is_not_retried(
+    pool: asyncpg.Pool,
+) -> None:
+    for kind, action in (("failure", "approve"), ("approval", "retry")):
+        job_id = await job_in(pool, "waiting_for_approval", kind)
+        sent = Sent()
+        reply = await control.act(
+            pool,
+            sent,
+            JobAction(job_id=job_id, action=action, actor="tester"),  # type: ignore[arg-type]
+        )
+        assert reply.applied is False
+        assert reply.status == "waiting_for_approval"
+        assert sent.messages == []

@@ -30,6 +30,8 @@ class JobOptions(Struct, frozen=True, kw_only=True, omit_defaults=True):
     video: bool = False
     approval_timeout_s: float | None = None
     on_executor_loss: Literal["fail", "requeue"] = "fail"
+    on_failure: Literal["fail", "hold"] = "fail"
+    """``hold``: a failed step waits for a person (retry, retry edited, skip, fail)."""
 
 
 class SubmitJob(_Message, tag="job.submit", frozen=True):

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from msgspec import Struct
 
-Action = Literal["approve", "reject", "skip", "pause", "resume", "cancel"]
-ACTIONS: tuple[str, ...] = ("approve", "reject", "skip", "pause", "resume", "cancel")
+Action = Literal["approve", "reject", "skip", "retry", "pause", "resume", "cancel"]
+ACTIONS: tuple[str, ...] = ("approve", "reject", "skip", "retry", "pause", "resume", "cancel")
 
 # Which statuses allow which action (the Jobs page's table, plus cancel while scheduled/queued).
 AVAILABLE: dict[str, tuple[str, ...]] = {
     "approve": ("waiting_for_approval",),
     "reject": ("waiting_for_approval",),
     "skip": ("waiting_for_approval",),
+    "retry": ("waiting_for_approval",),
     "pause": ("running",),
     "resume": ("paused",),
     "cancel": ("scheduled", "queued", "running", "paused", "waiting_for_approval"),
@@ -34,6 +35,8 @@ class JobAction(_Message, tag="job.action", frozen=True):
     request_id: str | None = None
     version: int | None = None
     """The job version the person saw (``If-Match``); a different one is refused."""
+    step: dict[str, Any] | None = None
+    """``retry``: the edited step (validated by the gateway) to run instead of the failed one."""
 
 
 class ActionReply(_Message, tag="job.acted", frozen=True):
@@ -50,9 +53,11 @@ class Control(_Message, tag="job.control", frozen=True):
 
     job_id: str
     attempt: int
-    command: Literal["pause", "resume", "cancel", "approve", "reject", "skip"]
+    command: Literal["pause", "resume", "cancel", "approve", "reject", "skip", "retry"]
     actor: str | None = None
     reason: str | None = None
+    step: dict[str, Any] | None = None
+    """``retry``: the edited step to run instead of the one that failed (None: the same)."""
 
 
 class JobState(_Message, tag="job.state", frozen=True):
@@ -62,11 +67,17 @@ class JobState(_Message, tag="job.state", frozen=True):
     attempt: int
     ordinal: int | None = None
     """The step whose approval the executor waits for; only that approval's decision counts."""
+    kind: Literal["approval", "failure"] = "approval"
+    round: int = 0
+    """With ``kind``: which hold of the step (a failure held again after a retry is the next
+    round); only its decision counts."""
 
 
 class JobStateReply(_Message, tag="job.state.reply", frozen=True):
     status: str
     attempt: int
-    decision: Literal["approve", "reject", "skip"] | None = None
+    decision: Literal["approve", "reject", "skip", "retry"] | None = None
     actor: str | None = None
     reason: str | None = None
+    step: dict[str, Any] | None = None
+    """With ``retry``: the edited step, if any."""

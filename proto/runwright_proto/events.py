@@ -62,7 +62,9 @@ class ApprovalEvent(_Event, tag="approval", frozen=True):
 
     approval_id: str
     ordinal: int
-    state: Literal["requested", "approved", "rejected", "skipped", "timed_out", "cancelled"]
+    state: Literal[
+        "requested", "approved", "rejected", "skipped", "retried", "timed_out", "cancelled"
+    ]
     description: str = ""
     risk_level: str = "low"
     captured: dict[str, Any] = {}
@@ -70,6 +72,9 @@ class ApprovalEvent(_Event, tag="approval", frozen=True):
     deadline: AwareDatetime | None = None
     actor: str | None = None
     reason: str | None = None
+    kind: Literal["approval", "failure"] = "approval"
+    """``failure``: the step failed and the job is held for a person (retry, skip or fail)."""
+    error: StepError | None = None
 
 
 JobEvent = StatusEvent | StepEvent | ReportEvent | ArtifactEvent | ApprovalEvent

@@ -66,6 +66,13 @@ class ApprovalRequested(_Report, tag="approval.requested", frozen=True):
     captured: dict[str, Any] = {}
     screenshot_artifact_id: str | None = None
     timeout_s: float = 300
+    kind: Literal["approval", "failure"] = "approval"
+    """``failure``: step ``ordinal`` failed and the job is held for a person to retry it (as it
+    was or edited), skip it or fail the job, in the same browser."""
+    round: int = 0
+    """How many times this step was held before (each retry that fails again holds anew)."""
+    error: StepError | None = None
+    """The failure that held the job."""
 
 
 class JobReleased(_Report, tag="job.released", frozen=True):
@@ -88,10 +95,14 @@ Report = StepStarted | StepFinished | ApprovalRequested | JobReleased | JobFinis
 
 
 def message_id(report: Report) -> str:
-    """The ``Nats-Msg-Id`` of a report: one per (job, attempt, step, kind), so retries dedupe."""
+    """The ``Nats-Msg-Id`` of a report: one per (job, attempt, step, kind), so retries dedupe;
+    a report on the ordered path adds its number, since a step held on failure and retried is
+    reported again (a new start, a new end, a new hold)."""
     match report:
         case StepStarted() | StepFinished() | ApprovalRequested():
-            return f"{report.job_id}:{report.attempt}:{report.ordinal}:{type(report).__name__}"
+            kind = type(report).__name__
+            numbered = f":{report.seq}" if report.seq else ""
+            return f"{report.job_id}:{report.attempt}:{report.ordinal}:{kind}{numbered}"
         case JobReleased():
             return f"{report.job_id}:{report.attempt}:job.released"
         case JobFinished():

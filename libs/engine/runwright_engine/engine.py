@@ -32,6 +32,7 @@ from runwright_engine.errors import HINTS, TEMPLATE_HINT
 from runwright_engine.files import FileRecord, record, unique_path
 from runwright_engine.navigation import NavigationWatch
 from runwright_engine.outcomes import (
+    Held,
     Observer,
     RunOutcome,
     StepRejected,
@@ -48,7 +49,15 @@ from runwright_engine.video import VideoRecorder
 
 log = get_logger("runwright.engine")
 BLANK = "about:blank"
-__all__ = ["Engine", "Observer", "RunOutcome", "StepRejected", "StepResult", "StepSkipped"]
+__all__ = [
+    "Engine",
+    "Held",
+    "Observer",
+    "RunOutcome",
+    "StepRejected",
+    "StepResult",
+    "StepSkipped",
+]
 
 
 class Engine:
@@ -70,7 +79,10 @@ class Engine:
         video: bool = False,
         egress: Violations | None = None,
         pressure: Pressure | None = None,
+        hold_on_failure: bool = False,
     ) -> None:
+        self.hold_on_failure = hold_on_failure
+        """A failed step waits for a person (``Observer.held``) instead of failing the run."""
         self.video = video
         self.pressure = pressure
         """Stretches each step's timeouts while the host is short of CPU (None: never)."""
@@ -178,11 +190,30 @@ class Engine:
                 result = await self._decided(step, decision)
             else:
                 result = await self._run_step(page, step)
+                if result.status == "failed" and self.hold_on_failure:
+                    result = await self._held(page, step, result)
             results.append(result)
             failed = failed or result.status == "failed"
             if settings.pause_between_steps and step is not self.runbook.steps[-1]:
                 await asyncio.sleep(settings.pause_between_steps / 1000)
         return results
+
+    async def _held(self, page: Page, step: Step, result: StepResult) -> StepResult:
+        """A failed step held for a person, in the same page: run it again (as it was, or as
+        they edited it) until it succeeds or they skip it or fail the job."""
+        round_ = 0
+        while result.status == "failed":
+            answer = await self.observer.held(step, result, round_)
+            round_ += 1
+            if answer.verdict == "skip":
+                result.status = "skipped"
+                return result
+            if answer.verdict != "retry":
+                return result
+            if answer.step is not None:
+                step = answer.step
+            result = await self._run_step(page, step)
+        return result
 
     async def _finish_video(self, recorder: VideoRecorder) -> None:
         path = unique_path(self.files_dir / "videos", "run.webm")

@@ -46,8 +46,23 @@ class RunOutcome:
     reason: str | None = None
 
 
+@dataclass(frozen=True)
+class Held:
+    """A person's answer to a held failure: run the step again (``step``: edited, or None for
+    the same), skip it, or fail the job."""
+
+    verdict: Literal["retry", "skip", "fail"]
+    step: Step | None = None
+
+
 class Observer:
     """Hooks the engine calls; the executor reports over NATS, the CLI draws progress."""
+
+    async def held(self, step: Step, result: StepResult, round_: int) -> Held:
+        """A step failed and the job holds failures: wait for a person's answer. Without
+        anyone to ask, the failure stands."""
+        del step, result, round_
+        return Held("fail")
 
     async def before_step(self, step: Step) -> None:
         """Called at each step boundary: wait (pause, approval) or raise to stop the run."""

@@ -253,6 +253,9 @@ class RunwrightOptions(_Model):
     on_executor_loss: Literal["fail", "requeue"] = "fail"
     labels: dict[str, str] = {}
     approval: ApprovalPolicy | None = None
+    on_failure: Literal["fail", "hold"] = "fail"
+    """``hold``: a failed step holds the job for a person (retry, retry edited, skip or fail) in
+    the same browser, instead of failing it."""
 
 
 class Runbook(_Model):

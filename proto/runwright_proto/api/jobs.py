@@ -45,12 +45,18 @@ class JobRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     approval_timeout_s: Annotated[float, Meta(gt=0, le=7 * 24 * 3600)] | None = None
     run_at: Annotated[datetime, Meta(tz=True)] | None = None
     on_executor_loss: Literal["fail", "requeue"] | None = None
+    on_failure: Literal["fail", "hold"] | None = None
+    """``hold``: a failed step holds the job for a person (``POST …/retry``, ``skip``,
+    ``reject``) in the same browser instead of failing it (``x-runwright.onFailure``)."""
 
 
 class ActionRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     """``POST /api/v1/jobs/{id}/{action}``: why (optional, shown in the audit log)."""
 
     reason: Annotated[str, Meta(max_length=500)] | None = None
+    step: dict[str, Any] | None = None
+    """``retry`` only: the failed step edited (a changed selector, value or wait), validated like
+    any step; the held job runs it in the same browser."""
 
 
 class StepView(Struct, kw_only=True):

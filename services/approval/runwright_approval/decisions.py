@@ -25,7 +25,7 @@ log = get_logger("runwright.approval.decisions")
 
 AskQueue = Callable[[JobAction], Awaitable[ActionReply]]
 DECIDED = {"approve": "approved", "reject": "rejected", "skip": "skipped"}
-CLOSING = ("approved", "rejected", "skipped", "timed_out", "cancelled")
+CLOSING = ("approved", "rejected", "skipped", "retried", "timed_out", "cancelled")
 
 
 _JOB = (

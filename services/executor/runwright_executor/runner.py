@@ -18,7 +18,7 @@ from runwright_bus import request
 from runwright_common.logging import get_logger
 from runwright_engine.egress.contexts import Spares, guarded_context
 from runwright_engine.egress.proxy import EgressProxy
-from runwright_engine.engine import Engine, Observer, RunOutcome, StepResult
+from runwright_engine.engine import Engine, Held, Observer, RunOutcome, StepResult
 from runwright_engine.files import FileRecord
 from runwright_engine.pressure import Pressure
 from runwright_engine.screencast import Screencast
@@ -103,6 +103,11 @@ class NatsObserver(Observer):
             description = self.runner.describe(step)
             await steering.approve(step, description, self.runner.stager.stage, self.files_dir)
             await steering.wait_while_paused()
+
+    async def held(self, step: Step, result: StepResult, round_: int) -> Held:
+        return await self.runner.steering.hold(
+            step, result, round_, self.runner.stager.stage, self.files_dir
+        )
 
     async def step_started(self, step: Step, description: str) -> None:
         await self.runner.report(
@@ -249,6 +254,7 @@ class JobRunner:
                     max_download_bytes=self.ctx.max_download_bytes,
                     egress=violations,
                     pressure=self.ctx.pressure,
+                    hold_on_failure=claim.options.on_failure == "hold",
                 )
                 self.secrets = engine.secrets
                 outcome: RunOutcome = await engine.run()

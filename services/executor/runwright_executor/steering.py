@@ -11,8 +11,9 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
+import msgspec
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
@@ -20,7 +21,7 @@ from playwright.async_api import Page
 from runwright_bus import decode, request
 from runwright_common.logging import get_logger, logged_failure
 from runwright_engine.diagnostics import step_screenshot
-from runwright_engine.engine import StepRejected, StepSkipped
+from runwright_engine.engine import Held, StepRejected, StepResult, StepSkipped
 from runwright_engine.files import FileRecord
 from runwright_proto import subjects
 from runwright_proto.control import Control, JobState, JobStateReply
@@ -52,6 +53,8 @@ class Steering:
         self.on_cancel = on_cancel
         self.report = report
         self.waiting_for: int | None = None
+        self.waiting_kind: Literal["approval", "failure"] = "approval"
+        self.waiting_round = 0
         self.approval_timeout_s = approval_timeout_s or DEFAULT_APPROVAL_TIMEOUT_S
         self.running = asyncio.Event()
         self.running.set()
@@ -93,7 +96,13 @@ class Steering:
             reply: JobStateReply = await request(
                 self.nc,
                 subjects.STATE,
-                JobState(job_id=self.job_id, attempt=self.attempt, ordinal=self.waiting_for),
+                JobState(
+                    job_id=self.job_id,
+                    attempt=self.attempt,
+                    ordinal=self.waiting_for,
+                    kind=self.waiting_kind,
+                    round=self.waiting_round,
+                ),
                 JobStateReply,
                 timeout=POLL_S,
             )
@@ -141,7 +150,7 @@ class Steering:
             )
         )
         try:
-            verdict, actor, reason = await self._verdict()
+            verdict, actor, reason, _ = await self._verdict()
         finally:
             self.decision, self.waiting_for = None, None
         if verdict == "skip":
@@ -149,16 +158,72 @@ class Steering:
         if verdict == "reject":
             raise StepRejected(f"rejected by {actor}" + (f": {reason}" if reason else ""))
 
-    async def _verdict(self) -> tuple[str, str | None, str | None]:
+    async def _verdict(self) -> tuple[str, str | None, str | None, dict[str, Any] | None]:
+        """(command, actor, reason, edited step) of the decision, from the control message or,
+        if that was lost, from the queue."""
         assert self.decision is not None
         while True:
             with contextlib.suppress(TimeoutError):
                 command = await asyncio.wait_for(asyncio.shield(self.decision), POLL_S)
-                return command.command, command.actor, command.reason
+                return command.command, command.actor, command.reason, command.step
             state = await self._state()
             if state is None:
                 continue
             if state.status in TERMINAL:
                 raise JobStopped(state.status)
             if state.decision is not None and state.status == "running":
-                return state.decision, state.actor, state.reason
+                return state.decision, state.actor, state.reason, state.step
+
+    async def hold(
+        self,
+        step: Step,
+        result: StepResult,
+        round_: int,
+        stage: Callable[[FileRecord], Any],
+        files_dir: Any,
+    ) -> Held:
+        """The step failed and the job holds failures: report it (with a screenshot of the page
+        as it is now), wait for a person, and answer what they chose."""
+        shot_id = None
+        if self.page is not None:
+            shot = await step_screenshot(self.page, files_dir, step.ordinal, f"held-{round_}")
+            if shot is not None:
+                shot_id = await stage(shot)
+        self.decision = asyncio.get_running_loop().create_future()
+        self.waiting_for, self.waiting_kind, self.waiting_round = step.ordinal, "failure", round_
+        await self.report(
+            ApprovalRequested(
+                job_id=self.job_id,
+                attempt=self.attempt,
+                at=datetime.now(UTC),
+                ordinal=step.ordinal,
+                description=result.description,
+                risk_level=step.risk_level,
+                captured=dict(self.captured),
+                screenshot_artifact_id=shot_id,
+                timeout_s=self.approval_timeout_s,
+                kind="failure",
+                round=round_,
+                error=result.error,
+            )
+        )
+        try:
+            verdict, actor, _, edited = await self._verdict()
+        finally:
+            self.decision, self.waiting_for = None, None
+            self.waiting_kind, self.waiting_round = "approval", 0
+        log.info("held failure answered", job_id=self.job_id, verdict=verdict, actor=actor)
+        if verdict == "retry":
+            return Held("retry", edited_step(step, edited))
+        return Held("skip" if verdict == "skip" else "fail")
+
+
+def edited_step(step: Step, edited: dict[str, Any] | None) -> Step | None:
+    """The edited step to run in place of ``step`` (same ordinal); None: run it as it was."""
+    if edited is None:
+        return None
+    try:
+        return msgspec.convert({**edited, "ordinal": step.ordinal}, Step)
+    except msgspec.ValidationError as exc:  # the gateway validated it: log and keep the old
+        log.warning("edited step not usable; retrying the step as it was", error=str(exc))
+        return None

@@ -22,7 +22,7 @@ from runwright_proto.approvals import DECISIONS
 from runwright_proto.commands import SubmitBatch, SubmitBatchReply, SubmitJob, SubmitReply
 from runwright_proto.control import Action, ActionReply, JobAction
 from runwright_proto.jobs import JobStatus, Trigger
-from runwright_runbook.parse import FieldError
+from runwright_runbook.parse import FieldError, RunbookInvalid, parse_runbook
 from runwright_runbook.report import ExecutionReport
 
 from runwright_gateway import approvals_api, batches, library, sse, submit_rate, views
@@ -118,6 +118,22 @@ async def send_batch(request: Request[Any, Any, Any], batch: SubmitBatch) -> Bat
     view = await batches.get_batch(state.pool, UUID(done.batch_id), who.workspace)
     assert view is not None
     return view
+
+
+def edited_step(action: str, step: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A retry's edited step, checked like any step of a runbook (422 naming ``step.<path>``);
+    only ``retry`` takes one."""
+    if step is None:
+        return None
+    if action != "retry":
+        raise invalid([FieldError("step", "only retry takes an edited step")])
+    try:
+        parse_runbook({"title": "edited step", "steps": [{**step, "ordinal": 0}]})
+    except RunbookInvalid as exc:
+        raise invalid(
+            [FieldError(e.field.replace("steps[0]", "step", 1), e.message) for e in exc.errors]
+        ) from exc
+    return step
 
 
 class JobsController(Controller):
@@ -216,6 +232,16 @@ class JobsController(Controller):
         # A job's workspace never changes: checked here, the queue then decides the action.
         if await views.job_status(state.pool, job_id, who.workspace) is None:
             raise not_found(f"job {job_id}")
+        step = edited_step(action, data.step if data else None)
+        if action == "approve" and await views.pending_kind(state.pool, job_id) == "failure":
+            raise Problem(
+                409,
+                "Conflict",
+                "the job holds a failed step: retry it (retry), skip it (skip) or fail the job"
+                " (reject)",
+                code="conflict",
+                job_status="waiting_for_approval",
+            )
         if action in DECISIONS:
             return await approvals_api.decide(
                 request, job_id, action, if_match_version(if_match), data.reason if data else None
@@ -230,6 +256,7 @@ class JobsController(Controller):
                 reason=data.reason if data else None,
                 request_id=request.headers.get("x-request-id"),
                 version=if_match_version(if_match),
+                step=step,
             ),
             ActionReply,
             timeout=state.settings.request_timeout_s,

@@ -63,6 +63,7 @@ def again(row: asyncpg.Record, secrets: dict[str, Any], data: Any = None) -> Job
         video=options.get("video"),
         approval_timeout_s=options.get("approval_timeout_s"),
         on_executor_loss=options.get("on_executor_loss"),
+        on_failure=options.get("on_failure"),
     )
 
 

@@ -145,6 +145,7 @@ def _job(
             video=options.video if request.video is None else request.video,
             approval_timeout_s=request.approval_timeout_s or options.approval_timeout_s,
             on_executor_loss=request.on_executor_loss or options.on_executor_loss,
+            on_failure=request.on_failure or options.on_failure,
         ),
         run_at=request.run_at,
     )

@@ -237,7 +237,7 @@ def new_job(cmd: SubmitJob, reply: SubmitReply) -> JobView | None:
         submitted_by=cmd.submitted_by,
         **stored_runbook(cmd.labels),
         version=reply.version,
-        allowed_actions=allowed_actions(reply.status),
+        allowed_actions=actions_for(reply.status, None),
         steps=[
             StepView(
                 ordinal=s.ordinal,
@@ -275,6 +275,11 @@ async def get_job(pool: asyncpg.Pool, job_id: UUID, workspace: str) -> JobView |
         report = await conn.fetchval(
             "SELECT report FROM queue.job_reports WHERE job_id = $1", job_id
         )
+        kind = await conn.fetchval(
+            "SELECT kind FROM queue.job_approvals WHERE job_id = $1 AND state = 'requested'"
+            " ORDER BY requested_at DESC LIMIT 1",
+            job_id,
+        )
     views = [step_view(s) for s in steps]
     base = summary(row)
     metrics = Metrics(
@@ -286,11 +291,29 @@ async def get_job(pool: asyncpg.Pool, job_id: UUID, workspace: str) -> JobView |
     return JobView(
         **{f: getattr(base, f) for f in base.__struct_fields__},
         version=row["version"],
-        allowed_actions=allowed_actions(base.status),
+        allowed_actions=actions_for(base.status, kind),
         steps=views,
         metrics=metrics,
         report=report,
     )
+
+
+async def pending_kind(pool: asyncpg.Pool, job_id: UUID) -> str | None:
+    """What a waiting job waits for: ``approval``, ``failure`` (a held failed step) or None."""
+    kind: str | None = await pool.fetchval(
+        "SELECT kind FROM queue.job_approvals WHERE job_id = $1 AND state = 'requested'"
+        " ORDER BY requested_at DESC LIMIT 1",
+        job_id,
+    )
+    return kind
+
+
+def actions_for(status: str, kind: str | None) -> list[str]:
+    """What the job allows now: a held failure is retried, skipped or failed (not approved); an
+    approval is not retried."""
+    shown = allowed_actions(status)
+    drop = "approve" if kind == "failure" else "retry"
+    return [a for a in shown if a != drop]
 
 
 async def job_report(pool: asyncpg.Pool, job_id: UUID, workspace: str) -> asyncpg.Record | None:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import asyncpg
+import msgspec
 from runwright_common.errors import RetryableError
 from runwright_common.logging import get_logger
 from runwright_proto.jobs import step_label
@@ -59,26 +60,32 @@ async def hold_for_approval(
 ) -> bool:
     """Move the job to ``waiting_for_approval`` and announce the request with its evidence."""
     existing = await conn.fetchval(
-        "SELECT true FROM queue.job_approvals WHERE job_id = $1 AND attempt = $2 AND ordinal = $3",
+        "SELECT true FROM queue.job_approvals WHERE job_id = $1 AND attempt = $2 AND ordinal = $3"
+        " AND kind = $4 AND round = $5",
         job_id,
         report.attempt,
         report.ordinal,
+        report.kind,
+        report.round,
     )
     if existing:
         return False
     screenshot = await _evidence(conn, job_id, report, age_s)
+    held = report.kind == "failure"
     await transition(
         conn,
         job_id,
         "waiting_for_approval",
         ("running", "paused"),
-        reason=f"{step_label(report.ordinal)} needs approval",
+        reason=f"{step_label(report.ordinal)} failed; held for a person to retry, skip or fail it"
+        if held
+        else f"{step_label(report.ordinal)} needs approval",
         actor="executor",
     )
     row = await conn.fetchrow(
         "INSERT INTO queue.job_approvals (id, job_id, attempt, ordinal, description, "
-        "risk_level, captured, screenshot_artifact_id, deadline) VALUES ($1, $2, $3, $4, "
-        "$5, $6, $7, $8, $9) RETURNING *",
+        "risk_level, captured, screenshot_artifact_id, deadline, kind, round, error) VALUES ($1,"
+        " $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *",
         uuid.uuid4(),
         job_id,
         report.attempt,
@@ -88,6 +95,9 @@ async def hold_for_approval(
         report.captured,
         screenshot,
         datetime.now(UTC) + timedelta(seconds=report.timeout_s),
+        report.kind,
+        report.round,
+        msgspec.to_builtins(report.error) if report.error else None,
     )
     await approval_event(conn, row)
     return True

@@ -4,6 +4,7 @@ transaction as the job's status, and what the executor is told."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -21,11 +22,12 @@ from runwright_queue.journal import (
     TransitionRejected,
     approval_event,
     finish,
+    step_event,
     transition,
 )
 
 Notify = Callable[[Control], Awaitable[None]]
-DECIDED = {"approve": "approved", "reject": "rejected", "skip": "skipped"}
+DECIDED = {"approve": "approved", "reject": "rejected", "skip": "skipped", "retry": "retried"}
 
 
 async def _audit(
@@ -46,18 +48,51 @@ async def _audit(
 
 
 async def _decide(
-    conn: asyncpg.Connection, job_id: UUID, state: str, actor: str, reason: str | None
-) -> None:
+    conn: asyncpg.Connection,
+    job_id: UUID,
+    state: str,
+    actor: str,
+    reason: str | None,
+    retry_step: dict[str, Any] | None = None,
+) -> asyncpg.Record | None:
     row = await conn.fetchrow(
-        "UPDATE queue.job_approvals SET state = $2, decided_at = now(), actor = $3, reason = $4 "
-        "WHERE job_id = $1 AND state = 'requested' RETURNING *",
+        "UPDATE queue.job_approvals SET state = $2, decided_at = now(), actor = $3, reason = $4,"
+        " retry_step = $5 WHERE job_id = $1 AND state = 'requested' RETURNING *",
         job_id,
         state,
         actor,
         reason,
+        retry_step,
     )
     if row is not None:
         await approval_event(conn, row)
+    return row
+
+
+async def _held_step(conn: asyncpg.Connection, held: asyncpg.Record, status: str) -> None:
+    """A held failure's step once decided: ``pending`` again for a retry (the executor runs it
+    anew in the same browser), ``skipped`` for a skip."""
+    row = await conn.fetchrow(
+        "UPDATE queue.job_steps SET status = $3, started_at = CASE WHEN $3 = 'pending' THEN NULL"
+        " ELSE started_at END, finished_at = CASE WHEN $3 = 'pending' THEN NULL ELSE finished_at"
+        " END, duration_ms = CASE WHEN $3 = 'pending' THEN NULL ELSE duration_ms END,"
+        " error = CASE WHEN $3 = 'pending' THEN NULL ELSE error END"
+        " WHERE job_id = $1 AND ordinal = $2 AND status = 'failed' RETURNING *",
+        held["job_id"],
+        held["ordinal"],
+        status,
+    )
+    if row is not None:
+        await step_event(conn, held["job_id"], row)
+
+
+def _refusal(cmd: JobAction, kind: str | None) -> str | None:
+    """Why ``cmd`` does not fit what the job waits for (an approval, or a held failure)."""
+    if cmd.action == "retry" and kind != "failure":
+        return "retry is for a step that failed and is held; this job waits for an approval"
+    if cmd.action == "approve" and kind == "failure":
+        return "a held failure is retried (retry), skipped (skip) or failed (reject), not approved"
+    return None
 
 
 async def act(pool: asyncpg.Pool, notify: Notify, cmd: JobAction) -> ActionReply:
@@ -88,6 +123,15 @@ async def act(pool: asyncpg.Pool, notify: Notify, cmd: JobAction) -> ActionReply
                 f"{' or '.join(allowed)}; it is {before}",
             )
         reason = cmd.reason or f"{cmd.action} by {cmd.actor}"
+        kind = None
+        if before == "waiting_for_approval":
+            kind = await conn.fetchval(
+                "SELECT kind FROM queue.job_approvals WHERE job_id = $1 AND state = 'requested'",
+                job_id,
+            )
+        if why := _refusal(cmd, kind):
+            await _audit(conn, cmd, before, None, applied=False)
+            return ActionReply(applied=False, status=before, detail=why)
         try:
             if cmd.action == "cancel":
                 if before == "waiting_for_approval":
@@ -95,7 +139,11 @@ async def act(pool: asyncpg.Pool, notify: Notify, cmd: JobAction) -> ActionReply
                 await finish(conn, job_id, "cancelled", allowed, reason=reason, actor=cmd.actor)
                 after = "cancelled"
             elif cmd.action in DECIDED:
-                await _decide(conn, job_id, DECIDED[cmd.action], cmd.actor, cmd.reason)
+                held = await _decide(
+                    conn, job_id, DECIDED[cmd.action], cmd.actor, cmd.reason, cmd.step
+                )
+                if held is not None and kind == "failure" and cmd.action in ("retry", "skip"):
+                    await _held_step(conn, held, "pending" if cmd.action == "retry" else "skipped")
                 await transition(conn, job_id, "running", allowed, reason=reason, actor=cmd.actor)
                 after = "running"
             else:
@@ -112,6 +160,7 @@ async def act(pool: asyncpg.Pool, notify: Notify, cmd: JobAction) -> ActionReply
                 command=cmd.action,
                 actor=cmd.actor,
                 reason=cmd.reason,
+                step=cmd.step,
             )
         )
     return ActionReply(applied=True, status=after, previous=before)
@@ -125,14 +174,17 @@ async def job_state(pool: asyncpg.Pool, cmd: JobState) -> JobStateReply:
         if job is None:
             return JobStateReply(status="unknown", attempt=0)
         decision = await conn.fetchrow(
-            "SELECT state, actor, reason FROM queue.job_approvals WHERE job_id = $1 AND "
-            "attempt = $2 AND ($3::int IS NULL OR ordinal = $3) "
-            "ORDER BY requested_at DESC LIMIT 1",
+            "SELECT state, actor, reason, retry_step FROM queue.job_approvals"
+            " WHERE job_id = $1 AND attempt = $2 AND ($3::int IS NULL OR ordinal = $3) "
+            " AND ($3::int IS NULL OR (kind = $4 AND round = $5))"
+            " ORDER BY requested_at DESC LIMIT 1",
             job_id,
             cmd.attempt,
             cmd.ordinal,
+            cmd.kind,
+            cmd.round,
         )
-    verdict = {"approved": "approve", "rejected": "reject", "skipped": "skip"}
+    verdict = {"approved": "approve", "rejected": "reject", "skipped": "skip", "retried": "retry"}
     if decision is None or decision["state"] not in verdict:
         return JobStateReply(status=job["status"], attempt=job["attempt"])
     return JobStateReply(
@@ -141,6 +193,7 @@ async def job_state(pool: asyncpg.Pool, cmd: JobState) -> JobStateReply:
         decision=verdict[decision["state"]],  # type: ignore[arg-type]
         actor=decision["actor"],
         reason=decision["reason"],
+        step=decision["retry_step"],
     )
 
 

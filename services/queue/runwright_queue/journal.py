@@ -237,6 +237,8 @@ async def approval_event(conn: asyncpg.Connection, row: asyncpg.Record) -> None:
         deadline=row["deadline"],
         actor=row["actor"],
         reason=row["reason"],
+        kind=row["kind"],
+        error=msgspec.convert(row["error"], StepError) if row["error"] else None,
     )
     await _record(conn, row["job_id"], workspace, seq, "approval", _encode(event))
 
