@@ -75,6 +75,8 @@ class ApprovalEvent(_Event, tag="approval", frozen=True):
     kind: Literal["approval", "failure"] = "approval"
     """``failure``: the step failed and the job is held for a person (retry, skip or fail)."""
     error: StepError | None = None
+    step: dict[str, Any] | None = None
+    """``failure``: the step as it ran (placeholders unrendered), to edit for a retry."""
 
 
 JobEvent = StatusEvent | StepEvent | ReportEvent | ArtifactEvent | ApprovalEvent

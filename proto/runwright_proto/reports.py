@@ -73,6 +73,9 @@ class ApprovalRequested(_Report, tag="approval.requested", frozen=True):
     """How many times this step was held before (each retry that fails again holds anew)."""
     error: StepError | None = None
     """The failure that held the job."""
+    step: dict[str, Any] | None = None
+    """``failure``: the step as it ran (as the runbook writes it, placeholders unrendered), for
+    the person who edits it."""
 
 
 class JobReleased(_Report, tag="job.released", frozen=True):

@@ -205,6 +205,7 @@ class Steering:
                 kind="failure",
                 round=round_,
                 error=result.error,
+                step=msgspec.to_builtins(step),
             )
         )
         try:

@@ -84,8 +84,8 @@ async def hold_for_approval(
     )
     row = await conn.fetchrow(
         "INSERT INTO queue.job_approvals (id, job_id, attempt, ordinal, description, "
-        "risk_level, captured, screenshot_artifact_id, deadline, kind, round, error) VALUES ($1,"
-        " $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *",
+        "risk_level, captured, screenshot_artifact_id, deadline, kind, round, error, failed_step)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING *",
         uuid.uuid4(),
         job_id,
         report.attempt,
@@ -98,6 +98,7 @@ async def hold_for_approval(
         report.kind,
         report.round,
         msgspec.to_builtins(report.error) if report.error else None,
+        report.step,
     )
     await approval_event(conn, row)
     return True

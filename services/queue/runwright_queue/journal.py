@@ -239,6 +239,7 @@ async def approval_event(conn: asyncpg.Connection, row: asyncpg.Record) -> None:
         reason=row["reason"],
         kind=row["kind"],
         error=msgspec.convert(row["error"], StepError) if row["error"] else None,
+        step=row["failed_step"],
     )
     await _record(conn, row["job_id"], workspace, seq, "approval", _encode(event))
 

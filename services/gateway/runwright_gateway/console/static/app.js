@@ -58,7 +58,7 @@ function problemPage(title, text) {
 const PAGES = {
   "/console/new": () => renderNewJob(main, navigate),
   "/console/schedules": () => renderSchedules(main),
-  "/console/runbooks": () => renderRunbooks(main),
+  "/console/runbooks": () => renderRunbooks(main, navigate),
   "/console/team": () => renderTeam(main),
   "/console/keys": () => renderKeys(main),
   "/console/audit": () => renderAudit(main),

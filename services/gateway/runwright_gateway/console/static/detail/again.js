@@ -50,8 +50,28 @@ function comparisonTable(c) {
 export function againTools(base, navigate) {
   const rerun = h("button", { type: "button", class: "secondary", id: "rerun" }, "Re-run");
   const compare = h("button", { type: "button", class: "secondary", id: "compare" }, "Compare with the previous run");
+  const saveFix = h("button", { type: "button", class: "primary", id: "save-fix", hidden: true }, "Save the fix as a new draft");
   const panel = h("div", { "aria-live": "polite" });
-  const node = h("section", { id: "again", "aria-label": "Run again", hidden: true }, h("div", { class: "row" }, rerun, compare), panel);
+  const node = h("section", { id: "again", "aria-label": "Run again", hidden: true }, h("div", { class: "row" }, saveFix, rerun, compare), panel);
+  let fix = null; // { ordinal, step, slug, version }: an edited step a retry ran
+  saveFix.addEventListener("click", async () => {
+    saveFix.disabled = true;
+    try {
+      const from = await api(`/api/v1/runbooks/${encodeURIComponent(fix.slug)}/versions/${fix.version}`);
+      const document = structuredClone(from.document);
+      document.steps = document.steps.map((s) => (s.ordinal === fix.ordinal ? { ...fix.step, ordinal: fix.ordinal } : s));
+      const made = await api(`/api/v1/runbooks/${encodeURIComponent(fix.slug)}/versions`, {
+        method: "POST",
+        body: { runbook: document, message: `Fix of step ${fix.ordinal + 1}, from job ${base.split("/").pop()}` },
+      });
+      saveFix.hidden = true;
+      panel.replaceChildren(h("p", {}, `Saved as version ${made.number} of `, h("a", { href: `/console/runbooks/${encodeURIComponent(fix.slug)}` }, fix.slug), " (a draft: publish it there)."));
+    } catch (error) {
+      if (error.status !== 401) toast(`Could not save the fix: ${problemText(error)}`);
+    } finally {
+      saveFix.disabled = false;
+    }
+  });
   rerun.addEventListener("click", async () => {
     rerun.disabled = true;
     try {
@@ -76,9 +96,13 @@ export function againTools(base, navigate) {
   });
   return {
     node,
+    offerFix(edited) {
+      fix = edited;
+    },
     sync(job) {
       node.hidden = !TERMINAL.has(job.status);
       rerun.hidden = !can("job.submit");
+      saveFix.hidden = !(fix && job.status === "completed" && can("runbook.edit"));
     },
   };
 }

@@ -7,6 +7,7 @@ import { dismissToast, h, STATUS_LABELS, TERMINAL, toast } from "../ui.js";
 import { activityLog } from "./activity.js";
 import { againTools } from "./again.js";
 import { approvalDialog, cancelDialog } from "./dialogs.js";
+import { heldDialog } from "./held.js";
 import { detailPage, paintActions, paintHead, paintLastView, paintLiveFrame, paintMetrics, paintReport, tickElapsed } from "./render.js";
 import { ACTION_LOOK, lastScreenshot } from "./state.js";
 import { placeFailureShots, stepItem } from "./steps.js";
@@ -25,17 +26,34 @@ export function renderJobDetail(main, jobId, navigate) {
   let stream = null;
   let actionToast = 0; // the toast saying what an action did, until the job moves on
   const cancel = cancelDialog((reason) => act("cancel", reason));
+  const held = heldDialog(async (action, step) => {
+    try {
+      const next = await api(`${base}/${action}`, { method: "POST", body: step ? { step } : {} });
+      if (stopped) return null;
+      if (action === "retry" && step && job?.runbook_slug) again.offerFix({ ordinal: heldOrdinal, step, slug: job.runbook_slug, version: job.runbook_version });
+      show(next);
+      actionToast = toast(action === "retry" ? "Retrying the step in the same browser." : `${ACTION_LOOK[action]?.[0] || action}: the job is now ${statusLabel(job.status)}.`);
+      return null;
+    } catch (error) {
+      if (error.status === 409) scheduleRefresh(0);
+      return error;
+    }
+  });
+  let heldOrdinal = null;
   const approval = approvalDialog(
     (choice) => act(choice),
     () => api(`${base}/approval`),
   );
   const activity = activityLog();
   const again = againTools(base, navigate);
-  const view = detailPage(main, { artifacts, dialogs: [cancel.dialog, approval.dialog], activity, again });
+  const view = detailPage(main, { artifacts, dialogs: [cancel.dialog, approval.dialog, held.dialog], activity, again });
 
   function onAction(action) {
     if (action === "cancel") cancel.ask();
-    else act(action);
+    else if (action === "retry") {
+      held.reopen(); // the fix panel: retry as it was, or edited
+      held.sync(job);
+    } else act(action);
   }
 
   async function act(action, reason) {
@@ -78,7 +96,10 @@ export function renderJobDetail(main, jobId, navigate) {
     view.timeline.replaceChildren(...job.steps.map(stepItem));
     placeFailureShots(view.timeline, artifacts.find);
     paintLastView(view, job, lastScreenshot(artifacts.all()));
-    if (acting) approval.sync(job);
+    if (acting) {
+      approval.sync(job);
+      held.sync(job);
+    }
   }
 
   async function refresh() {
@@ -146,6 +167,12 @@ export function renderJobDetail(main, jobId, navigate) {
       report: () => loadReport(),
       approval: (data) => {
         activity.add("approval", data);
+        if (data.kind === "failure") {
+          held.request(data);
+          if (data.state === "requested") heldOrdinal = data.ordinal;
+          scheduleRefresh();
+          return;
+        }
         approval.request(data);
         scheduleRefresh();
       },
@@ -171,5 +198,6 @@ export function renderJobDetail(main, jobId, navigate) {
     dismissToast(actionToast);
     if (stream) stream.close();
     approval.close();
+    held.close();
   };
 }

@@ -9,6 +9,7 @@ export const ACTION_LOOK = {
   approve: ["Approve", "primary"],
   reject: ["Reject", "danger"],
   skip: ["Skip", "secondary"],
+  retry: ["Retry", "primary"],
   pause: ["Pause", "secondary"],
   resume: ["Resume", "secondary"],
   cancel: ["Cancel", "danger"],

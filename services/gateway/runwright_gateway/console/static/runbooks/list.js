@@ -1,6 +1,8 @@
 // The Runbooks page: the workspace's stored runbooks, each with its published version, a strip
 // of its last 20 runs (newest first), its success rate and median duration.
 import { api } from "../api.js";
+import { problemText } from "../people/common.js";
+import { can } from "../roles.js";
 import { h, duration, STATUS_LABELS } from "../ui.js";
 
 export function runStrip(runs) {
@@ -24,7 +26,37 @@ export function rate(value) {
   return value === null || value === undefined ? "—" : `${Math.round(value * 100)} %`;
 }
 
-export function renderRunbooks(main) {
+// "New runbook" (Developers): a slug and the YAML; it is created as version 1, a draft.
+function newRunbookForm(navigate) {
+  const slug = h("input", { id: "new-runbook-slug", type: "text", maxlength: "64", required: true, autocomplete: "off", spellcheck: "false", "aria-describedby": "new-runbook-slug-hint" });
+  const text = h("textarea", { id: "new-runbook-yaml", rows: "14", spellcheck: "false", class: "code", required: true });
+  const error = h("div", { id: "new-runbook-error", class: "error", role: "alert" });
+  const form = h(
+    "form",
+    { class: "card form-section", novalidate: true, "aria-labelledby": "new-runbook-heading" },
+    h("h2", { id: "new-runbook-heading" }, "New runbook"),
+    h("label", { for: "new-runbook-slug" }, "Slug"),
+    h("p", { id: "new-runbook-slug-hint", class: "muted small field-hint" }, "Lower-case letters, digits and dashes: how jobs and schedules name it (runbook_ref)."),
+    slug,
+    h("label", { for: "new-runbook-yaml" }, "Runbook YAML"),
+    text,
+    error,
+    h("div", { class: "row" }, h("button", { type: "submit", class: "primary" }, "Create runbook")),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.replaceChildren();
+    try {
+      const made = await api("/api/v1/runbooks", { method: "POST", body: { slug: slug.value.trim(), runbook: text.value, message: "created in the console" } });
+      navigate(`/console/runbooks/${made.slug}`);
+    } catch (e) {
+      if (e.status !== 401) error.replaceChildren(h("p", {}, `Not created: ${problemText(e)}`));
+    }
+  });
+  return form;
+}
+
+export function renderRunbooks(main, navigate) {
   document.title = "Runbooks · Runwright";
   let stopped = false;
   const tbody = h("tbody");
@@ -41,6 +73,7 @@ export function renderRunbooks(main) {
       h("thead", {}, h("tr", {}, ...["Runbook", "Published", "Latest", "Last runs", "Success", "Median duration"].map((c) => h("th", { scope: "col" }, c)))),
       tbody,
     ),
+    can("runbook.edit") ? newRunbookForm(navigate) : null,
   );
 
   async function load() {
