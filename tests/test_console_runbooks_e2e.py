@@ -65,6 +65,9 @@ async def test_a_runbook_is_published_run_from_its_page_rerun_and_compared(
     first = page.url.rsplit("/", 1)[1]
     await expect(page.locator("#job-status .badge")).to_have_text("Completed", timeout=60000)
     await expect(page.locator("#job-runbook")).to_have_text(f"Runbook: {slug}, version 1")
+    facts = page.locator("#job-facts")
+    await expect(facts.locator('[data-variable="page"]')).to_have_text("page=login")
+    await expect(facts.locator("time").first).to_have_attribute("datetime", re.compile("T"))
 
     await expect(page.locator("#job-id")).to_have_text(first)
     await page.get_by_role("button", name="Re-run").click()

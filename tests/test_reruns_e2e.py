@@ -57,6 +57,7 @@ def test_a_finished_job_runs_again_with_its_runbook_variables_and_options(
     done = finish(api, second)
     assert done["status"] == "completed"
     assert done["steps"][0]["description"] == "Open login", "the same variables"
+    assert done["variables"] == {"page": "login"}, "shown, and no secret among them"
     artifacts = api.get(f"/api/v1/jobs/{second['id']}/artifacts").json()["items"]
     assert any(a["kind"] == "screenshot" for a in artifacts), "the same options"
     assert api.post(f"/api/v1/jobs/{uuid.uuid4()}/rerun").status_code == 404

@@ -123,6 +123,9 @@ class JobView(JobSummary, kw_only=True):
     steps: list[StepView]
     metrics: Metrics
     report: dict[str, Any] | None = None
+    variables: dict[str, Any] = {}
+    """The values the job was given (not its secrets); a variable the runbook declares
+    sensitive reads ``***``."""
     approvals: ApprovalCount | None = None
     """In the answer to approve, reject or skip: the approval's count (a ``202`` answer: it
     was counted and the job still waits for more)."""

@@ -275,6 +275,10 @@ async def get_job(pool: asyncpg.Pool, job_id: UUID, workspace: str) -> JobView |
         report = await conn.fetchval(
             "SELECT report FROM queue.job_reports WHERE job_id = $1", job_id
         )
+        given = await conn.fetchrow(
+            "SELECT variables, runbook -> 'variables' AS declared FROM queue.jobs WHERE id = $1",
+            job_id,
+        )
         kind = await conn.fetchval(
             "SELECT kind FROM queue.job_approvals WHERE job_id = $1 AND state = 'requested'"
             " ORDER BY requested_at DESC LIMIT 1",
@@ -292,10 +296,19 @@ async def get_job(pool: asyncpg.Pool, job_id: UUID, workspace: str) -> JobView |
         **{f: getattr(base, f) for f in base.__struct_fields__},
         version=row["version"],
         allowed_actions=actions_for(base.status, kind),
+        variables=masked(given["variables"] or {}, given["declared"] or {}),
         steps=views,
         metrics=metrics,
         report=report,
     )
+
+
+def masked(values: dict[str, Any], declared: dict[str, Any]) -> dict[str, Any]:
+    """The job's values to show: a variable the runbook declares sensitive reads ``***``."""
+    return {
+        name: "***" if (declared.get(name) or {}).get("sensitive") else value
+        for name, value in values.items()
+    }
 
 
 async def pending_kind(pool: asyncpg.Pool, job_id: UUID) -> str | None:

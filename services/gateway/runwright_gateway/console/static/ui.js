@@ -65,6 +65,32 @@ export function duration(ms) {
   return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
+// A moment as people say it ("3 min ago", "in 2 h"), the exact time on hover.
+export function ago(iso) {
+  if (!iso) return h("span", { class: "muted" }, "—");
+  const date = new Date(iso);
+  const seconds = Math.round((date.getTime() - Date.now()) / 1000);
+  const steps = [
+    [60, "second"],
+    [3600, "minute"],
+    [86400, "hour"],
+    [86400 * 30, "day"],
+    [86400 * 365, "month"],
+  ];
+  let text = date.toLocaleString();
+  const size = Math.abs(seconds);
+  const format = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+  let unit = 1;
+  for (const [limit, name] of steps) {
+    if (size < limit) {
+      text = format.format(Math.round(seconds / unit), name);
+      break;
+    }
+    unit = limit;
+  }
+  return h("time", { datetime: iso, title: date.toLocaleString() }, text);
+}
+
 export function when(iso) {
   if (!iso) return "—";
   const date = new Date(iso);

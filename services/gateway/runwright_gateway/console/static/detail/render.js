@@ -1,7 +1,7 @@
 // A job's detail page, its markup: the head (title, status, reason, actions), the metrics and
 // progress bar, the live (or last) view, and the report. Functions here build or repaint nodes
 // from the job view; the page's code decides when.
-import { badge, duration, h, STATUS_DESCRIPTIONS, STATUS_LABELS, TERMINAL, when } from "../ui.js";
+import { ago, badge, duration, h, scheduleJobsUrl, STATUS_DESCRIPTIONS, STATUS_LABELS, TERMINAL, when } from "../ui.js";
 import { ACTION_LOOK, elapsedMs, progressOf, ticking } from "./state.js";
 
 function section(id, heading, ...content) {
@@ -17,6 +17,7 @@ export function detailPage(main, { artifacts, dialogs, activity, again }) {
     submitter: h("p", { class: "muted small", id: "job-submitter" }),
     jobId: h("code", { id: "job-id" }),
     runbook: h("p", { class: "muted small", id: "job-runbook", hidden: true }),
+    facts: h("dl", { class: "facts", id: "job-facts", "aria-label": "About this job" }),
     actions: h("div", { class: "row actions", role: "group", "aria-label": "Job actions" }),
     readOnly: h("p", { class: "muted small", id: "job-read-only", hidden: true }),
     buttons: new Map(),
@@ -40,6 +41,7 @@ export function detailPage(main, { artifacts, dialogs, activity, again }) {
     view.actions,
     view.readOnly,
     again.node,
+    view.facts,
     view.metrics,
     view.progress,
     h(
@@ -77,7 +79,32 @@ function copyButton(source) {
   return button;
 }
 
+function trigger(job) {
+  const schedule = job.labels?.["runwright.schedule"];
+  if (job.trigger === "schedule" && schedule) return h("a", { href: scheduleJobsUrl(schedule) }, "a schedule");
+  if (job.trigger === "batch" && job.batch_id) return h("a", { href: `/console/jobs?q=${encodeURIComponent(job.batch_id)}` }, "a batch run");
+  if (job.labels?.["runwright.rerun_of"]) return h("a", { href: `/console/jobs/${job.labels["runwright.rerun_of"]}` }, "a re-run");
+  return job.trigger === "api" ? "the API or the console" : job.trigger;
+}
+
+// Created, started and finished (relative, exact on hover), what started it, its labels and the
+// values it was given (sensitive ones masked).
+function paintFacts(view, job) {
+  const labels = Object.entries(job.labels || {}).filter(([k]) => !k.startsWith("runwright."));
+  const values = Object.entries(job.variables || {});
+  const rows = [
+    ["Created", ago(job.created_at)],
+    ["Started", ago(job.started_at)],
+    ["Finished", ago(job.finished_at)],
+    ["Trigger", trigger(job)],
+    ["Labels", labels.length ? h("span", {}, ...labels.map(([k, v]) => h("span", { class: "chip" }, `${k}=${v}`))) : h("span", { class: "muted" }, "none")],
+    ["Variables", values.length ? h("span", {}, ...values.map(([k, v]) => h("span", { class: "chip", dataset: { variable: k } }, `${k}=${v}`))) : h("span", { class: "muted" }, "none")],
+  ];
+  view.facts.replaceChildren(...rows.flatMap(([term, detail]) => [h("dt", {}, term), h("dd", {}, detail)]));
+}
+
 export function paintHead(view, job) {
+  paintFacts(view, job);
   view.jobId.textContent = job.id;
   document.title = `${job.title} · Runwright`;
   view.title.textContent = job.title;
