@@ -11,7 +11,7 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 from runwright_stack.stack import Stack
-from support.console import sign_in
+from support.console import editor_text, set_editor, sign_in
 from support.runbooks import runbook
 
 pytestmark = pytest.mark.e2e
@@ -91,12 +91,12 @@ async def test_a_runbook_is_published_run_from_its_page_rerun_and_compared(
     assert api.get(f"/api/v1/runbooks/{slug}").json()["published_version"] == 1
 
     # A new draft from the page: a broken one is refused naming the field, a good one is v3.
-    box = page.get_by_label("Runbook YAML")
-    text = await box.input_value()
-    await box.fill(text.replace("type: navigate", "type: teleport"))
+    text = await editor_text(page, "draft-text")
+    await set_editor(page, "draft-text", text.replace("type: navigate", "type: teleport"))
+    await expect(page.locator("#draft-errors li").first).to_contain_text("steps[0].action")
     await page.get_by_role("button", name="Save as a new draft").click()
     await expect(page.locator("#draft-error")).to_contain_text("runbook.steps[0].action")
-    await box.fill(text.replace("Open {{page}}", "Go to {{page}}"))
+    await set_editor(page, "draft-text", text.replace("Open {{page}}", "Go to {{page}}"))
     await page.get_by_label("What changed (optional)").fill("reworded")
     await page.get_by_role("button", name="Save as a new draft").click()
     await expect(page.locator('tr[data-version="3"]')).to_contain_text("reworded")

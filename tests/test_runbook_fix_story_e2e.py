@@ -13,7 +13,7 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 from runwright_stack.stack import Stack
-from support.console import sign_in
+from support.console import set_editor, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -52,7 +52,17 @@ async def test_a_runbook_breaks_is_held_fixed_live_saved_as_version_2_and_run_ag
     slug = f"signin-{uuid.uuid4().hex[:6]}"
     await sign_in(page, stack.token, "/console/runbooks")
     await page.get_by_label("Slug").fill(slug)
-    await page.get_by_label("Runbook YAML").fill(yaml_text(demo_url))
+    # The editor checks as you type: a broken step is marked at its line.
+    broken = yaml_text(demo_url).replace(
+        "type: click, selector: {id: continue-button}", "type: click"
+    )
+    await set_editor(page, "new-runbook-yaml", broken)
+    marked = page.locator("#new-runbook-errors li")
+    await expect(marked).to_contain_text("steps[2].action.selector")
+    await expect(marked).to_have_attribute("data-line", "18")  # step 3's action line
+    await expect(page.locator(".CodeMirror .cm-error-line")).to_have_count(1)
+    await set_editor(page, "new-runbook-yaml", yaml_text(demo_url))
+    await expect(marked).to_have_count(0)
     await page.get_by_role("button", name="Create runbook").click()
     await expect(page.get_by_role("heading", name="Sign in and continue", level=1)).to_be_visible()
     await page.get_by_role("button", name="Publish version 1").click()

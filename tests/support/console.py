@@ -14,3 +14,21 @@ async def sign_in(page: Page, token: str, path: str = "/") -> None:
 
 def row(page: Page, job_id: str) -> Locator:
     return page.locator(f'tr[data-job-id="{job_id}"]')
+
+
+async def set_editor(page: Page, textarea_id: str, text: str) -> None:
+    """Type into the runbook editor (CodeMirror) that replaced ``#textarea_id``."""
+    await page.wait_for_selector(f"#{textarea_id} + .CodeMirror")
+    await page.evaluate(
+        "([id, text]) => document.getElementById(id).nextElementSibling.CodeMirror.setValue(text)",
+        [textarea_id, text],
+    )
+
+
+async def editor_text(page: Page, textarea_id: str) -> str:
+    await page.wait_for_selector(f"#{textarea_id} + .CodeMirror")
+    text: str = await page.evaluate(
+        "(id) => document.getElementById(id).nextElementSibling.CodeMirror.getValue()",
+        textarea_id,
+    )
+    return text

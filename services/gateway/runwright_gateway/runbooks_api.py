@@ -11,7 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, post
-from runwright_proto.api.runbooks import ValidateRequest, Validation, VariableView
+from runwright_proto.api.runbooks import (
+    LocatedError,
+    ValidateRequest,
+    Validation,
+    VariableView,
+)
+from runwright_runbook.locate import line_of
 from runwright_runbook.model import Runbook, VariableDef
 from runwright_runbook.parse import (
     FieldError,
@@ -48,7 +54,7 @@ def runbook_errors(runbook: Runbook, env_prefix: str) -> list[FieldError]:
     return [FieldError(e.field.removeprefix("runbook."), e.message) for e in errors]
 
 
-def rejected(errors: list[FieldError], document: Any) -> Validation:
+def rejected(errors: list[LocatedError], document: Any) -> Validation:
     """An invalid runbook: its errors, and the title and step count when they can be read."""
     known = document if isinstance(document, dict) else {}
     title, steps = known.get("title"), known.get("steps")
@@ -61,19 +67,30 @@ def rejected(errors: list[FieldError], document: Any) -> Validation:
     )
 
 
+def located(errors: list[FieldError], source: str | dict[str, Any]) -> list[LocatedError]:
+    """Each error with the line of the YAML text it points at (an editor marks it there)."""
+    text = source if isinstance(source, str) else None
+    return [
+        LocatedError(
+            field=e.field, message=e.message, line=line_of(text, e.field) if text else None
+        )
+        for e in errors
+    ]
+
+
 def validate(source: str | dict[str, Any], env_prefix: str) -> Validation:
     try:
         document = load_yaml(source) if isinstance(source, str) else source
     except RunbookInvalid as exc:
-        return rejected(exc.errors, None)
+        return rejected(located(exc.errors, source), None)
     try:
         runbook = parse_runbook(document)
     except RunbookInvalid as exc:
-        return rejected(exc.errors, document)
+        return rejected(located(exc.errors, source), document)
     errors = runbook_errors(runbook, env_prefix)
     return Validation(
         valid=not errors,
-        errors=errors,
+        errors=located(errors, source),
         title=runbook.title,
         steps=len(runbook.steps),
         variables=[variable_view(name, spec) for name, spec in runbook.variables.items()],

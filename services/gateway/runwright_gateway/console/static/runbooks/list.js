@@ -1,6 +1,7 @@
 // The Runbooks page: the workspace's stored runbooks, each with its published version, a strip
 // of its last 20 runs (newest first), its success rate and median duration.
 import { api } from "../api.js";
+import { runbookEditor } from "../editor.js";
 import { problemText } from "../people/common.js";
 import { can } from "../roles.js";
 import { h, duration, STATUS_LABELS } from "../ui.js";
@@ -29,7 +30,9 @@ export function rate(value) {
 // "New runbook" (Developers): a slug and the YAML; it is created as version 1, a draft.
 function newRunbookForm(navigate) {
   const slug = h("input", { id: "new-runbook-slug", type: "text", maxlength: "64", required: true, autocomplete: "off", spellcheck: "false", "aria-describedby": "new-runbook-slug-hint" });
-  const text = h("textarea", { id: "new-runbook-yaml", rows: "14", spellcheck: "false", class: "code", required: true });
+  const text = h("textarea", { id: "new-runbook-yaml", rows: "14", spellcheck: "false", class: "code", required: true, "aria-describedby": "new-runbook-errors" });
+  const problems = h("ul", { id: "new-runbook-errors", class: "editor-errors", "aria-live": "polite" });
+  const editor = runbookEditor(text, problems);
   const error = h("div", { id: "new-runbook-error", class: "error", role: "alert" });
   const form = h(
     "form",
@@ -40,6 +43,7 @@ function newRunbookForm(navigate) {
     slug,
     h("label", { for: "new-runbook-yaml" }, "Runbook YAML"),
     text,
+    problems,
     error,
     h("div", { class: "row" }, h("button", { type: "submit", class: "primary" }, "Create runbook")),
   );
@@ -47,7 +51,7 @@ function newRunbookForm(navigate) {
     event.preventDefault();
     error.replaceChildren();
     try {
-      const made = await api("/api/v1/runbooks", { method: "POST", body: { slug: slug.value.trim(), runbook: text.value, message: "created in the console" } });
+      const made = await api("/api/v1/runbooks", { method: "POST", body: { slug: slug.value.trim(), runbook: editor.value(), message: "created in the console" } });
       navigate(`/console/runbooks/${made.slug}`);
     } catch (e) {
       if (e.status !== 401) error.replaceChildren(h("p", {}, `Not created: ${problemText(e)}`));

@@ -3,6 +3,7 @@
 // runs, and Run: a form built from the published version's declared variables (secrets as
 // password fields) that submits runbook_ref.
 import { api } from "../api.js";
+import { runbookEditor } from "../editor.js";
 import { variablesSection } from "../newjob/variables.js";
 import { can } from "../roles.js";
 import { h, duration, toast, when } from "../ui.js";
@@ -130,8 +131,9 @@ export function renderRunbook(main, slug, navigate) {
       return;
     }
     const latest = await api(`${base}/versions/${r.latest_version}`);
-    const text = h("textarea", { id: "draft-text", rows: "16", spellcheck: "false", class: "code" });
+    const text = h("textarea", { id: "draft-text", rows: "16", spellcheck: "false", class: "code", "aria-describedby": "draft-errors" });
     text.value = latest.source;
+    const problems = h("ul", { id: "draft-errors", class: "editor-errors", "aria-live": "polite" });
     const message = h("input", { id: "draft-message", type: "text", maxlength: "500" });
     const error = h("div", { class: "error", role: "alert", id: "draft-error" });
     const form = h(
@@ -139,6 +141,7 @@ export function renderRunbook(main, slug, navigate) {
       { novalidate: true },
       h("label", { for: "draft-text" }, "Runbook YAML"),
       text,
+      problems,
       h("label", { for: "draft-message" }, "What changed (optional)"),
       message,
       error,
@@ -148,7 +151,7 @@ export function renderRunbook(main, slug, navigate) {
       event.preventDefault();
       error.replaceChildren();
       try {
-        const made = await api(`${base}/versions`, { method: "POST", body: { runbook: text.value, message: message.value } });
+        const made = await api(`${base}/versions`, { method: "POST", body: { runbook: editor.value(), message: message.value } });
         toast(made.number === r.latest_version ? "No change: that is the latest version already." : `Version ${made.number} saved as a draft.`);
         load();
       } catch (e) {
@@ -157,6 +160,7 @@ export function renderRunbook(main, slug, navigate) {
     });
     draftBox.hidden = false;
     draftBox.replaceChildren(h("h2", { id: "draft-heading" }, "New draft"), form);
+    const editor = runbookEditor(text, problems); // once in the page: CodeMirror measures it
   }
 
   async function load() {
