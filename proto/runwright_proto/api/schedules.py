@@ -64,6 +64,8 @@ class ScheduleView(Struct, kw_only=True):
     id: str
     name: str
     cron: Annotated[str, Meta(max_length=200)]
+    description: str = ""
+    """The cron line in words ("At 06:00, Monday through Friday"), in the schedule's zone."""
     timezone: str
     overlap: str
     paused: bool

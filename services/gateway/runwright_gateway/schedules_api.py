@@ -14,9 +14,11 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import msgspec
+from cron_descriptor import CasingTypeEnum, Options, get_description
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import HeaderParameter, Parameter
 from runwright_bus import request as nats_request
+from runwright_common.logging import get_logger
 from runwright_proto import schedules
 from runwright_proto.api.jobs import JobRequest
 from runwright_proto.api.schedules import (
@@ -48,6 +50,7 @@ from runwright_gateway.responses import problems
 from runwright_gateway.submissions import build_submission
 from runwright_gateway.views import decode_cursor, encode_cursor
 
+log = get_logger("runwright.gateway.schedules")
 NEXT_FIRE_TIMES = 5
 _LAST = uuid.UUID(int=(1 << 128) - 1)
 Limit = Annotated[int, Parameter(ge=1, le=200)]
@@ -125,6 +128,16 @@ def changed(row: asyncpg.Record, change: ScheduleChange) -> ScheduleRequest:
         raise invalid([field_error_from_msgspec(exc)]) from exc
 
 
+def in_words(cron: str) -> str:
+    """The cron line as people read it, 24-hour clock ("At 06:00, Monday through Friday")."""
+    options = Options(use_24hour_time_format=True, casing_type=CasingTypeEnum.Sentence)
+    try:
+        return str(get_description(cron, options))
+    except Exception:  # a line the scheduler accepts but the describer does not know
+        log.info("cron line not described", cron=cron)
+        return ""
+
+
 def view(row: asyncpg.Record, now: datetime) -> ScheduleView:
     zone = ZoneInfo(row["timezone"])
     declared = row["runbook"].get("variables", {})
@@ -137,6 +150,7 @@ def view(row: asyncpg.Record, now: datetime) -> ScheduleView:
     return ScheduleView(
         **{f: row[f] for f in _SHOWN if f != "variables"},
         id=str(row["id"]),
+        description=in_words(row["cron"]),
         variables=variables,
         screenshots=row["options"].get("screenshots", False),
         video=row["options"].get("video", False),

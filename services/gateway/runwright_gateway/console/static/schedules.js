@@ -1,7 +1,9 @@
 // The Schedules page: every schedule with its cron line, zone, overlap policy and next fire times,
 // and a Pause / Unpause button that changes only the version the person saw (If-Match).
 import { api, ApiError } from "./api.js";
+import { confirmDialog } from "./people/common.js";
 import { can } from "./roles.js";
+import { scheduleForm } from "./schedule_form.js";
 import { h, scheduleJobsUrl, toast, when } from "./ui.js";
 
 const PAGE = 50;
@@ -19,6 +21,8 @@ function patchSchedule(schedule, changes) {
     headers: { "If-Match": `"${schedule.version}"` },
   });
 }
+
+const VIEWER_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
 // A fire time as a wall-clock time in the schedule's own zone (the zone its cron line speaks).
 function fireTime(iso, zone) {
@@ -51,12 +55,29 @@ export function renderSchedules(main) {
   const empty = h(
     "p",
     { class: "card muted empty", hidden: true },
-    "No schedules yet. Create one through the API: POST /api/v1/schedules.",
+    "No schedules yet.",
   );
+  const creating = h("div", { id: "new-schedule" });
+  const add = h("button", { type: "button", class: "primary", id: "add-schedule", hidden: !can("schedule.edit") }, "New schedule");
+  add.addEventListener("click", async () => {
+    add.hidden = true;
+    const close = () => {
+      creating.replaceChildren();
+      add.hidden = false;
+    };
+    creating.replaceChildren(
+      await scheduleForm(null, (saved) => {
+        close();
+        toast(`${saved.name}: created`);
+        load();
+      }, close),
+    );
+  });
   const status = h("p", { class: "muted small", role: "status" }, "Loading schedules…");
   const loadMore = h("button", { type: "button", hidden: true }, "Load more");
   main.replaceChildren(
-    h("div", { class: "page-head" }, h("h1", { id: "schedules-heading" }, "Schedules")),
+    h("div", { class: "page-head" }, h("h1", { id: "schedules-heading" }, "Schedules"), add),
+    creating,
     status,
     empty,
     list,
@@ -90,13 +111,23 @@ export function renderSchedules(main) {
           h("a", { href: scheduleJobsUrl(schedule.id), "aria-describedby": headingId }, "Its jobs"),
           // Pausing changes the schedule: Developers and above (the API refuses others anyway).
           can("schedule.edit") ? toggle : null,
+          can("schedule.edit") ? h("button", { type: "button", class: "secondary", onclick: () => editIn(schedule, node), "aria-label": `Edit ${schedule.name}` }, "Edit") : null,
+          can("schedule.edit") ? h("button", { type: "button", class: "danger", onclick: () => remove(schedule, node, message), "aria-label": `Delete ${schedule.name}` }, "Delete") : null,
         ),
       ),
       h(
         "dl",
         { class: "values schedule-facts" },
         h("dt", {}, "Runs"),
-        h("dd", {}, h("code", { class: "cron" }, schedule.cron), " in ", h("span", { class: "zone" }, schedule.timezone)),
+        h("dd", {}, h("code", { class: "cron" }, schedule.cron), " in ", h("span", { class: "zone" }, schedule.timezone), schedule.description ? h("div", { class: "cron-words" }, `${schedule.description} (${schedule.timezone})`) : null),
+        h("dt", {}, "Runbook"),
+        h(
+          "dd",
+          { class: "schedule-runbook" },
+          schedule.runbook_ref
+            ? [h("a", { href: `/console/runbooks/${encodeURIComponent(schedule.runbook_ref.split("@")[0])}` }, schedule.runbook_ref.split("@")[0]), schedule.runbook_ref.includes("@") ? ` pinned to version ${schedule.runbook_ref.split("@")[1]}` : " (the published version when it fires)"]
+            : `its own: ${schedule.runbook?.title || ""}`,
+        ),
         h("dt", {}, "Overlap"),
         h("dd", { class: "overlap" }, OVERLAP_LABELS[schedule.overlap] || schedule.overlap, " ", h("code", {}, `(${schedule.overlap})`)),
         h("dt", {}, "Last fired"),
@@ -106,7 +137,13 @@ export function renderSchedules(main) {
           "dd",
           {},
           upcoming.length
-            ? h("ol", { class: "fire-times" }, upcoming.map((iso) => h("li", {}, fireTime(iso, schedule.timezone))))
+            ? h(
+                "ol",
+                { class: "fire-times" },
+                upcoming.map((iso) =>
+                  h("li", {}, fireTime(iso, schedule.timezone), VIEWER_ZONE && VIEWER_ZONE !== schedule.timezone ? h("span", { class: "muted small viewer-time" }, " · your time ", fireTime(iso, VIEWER_ZONE)) : null),
+                ),
+              )
             : h("span", { class: "muted" }, schedule.paused ? "None while paused" : "None"),
         ),
       ),
@@ -114,6 +151,36 @@ export function renderSchedules(main) {
     );
     toggle.addEventListener("click", () => flip(schedule, node, toggle, message));
     return node;
+  }
+
+  async function editIn(schedule, node) {
+    const form = await scheduleForm(
+      schedule,
+      (saved) => {
+        replace(form, saved, false);
+        toast(`${saved.name}: saved`);
+      },
+      () => form.replaceWith(node),
+    );
+    node.replaceWith(form);
+  }
+
+  async function remove(schedule, node, message) {
+    const sure = await confirmDialog({
+      id: "delete-schedule-dialog",
+      title: `Delete “${schedule.name}”?`,
+      body: "It fires no more; the jobs it started stay.",
+      confirmLabel: "Delete schedule",
+    });
+    if (!sure) return;
+    try {
+      await api(`/api/v1/schedules/${schedule.id}`, { method: "DELETE", headers: { "If-Match": `"${schedule.version}"` } });
+      node.remove();
+      toast(`${schedule.name}: deleted`);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 409) message.textContent = "Someone changed this schedule since the page loaded: reload it before deleting.";
+      else if (!(error instanceof ApiError && error.status === 401)) message.textContent = `Could not delete it: ${error.message}`;
+    }
   }
 
   function replace(node, schedule, focus) {
