@@ -153,3 +153,41 @@ def test_webhooks_need_the_bearer_token_and_unknown_ids_are_not_found(
         "/api/v1/webhooks", content=b"{nope", headers={"Content-Type": "application/json"}
     )
     assert bad_json.status_code == 400
+
+
+def test_send_test_and_redeliver_reach_the_receiver_signed_and_show_in_the_log(
+    api: httpx.Client,
+) -> None:
+    with Receiver(answers=[500]) as receiver:
+        hook = register(api, url=receiver.url(), events=["job.finished"])
+        try:
+            sent = api.post(f"/api/v1/webhooks/{hook['id']}/test")
+            assert sent.status_code == 202, sent.text
+            delivery_id = sent.json()["delivery_id"]
+            (first,) = receiver.wait_for(1)
+            assert first.headers["x-runwright-event"] == "webhook.test"
+            assert first.headers["x-runwright-delivery"] == delivery_id
+            assert signature_is_valid(hook["secret"], first)
+            assert first.json()["event"] == "webhook.test"
+            # The receiver answered 500: Redeliver sends the same delivery again, now.
+            again = api.post(f"/api/v1/webhooks/{hook['id']}/deliveries/{delivery_id}/redeliver")
+            assert again.status_code == 202, again.text
+            second = receiver.wait_for(2)[1]
+            assert second.headers["x-runwright-delivery"] == delivery_id, "a receiver can drop it"
+            deadline = time.monotonic() + 15
+            while True:
+                (entry,) = [
+                    d
+                    for d in api.get(f"/api/v1/webhooks/{hook['id']}/deliveries").json()["items"]
+                    if d["id"] == delivery_id
+                ]
+                if entry["status"] == "delivered" or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+            assert entry["status"] == "delivered"
+            assert [a["response_code"] for a in entry["attempts"]][:2] == [500, 200]
+            missing = f"/api/v1/webhooks/{hook['id']}/deliveries/{hook['id']}/redeliver"
+            assert api.post(missing).status_code == 404
+        finally:
+            api.delete(f"/api/v1/webhooks/{hook['id']}")
+    assert api.post(f"/api/v1/webhooks/{hook['id']}/test").status_code == 404

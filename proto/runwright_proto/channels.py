@@ -282,6 +282,15 @@ CHANNELS: tuple[Channel, ...] = (
         "remove a subscription and its deliveries",
     ),
     _request(
+        "approval.webhooks.resend",
+        webhooks.RESEND,
+        webhooks.Resend,
+        webhooks.Resent,
+        "gateway",
+        "approval",
+        "send a webhook a test notice, or one of its deliveries again",
+    ),
+    _request(
         "scheduler.create",
         schedules.CREATE,
         schedules.CreateSchedule,

@@ -29,6 +29,9 @@ CREATE = "runwright.approval.webhooks.create"
 DELETE = "runwright.approval.webhooks.delete"
 """Request/reply, gateway to approval: remove a subscription and its deliveries."""
 
+RESEND = "runwright.approval.webhooks.resend"
+"""Request/reply, gateway to approval: send a test notice, or a delivery again (``Resend``)."""
+
 SIGNATURE_HEADER = "X-Runwright-Signature"
 TIMESTAMP_HEADER = "X-Runwright-Timestamp"
 DELIVERY_HEADER = "X-Runwright-Delivery"
@@ -86,6 +89,22 @@ class DeleteWebhook(_Message, tag="webhook.delete", frozen=True):
     """Only a webhook of this workspace is deleted; another's answers ``deleted=False``."""
 
 
+class Resend(_Message, tag="webhook.resend", frozen=True):
+    """``delivery_id`` None: a test notice (``webhook.test``) to the webhook now; else that
+    delivery again, as a new attempt, whatever its state."""
+
+    webhook_id: str
+    workspace: str = "default"
+    delivery_id: str | None = None
+    actor: str = "admin"
+
+
+class Resent(_Message, tag="webhook.resent", frozen=True):
+    """``delivery_id`` None: no such webhook or delivery in the workspace (a 404)."""
+
+    delivery_id: str | None
+
+
 class WebhookDeleted(_Message, tag="webhook.deleted", frozen=True):
     """``deleted`` is False when no such webhook existed (a 404)."""
 
@@ -122,6 +141,15 @@ class ApprovalRequestedNotice(_Notice, tag="approval.requested", frozen=True):
 
 
 Notice = JobFinishedNotice | ApprovalRequestedNotice
+
+
+class TestNotice(Struct, frozen=True, kw_only=True, tag_field="event", tag="webhook.test"):
+    """What "Send test" delivers: signed like any notice, about no job."""
+
+    delivery_id: str
+    at: AwareDatetime
+    actor: str
+    text: str = "A test notice from Runwright: this webhook receives its notices."
 
 
 SLACK_APPROVE = "runwright_approve"

@@ -62,5 +62,11 @@ class DeliveryView(Struct, kw_only=True):
     attempts: list[AttemptView]
 
 
+class Queued(Struct, kw_only=True):
+    """``POST …/test`` and ``…/redeliver``: the delivery that will be sent (within a second)."""
+
+    delivery_id: str
+
+
 class DeliveryList(Struct, kw_only=True):
     items: list[DeliveryView]

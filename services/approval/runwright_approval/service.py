@@ -19,9 +19,9 @@ from runwright_db import create_pool, migrate
 from runwright_proto import approvals, streams, subjects, webhooks
 from runwright_proto.approvals import Decide
 from runwright_proto.control import ActionReply, JobAction
-from runwright_proto.webhooks import CreateWebhook, DeleteWebhook
+from runwright_proto.webhooks import CreateWebhook, DeleteWebhook, Resend
 
-from runwright_approval import decisions, subscriptions
+from runwright_approval import decisions, resend, subscriptions
 from runwright_approval.delivery import Dispatcher, RetryPolicy
 from runwright_approval.notify import Notifier
 from runwright_approval.settings import ApprovalSettings
@@ -88,6 +88,11 @@ async def main() -> None:
         await serve(ctx.nc, approvals.DECIDE, Decide, decide)
         await serve(ctx.nc, webhooks.CREATE, CreateWebhook, create)
         await serve(ctx.nc, webhooks.DELETE, DeleteWebhook, delete)
+
+        async def send_again(cmd: Resend) -> Any:
+            return await resend.resend(pool, cmd, dispatcher.kick)
+
+        await serve(ctx.nc, webhooks.RESEND, Resend, send_again)
         ctx.spawn(dispatcher.run(ctx.stop), "webhook-dispatcher")
         ctx.spawn(
             consume_keyed(ctx.js, webhooks.APPROVAL_NOTIFY, msgspec.Raw, notifier.handle, ctx.stop),

@@ -99,6 +99,8 @@ RULES: dict[tuple[str, str], Role | None] = {
     ("GET", "/api/v1/webhooks"): V,
     ("DELETE", "/api/v1/webhooks/{webhook_id}"): A,
     ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): V,
+    ("POST", "/api/v1/webhooks/{webhook_id}/test"): A,
+    ("POST", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"): A,
     # Keys act for the workspace: Admins issue and revoke them (never above their own role).
     ("POST", "/api/v1/keys"): A,
     ("GET", "/api/v1/keys"): A,

@@ -20,6 +20,7 @@ from runwright_proto.api.webhooks import (
     CreatedWebhookView,
     DeliveryList,
     DeliveryView,
+    Queued,
     WebhookList,
     WebhookRequest,
     WebhookView,
@@ -29,6 +30,8 @@ from runwright_proto.webhooks import (
     WEBHOOK_FORMATS,
     CreateWebhook,
     DeleteWebhook,
+    Resend,
+    Resent,
     WebhookCreated,
     WebhookDeleted,
     WebhookEvent,
@@ -191,6 +194,44 @@ class WebhooksController(Controller):
         )
         if not reply.deleted:
             raise not_found(f"webhook {webhook_id}")
+
+    async def _resend(
+        self, request: Request[Any, Any, Any], webhook_id: UUID, delivery_id: UUID | None
+    ) -> Queued:
+        state, who = request.app.state, principal(request)
+        reply: Resent = await nats_request(
+            state.nc,
+            webhooks.RESEND,
+            Resend(
+                webhook_id=str(webhook_id),
+                workspace=who.workspace,
+                delivery_id=str(delivery_id) if delivery_id else None,
+                actor=who.actor,
+            ),
+            Resent,
+            timeout=state.settings.request_timeout_s,
+        )
+        if reply.delivery_id is None:
+            raise not_found(f"delivery {delivery_id}" if delivery_id else f"webhook {webhook_id}")
+        return Queued(delivery_id=reply.delivery_id)
+
+    @post("/{webhook_id:str}/test", status_code=202, responses=problems(404))
+    async def send_test(self, request: Request[Any, Any, Any], webhook_id: UUID) -> Queued:
+        """Send a test notice (``X-Runwright-Event: webhook.test``, signed like any notice); its
+        delivery shows in the log with the receiver's answer."""
+        return await self._resend(request, webhook_id, None)
+
+    @post(
+        "/{webhook_id:str}/deliveries/{delivery_id:str}/redeliver",
+        status_code=202,
+        responses=problems(404),
+    )
+    async def redeliver(
+        self, request: Request[Any, Any, Any], webhook_id: UUID, delivery_id: UUID
+    ) -> Queued:
+        """Send a delivery again, whatever its state (the same delivery id: a receiver that
+        drops repeats drops it); a new attempt in its log."""
+        return await self._resend(request, webhook_id, delivery_id)
 
     @get("/{webhook_id:str}/deliveries", responses=problems(404))
     async def deliveries(

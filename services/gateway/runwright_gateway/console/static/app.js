@@ -14,6 +14,7 @@ import { setMe } from "./roles.js";
 import { renderRunbooks } from "./runbooks/list.js";
 import { renderRunbook } from "./runbooks/page.js";
 import { renderSchedules } from "./schedules.js";
+import { renderWebhooks } from "./webhooks.js";
 import { h } from "./ui.js";
 
 const main = document.getElementById("main");
@@ -59,6 +60,7 @@ const PAGES = {
   "/console/new": () => renderNewJob(main, navigate),
   "/console/schedules": () => renderSchedules(main),
   "/console/runbooks": () => renderRunbooks(main, navigate),
+  "/console/webhooks": () => renderWebhooks(main),
   "/console/team": () => renderTeam(main),
   "/console/keys": () => renderKeys(main),
   "/console/audit": () => renderAudit(main),

@@ -14,6 +14,7 @@ const LEAST = {
   "runbook.edit": "developer", // POST /api/v1/runbooks, …/versions, …/publish
   "team.manage": "admin", // invitations, member roles, removing members
   "keys.manage": "admin", // GET, POST, DELETE /api/v1/keys
+  "webhooks.manage": "admin", // POST, DELETE /api/v1/webhooks, …/test, …/redeliver
   "audit.read": "viewer", // GET /api/v1/audit
 };
 
