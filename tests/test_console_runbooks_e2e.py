@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
@@ -103,3 +104,43 @@ async def test_a_runbook_is_published_run_from_its_page_rerun_and_compared(
 
     await page.get_by_role("link", name="← All runbooks").click()
     await expect(page.locator(f'tr[data-slug="{slug}"] .runbook-success')).to_have_text("100 %")
+
+    # An Admin asks that only Admins publish; the setting holds for the workspace.
+    await page.get_by_label("Publishing a version needs an Admin").check()
+    await expect(page.get_by_text("Only Admins publish now.")).to_be_visible()
+    assert api.get("/api/v1/workspaces/current").json()["publish_approval"] is True
+    await page.get_by_label("Publishing a version needs an Admin").uncheck()
+    await expect(page.get_by_text("Developers publish again.")).to_be_visible()
+
+
+async def test_a_runbook_page_lists_its_schedules_and_runs_a_batch_from_a_csv_file(
+    page: Page, stack: Stack, api: httpx.Client, demo_url: str, tmp_path: Path
+) -> None:
+    slug = f"rows-{uuid.uuid4().hex[:6]}"
+    made = document(demo_url)
+    made["dataSource"] = {"mapping": {"page": "Page"}}
+    made["variables"] = {"page": {"source": "data"}}
+    assert (
+        api.post(
+            "/api/v1/runbooks", json={"slug": slug, "runbook": made, "publish": True}
+        ).status_code
+        == 201
+    )
+    schedule = api.post(
+        "/api/v1/schedules",
+        json={"cron": "0 5 * * *", "runbook_ref": slug, "paused": True, "name": f"Rows {slug}"},
+    )
+    assert schedule.status_code == 201, schedule.text
+    rows = tmp_path / "rows.csv"
+    rows.write_text("Page\nlogin\nlogin\n")
+
+    await sign_in(page, stack.token, f"/console/runbooks/{slug}")
+    await expect(page.locator("#runbook-schedules")).to_contain_text(f"Rows {slug}")
+    await expect(page.locator("#runbook-schedules")).to_contain_text(
+        "follows the published version"
+    )
+    await page.get_by_label("Batch data (optional)").set_input_files(rows)
+    await page.get_by_role("button", name="Run version 1").click()
+    await expect(page).to_have_url(re.compile(r"/console/jobs\?q="))
+    await expect(page.locator("tr[data-job-id]")).to_have_count(2)
+    api.delete(f"/api/v1/schedules/{schedule.json()['id']}")

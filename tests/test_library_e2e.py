@@ -301,3 +301,35 @@ def test_the_list_shows_each_runbooks_last_runs_success_rate_and_median_time(
         assert shown["success_rate"] == 1.0
         assert shown["median_duration_ms"] is not None
         assert member.get(f"/api/v1/runbooks/{slug}").json()["recent"][0]["status"] == "completed"
+
+
+def test_a_workspace_that_asks_for_publish_approval_lets_only_admins_publish(
+    stack: Stack, keys: dict[str, Any]
+) -> None:
+    slug = f"gated-{uuid.uuid4().hex[:6]}"
+    with client(stack, keys["admin"]) as admin, client(stack, keys["developer"]) as dev:
+        assert (
+            dev.patch("/api/v1/workspaces/current", json={"publish_approval": True}).status_code
+            == 403
+        )
+        asked = admin.patch("/api/v1/workspaces/current", json={"publish_approval": True})
+        assert asked.status_code == 200, asked.text
+        assert asked.json()["publish_approval"] is True
+        try:
+            refused = dev.post(
+                "/api/v1/runbooks", json={"slug": slug, "runbook": YAML_V1, "publish": True}
+            )
+            assert refused.status_code == 403
+            assert refused.json()["code"] == "publish_approval"
+            assert dev.get(f"/api/v1/runbooks/{slug}").status_code == 404, "nothing half-written"
+            assert (
+                dev.post("/api/v1/runbooks", json={"slug": slug, "runbook": YAML_V1}).status_code
+                == 201
+            )
+            assert dev.post(f"/api/v1/runbooks/{slug}/versions/1/publish").status_code == 403
+            assert admin.post(f"/api/v1/runbooks/{slug}/versions/1/publish").status_code == 200
+            bad = admin.patch("/api/v1/workspaces/current", json={"publish_approval": "yes"})
+            assert bad.status_code in (400, 422)
+        finally:
+            admin.patch("/api/v1/workspaces/current", json={"publish_approval": False})
+        assert dev.post(f"/api/v1/runbooks/{slug}/versions/1/publish").status_code == 200

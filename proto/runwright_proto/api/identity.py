@@ -69,6 +69,15 @@ class WorkspaceView(Struct, kw_only=True):
     created_at: datetime
     role: str | None = msgspec.field(default=None)
     """The caller's role in it."""
+    publish_approval: bool = False
+    """Only an Admin or an Owner publishes runbook versions (Developers write drafts)."""
+
+
+class WorkspaceSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    """``PATCH /api/v1/workspaces/current`` (Admins): the workspace's settings."""
+
+    name: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+    publish_approval: bool | None = None
 
 
 class WorkspaceList(Struct, kw_only=True):

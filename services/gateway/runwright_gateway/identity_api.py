@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from runwright_proto.api.identity import (
     CreatedKeyView,
     KeyList,
@@ -19,6 +19,7 @@ from runwright_proto.api.identity import (
     KeyView,
     WorkspaceList,
     WorkspaceRequest,
+    WorkspaceSettings,
     WorkspaceView,
 )
 from runwright_runbook.parse import FieldError
@@ -131,6 +132,7 @@ def workspace_view(row: asyncpg.Record, role: Role | None) -> WorkspaceView:
         created_by=row["created_by"],
         created_at=row["created_at"],
         role=None if role is None else ("owner" if role is Role.INSTALLATION else role.label),
+        publish_approval=row["publish_approval"],
     )
 
 
@@ -182,6 +184,23 @@ class WorkspacesController(Controller):
         audit.note(request, workspace=data.slug, target=data.slug)
         view = workspace_view(row, Role.OWNER if who.user_id is not None else who.role)
         return Response(view, status_code=201, headers={"Location": f"{self.path}/{data.slug}"})
+
+    @patch("/current", responses=problems())
+    async def update_current(
+        self, request: Request[Any, Any, Any], data: WorkspaceSettings
+    ) -> WorkspaceView:
+        """Rename the workspace, or ask that only Admins publish runbook versions
+        (``publish_approval``)."""
+        who, pool = principal(request), request.app.state.pool
+        row = await pool.fetchrow(
+            "UPDATE gateway.workspaces SET name = coalesce($2, name),"
+            " publish_approval = coalesce($3, publish_approval) WHERE slug = $1 RETURNING *",
+            who.workspace,
+            data.name,
+            data.publish_approval,
+        )
+        assert row is not None  # authorize checked it exists
+        return workspace_view(row, who.role)
 
     @get("/current", responses=problems())
     async def current(self, request: Request[Any, Any, Any]) -> WorkspaceView:

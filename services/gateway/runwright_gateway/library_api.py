@@ -29,8 +29,9 @@ from runwright_proto.jobs import TERMINAL
 from runwright_runbook.parse import FieldError
 
 from runwright_gateway import audit, library
-from runwright_gateway.auth import authorize, principal
+from runwright_gateway.auth import Principal, authorize, principal
 from runwright_gateway.docs import SECURITY
+from runwright_gateway.permissions import Role
 from runwright_gateway.problems import Problem, invalid
 from runwright_gateway.responses import problems
 
@@ -92,6 +93,21 @@ def runbook_view(
     )
 
 
+async def may_publish(conn: asyncpg.Connection, who: Principal) -> None:
+    """A workspace that asks for publish approval lets only Admins (and Owners) publish."""
+    asks = await conn.fetchval(
+        "SELECT publish_approval FROM gateway.workspaces WHERE slug = $1", who.workspace
+    )
+    if asks and who.role < Role.ADMIN:
+        raise Problem(
+            403,
+            "Forbidden",
+            "this workspace asks an Admin to publish runbook versions; save a draft and ask one",
+            code="publish_approval",
+            required_role="admin",
+        )
+
+
 def not_archived(row: asyncpg.Record) -> None:
     if row["archived_at"] is not None:
         raise Problem(
@@ -133,6 +149,7 @@ class LibraryController(Controller):
                     errors=[FieldError("slug", "taken")],
                 )
             if data.publish:
+                await may_publish(conn, who)
                 await library.publish(conn, row, 1, who.actor)
             row = await library.find(conn, who.workspace, data.slug)
             view = runbook_view(row, await library.versions(conn, row["id"]))
@@ -218,6 +235,7 @@ class LibraryController(Controller):
         async with pool.acquire() as conn, conn.transaction():
             row = await library.find(conn, who.workspace, slug, lock=True)
             not_archived(row)
+            await may_publish(conn, who)
             await library.publish(conn, row, number, who.actor)
             row = await library.find(conn, who.workspace, slug)
             view = runbook_view(row, await library.versions(conn, row["id"]))

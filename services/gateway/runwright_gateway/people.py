@@ -35,7 +35,7 @@ async def memberships(pool: asyncpg.Pool, user_id: UUID) -> list[asyncpg.Record]
     """The person's workspaces, the one joined first first (where a request without
     ``X-Workspace`` acts)."""
     rows: list[asyncpg.Record] = await pool.fetch(
-        "SELECT w.slug, m.role, w.name, w.created_by, w.created_at"
+        "SELECT w.slug, m.role, w.name, w.created_by, w.created_at, w.publish_approval"
         "  FROM gateway.memberships m JOIN gateway.workspaces w ON w.slug = m.workspace"
         " WHERE m.user_id = $1 ORDER BY m.created_at, m.workspace",
         user_id,

@@ -110,6 +110,8 @@ RULES: dict[tuple[str, str], Role | None] = {
     ("GET", "/api/v1/workspaces"): V,
     ("POST", "/api/v1/workspaces"): OWN,
     ("GET", "/api/v1/workspaces/current"): V,
+    # A workspace's settings (its name, whether publishing needs an Admin): Admins.
+    ("PATCH", "/api/v1/workspaces/current"): A,
     # Executors are shared by every workspace: the installation sets each one's share.
     ("GET", "/api/v1/workspaces/current/limits"): V,
     ("PUT", "/api/v1/workspaces/current/limits"): INST,

@@ -36,6 +36,16 @@ export function roleLabel(role) {
   return ROLE_LABELS[role] || role || "";
 }
 
+// The settings of the workspace the caller acts in (from GET /api/v1/me's workspaces).
+export function workspace() {
+  return current?.workspaces?.find((w) => w.slug === current.workspace) || {};
+}
+
+// Publishing a runbook version: Developers, unless the workspace asks an Admin to.
+export function canPublish() {
+  return can(workspace().publish_approval ? "team.manage" : "runbook.edit");
+}
+
 // Whether the caller's role may `action` (a key of LEAST). Unknown actions are never allowed.
 export function can(action) {
   const least = LEAST[action];

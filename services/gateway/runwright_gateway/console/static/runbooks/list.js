@@ -3,7 +3,7 @@
 import { api } from "../api.js";
 import { runbookEditor } from "../editor.js";
 import { problemText } from "../people/common.js";
-import { can } from "../roles.js";
+import { can, setMe, workspace } from "../roles.js";
 import { h, duration, STATUS_LABELS } from "../ui.js";
 
 export function runStrip(runs) {
@@ -60,6 +60,23 @@ function newRunbookForm(navigate) {
   return form;
 }
 
+// Admins: whether publishing a version needs an Admin in this workspace.
+function publishSetting() {
+  const box = h("input", { type: "checkbox", id: "publish-approval", checked: Boolean(workspace().publish_approval) });
+  const note = h("span", { class: "muted small", role: "status" });
+  box.addEventListener("change", async () => {
+    try {
+      await api("/api/v1/workspaces/current", { method: "PATCH", body: { publish_approval: box.checked } });
+      setMe(await api("/api/v1/me"));
+      note.textContent = box.checked ? " Only Admins publish now." : " Developers publish again.";
+    } catch (e) {
+      box.checked = !box.checked;
+      if (e.status !== 401) note.textContent = ` Not changed: ${problemText(e)}`;
+    }
+  });
+  return h("p", { class: "card" }, h("label", { for: "publish-approval" }, box, " Publishing a version needs an Admin"), note);
+}
+
 export function renderRunbooks(main, navigate) {
   document.title = "Runbooks · Runwright";
   let stopped = false;
@@ -78,6 +95,7 @@ export function renderRunbooks(main, navigate) {
       tbody,
     ),
     can("runbook.edit") ? newRunbookForm(navigate) : null,
+    can("team.manage") ? publishSetting() : null,
   );
 
   async function load() {

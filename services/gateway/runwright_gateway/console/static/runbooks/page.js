@@ -5,7 +5,7 @@
 import { api } from "../api.js";
 import { runbookEditor } from "../editor.js";
 import { variablesSection } from "../newjob/variables.js";
-import { can } from "../roles.js";
+import { can, canPublish } from "../roles.js";
 import { h, duration, toast, when } from "../ui.js";
 import { problemText } from "../people/common.js";
 import { rate, runStrip } from "./list.js";
@@ -35,12 +35,14 @@ export function renderRunbook(main, slug, navigate) {
   const versions = h("tbody");
   const runBox = h("section", { class: "card form-section", id: "runbook-run", "aria-labelledby": "run-heading" });
   const draftBox = h("section", { class: "card form-section", id: "runbook-draft", "aria-labelledby": "draft-heading" });
+  const schedulesBox = h("ul", { id: "runbook-schedules" });
   main.replaceChildren(
     h("p", {}, h("a", { href: "/console/runbooks" }, "← All runbooks")),
     head,
     facts,
     runBox,
     h("section", { "aria-labelledby": "runs-heading" }, h("h2", { id: "runs-heading" }, "Last runs"), runs),
+    h("section", { "aria-labelledby": "rb-schedules-heading" }, h("h2", { id: "rb-schedules-heading" }, "Schedules"), schedulesBox),
     h(
       "section",
       { "aria-labelledby": "versions-heading" },
@@ -77,7 +79,7 @@ export function renderRunbook(main, slug, navigate) {
       h("button", { type: "button", class: "secondary", onclick: () => showVersion(v.number), "aria-label": `View version ${v.number}` }, "View"),
       v.number > 1 ? h("button", { type: "button", class: "secondary", onclick: () => showDiff(v.number - 1, v.number), "aria-label": `Changes in version ${v.number}` }, "Changes") : null,
     ];
-    if (can("runbook.edit") && !v.published && !current.archived) {
+    if (canPublish() && !v.published && !current.archived) {
       const older = current.published_version && v.number < current.published_version;
       actions.push(h("button", { type: "button", class: "primary", onclick: () => publish(v.number), "aria-label": `${older ? "Roll back to" : "Publish"} version ${v.number}` }, older ? "Roll back" : "Publish"));
     }
@@ -94,6 +96,21 @@ export function renderRunbook(main, slug, navigate) {
     );
   }
 
+  // The schedules that run this runbook (following its published version or pinned).
+  async function paintSchedules() {
+    try {
+      const { items } = await api("/api/v1/schedules?limit=200");
+      const mine = items.filter((s) => (s.runbook_ref || "").split("@")[0] === slug);
+      schedulesBox.replaceChildren(
+        ...(mine.length
+          ? mine.map((s) => h("li", { dataset: { scheduleId: s.id } }, h("a", { href: "/console/schedules" }, s.name), ` — ${s.description || s.cron} (${s.timezone})`, s.runbook_ref.includes("@") ? `, pinned to version ${s.runbook_ref.split("@")[1]}` : ", follows the published version"))
+          : [h("li", { class: "muted" }, "None: add one on the Schedules page.")]),
+      );
+    } catch {
+      /* the rest of the page stands without them */
+    }
+  }
+
   async function paintRun(r) {
     if (!r.published_version || r.archived || !can("job.submit")) {
       runBox.replaceChildren(
@@ -107,15 +124,32 @@ export function renderRunbook(main, slug, navigate) {
     const variables = variablesSection();
     variables.render(checked.variables);
     const error = h("p", { class: "error", role: "alert", id: "run-error" });
+    const upload = h("input", { id: "run-data", type: "file", accept: ".csv,text/csv,application/json", "aria-describedby": "run-data-hint" });
     const submit = h("button", { type: "submit", class: "primary" }, `Run version ${r.published_version}`);
-    const form = h("form", { novalidate: true }, variables.node, error, h("div", { class: "row" }, submit));
+    const form = h(
+      "form",
+      { novalidate: true },
+      variables.node,
+      h("label", { for: "run-data" }, "Batch data (optional)"),
+      h("p", { id: "run-data-hint", class: "muted small field-hint" }, "A CSV file with a header line (or a JSON list of rows): one job per row, its columns mapped by the runbook's dataSource."),
+      upload,
+      error,
+      h("div", { class: "row" }, submit),
+    );
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       error.textContent = "";
       submit.disabled = true;
       try {
-        const job = await api("/api/v1/jobs", { method: "POST", body: { runbook_ref: slug, ...variables.collect() } });
-        navigate(`/console/jobs/${job.id}`);
+        const body = { runbook_ref: slug, ...variables.collect() };
+        const file = upload.files?.[0];
+        if (file) {
+          const text = await file.text();
+          body.data = file.name.endsWith(".json") ? JSON.parse(text) : text;
+        }
+        const made = await api("/api/v1/jobs", { method: "POST", body });
+        // A batch answers with its jobs: the Jobs page lists them (searched by the batch id).
+        navigate(file ? `/console/jobs?q=${encodeURIComponent(made.id)}` : `/console/jobs/${made.id}`);
       } catch (e) {
         if (e.status !== 401) error.textContent = `Could not run it: ${problemText(e)}`;
       } finally {
@@ -172,6 +206,7 @@ export function renderRunbook(main, slug, navigate) {
       const state = r.archived ? "Archived" : r.published_version ? `Published: version ${r.published_version}` : "No published version yet";
       facts.textContent = `${state} · ${r.latest_version} ${r.latest_version === 1 ? "version" : "versions"} · success ${rate(r.success_rate)} · median ${duration(r.median_duration_ms)}`;
       runs.replaceChildren(runStrip(r.recent));
+      paintSchedules();
       versions.replaceChildren(...r.versions.map((v) => versionRow(v, r.latest_version)));
       await Promise.all([paintRun(r), paintDraft(r)]);
     } catch (error) {
