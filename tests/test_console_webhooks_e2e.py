@@ -35,6 +35,13 @@ async def test_a_webhook_is_added_tested_redelivered_and_deleted_from_the_consol
         await row.get_by_role("button", name=re.compile("^Redeliver")).click()
         receiver.wait_for(3)
         await expect(row.locator("td").nth(4)).to_have_text("3", timeout=15000)
+        await item.get_by_label("approval.requested").check()
+        await expect(page.locator(".toast")).to_contain_text("Hears")
+        await item.get_by_role("button", name="Pause").click()
+        await expect(item).to_contain_text("Paused")
+        hooks = api.get("/api/v1/webhooks").json()["items"]
+        (mine,) = [h for h in hooks if h["url"].endswith("/hooks/ops")]
+        assert (mine["active"], mine["events"]) == (False, ["approval.requested", "job.finished"])
         await item.get_by_role("button", name="Delete").click()
         await (
             page.locator("#delete-webhook-dialog")

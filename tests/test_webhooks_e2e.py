@@ -191,3 +191,29 @@ def test_send_test_and_redeliver_reach_the_receiver_signed_and_show_in_the_log(
         finally:
             api.delete(f"/api/v1/webhooks/{hook['id']}")
     assert api.post(f"/api/v1/webhooks/{hook['id']}/test").status_code == 404
+
+
+def test_a_webhook_changes_its_events_and_pauses_and_resumes(api: httpx.Client) -> None:
+    with Receiver() as receiver:
+        hook = register(api, url=receiver.url(), events=["job.finished"])
+        try:
+            both = api.patch(
+                f"/api/v1/webhooks/{hook['id']}",
+                json={"events": ["approval.requested", "job.finished"]},
+            )
+            assert both.status_code == 200, both.text
+            assert both.json()["events"] == ["approval.requested", "job.finished"]
+            paused = api.patch(f"/api/v1/webhooks/{hook['id']}", json={"active": False})
+            assert (paused.json()["active"], paused.json()["events"]) == (
+                False,
+                both.json()["events"],
+            )
+            for body in ({"events": []}, {"events": ["job.started"]}, {"colour": 1}):
+                wrong = api.patch(f"/api/v1/webhooks/{hook['id']}", json=body)
+                assert wrong.status_code in (400, 422), (body, wrong.text)
+            assert api.patch(f"/api/v1/webhooks/{hook['id']}", json={"active": True}).json()[
+                "active"
+            ]
+        finally:
+            api.delete(f"/api/v1/webhooks/{hook['id']}")
+    assert api.patch(f"/api/v1/webhooks/{hook['id']}", json={"active": True}).status_code == 404

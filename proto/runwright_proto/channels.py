@@ -282,6 +282,15 @@ CHANNELS: tuple[Channel, ...] = (
         "remove a subscription and its deliveries",
     ),
     _request(
+        "approval.webhooks.update",
+        webhooks.UPDATE,
+        webhooks.UpdateWebhook,
+        webhooks.WebhookUpdated,
+        "gateway",
+        "approval",
+        "change a subscription's events, or pause and resume it",
+    ),
+    _request(
         "approval.webhooks.resend",
         webhooks.RESEND,
         webhooks.Resend,

@@ -29,6 +29,9 @@ CREATE = "runwright.approval.webhooks.create"
 DELETE = "runwright.approval.webhooks.delete"
 """Request/reply, gateway to approval: remove a subscription and its deliveries."""
 
+UPDATE = "runwright.approval.webhooks.update"
+"""Request/reply, gateway to approval: change a subscription's events or pause it."""
+
 RESEND = "runwright.approval.webhooks.resend"
 """Request/reply, gateway to approval: send a test notice, or a delivery again (``Resend``)."""
 
@@ -87,6 +90,22 @@ class DeleteWebhook(_Message, tag="webhook.delete", frozen=True):
     webhook_id: str
     workspace: str = "default"
     """Only a webhook of this workspace is deleted; another's answers ``deleted=False``."""
+
+
+class UpdateWebhook(_Message, tag="webhook.update", frozen=True):
+    """``None`` leaves a field as it is. A paused webhook (``active`` false) records nothing
+    and sends nothing until resumed."""
+
+    webhook_id: str
+    workspace: str = "default"
+    events: list[WebhookEvent] | None = None
+    active: bool | None = None
+
+
+class WebhookUpdated(_Message, tag="webhook.updated", frozen=True):
+    """``updated`` is False when no such webhook exists in the workspace (a 404)."""
+
+    updated: bool
 
 
 class Resend(_Message, tag="webhook.resend", frozen=True):

@@ -21,6 +21,13 @@ class WebhookRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     """The signing secret; generated when absent."""
 
 
+class WebhookChange(Struct, forbid_unknown_fields=True, kw_only=True):
+    """``PATCH /api/v1/webhooks/{id}``: its events, or pause (``active: false``) and resume."""
+
+    events: list[str] | None = None
+    active: bool | None = None
+
+
 class WebhookView(Struct, kw_only=True):
     id: str
     url: str

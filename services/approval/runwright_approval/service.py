@@ -19,7 +19,7 @@ from runwright_db import create_pool, migrate
 from runwright_proto import approvals, streams, subjects, webhooks
 from runwright_proto.approvals import Decide
 from runwright_proto.control import ActionReply, JobAction
-from runwright_proto.webhooks import CreateWebhook, DeleteWebhook, Resend
+from runwright_proto.webhooks import CreateWebhook, DeleteWebhook, Resend, UpdateWebhook
 
 from runwright_approval import decisions, resend, subscriptions
 from runwright_approval.delivery import Dispatcher, RetryPolicy
@@ -93,6 +93,11 @@ async def main() -> None:
             return await resend.resend(pool, cmd, dispatcher.kick)
 
         await serve(ctx.nc, webhooks.RESEND, Resend, send_again)
+
+        async def update(cmd: UpdateWebhook) -> Any:
+            return await subscriptions.update_webhook(pool, cmd)
+
+        await serve(ctx.nc, webhooks.UPDATE, UpdateWebhook, update)
         ctx.spawn(dispatcher.run(ctx.stop), "webhook-dispatcher")
         ctx.spawn(
             consume_keyed(ctx.js, webhooks.APPROVAL_NOTIFY, msgspec.Raw, notifier.handle, ctx.stop),

@@ -10,9 +10,11 @@ from runwright_common.logging import get_logger
 from runwright_proto.webhooks import (
     CreateWebhook,
     DeleteWebhook,
+    UpdateWebhook,
     WebhookCreated,
     WebhookDeleted,
     WebhookRejected,
+    WebhookUpdated,
 )
 
 from runwright_approval.receivers import url_problem
@@ -83,3 +85,21 @@ async def delete_webhook(pool: asyncpg.Pool, cmd: DeleteWebhook) -> WebhookDelet
     if deleted:
         log.info("webhook deleted", webhook_id=cmd.webhook_id)
     return WebhookDeleted(deleted=deleted)
+
+
+async def update_webhook(pool: asyncpg.Pool, cmd: UpdateWebhook) -> WebhookUpdated:
+    """Change its events or pause it, only within its workspace."""
+    try:
+        webhook_id = uuid.UUID(cmd.webhook_id)
+    except ValueError:
+        return WebhookUpdated(updated=False)
+    found = await pool.fetchval(
+        "UPDATE approval.webhooks SET events = coalesce($3, events), active = coalesce($4, active)"
+        " WHERE id = $1 AND workspace = $2 RETURNING id",
+        webhook_id,
+        cmd.workspace,
+        sorted(set(cmd.events)) if cmd.events is not None else None,
+        cmd.active,
+    )
+    log.info("webhook updated", webhook_id=cmd.webhook_id, found=found is not None)
+    return WebhookUpdated(updated=found is not None)

@@ -98,6 +98,7 @@ RULES: dict[tuple[str, str], Role | None] = {
     ("POST", "/api/v1/webhooks"): A,
     ("GET", "/api/v1/webhooks"): V,
     ("DELETE", "/api/v1/webhooks/{webhook_id}"): A,
+    ("PATCH", "/api/v1/webhooks/{webhook_id}"): A,
     ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): V,
     ("POST", "/api/v1/webhooks/{webhook_id}/test"): A,
     ("POST", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"): A,

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from uuid import UUID
 
 import asyncpg
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import Parameter
 from runwright_bus import request as nats_request
 from runwright_proto import webhooks
@@ -21,6 +21,7 @@ from runwright_proto.api.webhooks import (
     DeliveryList,
     DeliveryView,
     Queued,
+    WebhookChange,
     WebhookList,
     WebhookRequest,
     WebhookView,
@@ -32,11 +33,13 @@ from runwright_proto.webhooks import (
     DeleteWebhook,
     Resend,
     Resent,
+    UpdateWebhook,
     WebhookCreated,
     WebhookDeleted,
     WebhookEvent,
     WebhookFormat,
     WebhookRejected,
+    WebhookUpdated,
 )
 from runwright_runbook.parse import FieldError
 
@@ -194,6 +197,39 @@ class WebhooksController(Controller):
         )
         if not reply.deleted:
             raise not_found(f"webhook {webhook_id}")
+
+    @patch("/{webhook_id:str}", responses=problems(404))
+    async def change(
+        self, request: Request[Any, Any, Any], webhook_id: UUID, data: WebhookChange
+    ) -> WebhookView:
+        """Change the events it receives, or pause it (``active: false``: nothing recorded or
+        sent until it is resumed)."""
+        if data.events is not None:
+            wrong = [e for e in data.events if e not in WEBHOOK_EVENTS]
+            if wrong or not data.events:
+                detail = f"must be one or more of {', '.join(WEBHOOK_EVENTS)}"
+                raise invalid([FieldError("events", detail)])
+        state, who = request.app.state, principal(request)
+        reply: WebhookUpdated = await nats_request(
+            state.nc,
+            webhooks.UPDATE,
+            UpdateWebhook(
+                webhook_id=str(webhook_id),
+                workspace=who.workspace,
+                events=cast(list[WebhookEvent] | None, data.events),
+                active=data.active,
+            ),
+            WebhookUpdated,
+            timeout=state.settings.request_timeout_s,
+        )
+        if not reply.updated:
+            raise not_found(f"webhook {webhook_id}")
+        row = await state.pool.fetchrow(
+            "SELECT id, url, events, format, active, created_at FROM approval.webhooks"
+            " WHERE id = $1",
+            webhook_id,
+        )
+        return _webhook(row)
 
     async def _resend(
         self, request: Request[Any, Any, Any], webhook_id: UUID, delivery_id: UUID | None

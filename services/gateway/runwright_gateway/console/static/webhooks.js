@@ -36,6 +36,27 @@ function deliveryRow(hook, d, refresh) {
   );
 }
 
+// The events it hears, changed in place by an Admin (at least one).
+function eventsEditor(hook, reload) {
+  const manage = can("webhooks.manage");
+  const boxes = EVENTS.map((e) => {
+    const box = h("input", { type: "checkbox", id: `hook-${hook.id}-${e}`, value: e, checked: hook.events.includes(e), disabled: !manage });
+    box.addEventListener("change", async () => {
+      const events = boxes.filter((b) => b.checked).map((b) => b.value);
+      try {
+        await api(`/api/v1/webhooks/${hook.id}`, { method: "PATCH", body: { events } });
+        toast(`Hears ${events.join(" and ")} now.`);
+      } catch (error) {
+        box.checked = !box.checked;
+        if (error.status !== 401) toast(`Not changed: ${problemText(error)}`);
+      }
+      reload();
+    });
+    return box;
+  });
+  return h("fieldset", { class: "webhook-events" }, h("legend", { class: "small" }, "Events"), ...boxes.map((b) => h("label", { for: b.id }, b, ` ${b.value} `)));
+}
+
 function hookItem(hook, reload) {
   const log = h("tbody");
   const logBox = h(
@@ -81,6 +102,16 @@ function hookItem(hook, reload) {
         if (error.status !== 401) toast(`Could not send a test: ${problemText(error)}`);
       }
     });
+    const pause = h("button", { type: "button", class: "secondary" }, hook.active ? "Pause" : "Resume");
+    pause.addEventListener("click", async () => {
+      try {
+        await api(`/api/v1/webhooks/${hook.id}`, { method: "PATCH", body: { active: !hook.active } });
+        toast(hook.active ? "Paused: it hears nothing until resumed." : "Resumed.");
+        reload();
+      } catch (error) {
+        if (error.status !== 401) toast(`Not changed: ${problemText(error)}`);
+      }
+    });
     const remove = h("button", { type: "button", class: "danger" }, "Delete");
     remove.addEventListener("click", async () => {
       const sure = await confirmDialog({ id: "delete-webhook-dialog", title: "Delete this webhook?", body: `${hook.url} hears nothing more; its delivery log goes too.`, confirmLabel: "Delete webhook" });
@@ -89,13 +120,14 @@ function hookItem(hook, reload) {
       toast("Webhook deleted.");
       reload();
     });
-    actions.push(test, remove);
+    actions.push(test, pause, remove);
   }
   return h(
     "li",
     { class: "card webhook", dataset: { webhookId: hook.id } },
     h("div", { class: "schedule-head" }, h("h2", {}, h("code", {}, hook.url)), h("span", { class: "schedule-actions" }, ...actions)),
-    h("p", { class: "muted small" }, `${hook.events.join(", ")} · ${hook.format === "slack" ? "Slack message" : "signed JSON"} · added `, when(hook.created_at)),
+    h("p", { class: "muted small" }, hook.active ? "" : h("strong", {}, "Paused · "), `${hook.format === "slack" ? "Slack message" : "signed JSON"} · added `, when(hook.created_at)),
+    eventsEditor(hook, reload),
     logBox,
   );
 }
