@@ -125,38 +125,57 @@ class Steering:
     async def approve(
         self, step: Step, description: str, stage: Callable[[FileRecord], Any], files_dir: Any
     ) -> None:
-        """Ask for approval before ``step``; return to run it, or raise skip/reject/stop.
+        """Ask for approval before ``step``; return to run it, or raise skip/reject/stop."""
+        verdict, actor, reason, _ = await self._ask(
+            step, stage, files_dir, kind="approval", round_=0, description=description
+        )
+        if verdict == "skip":
+            raise StepSkipped(f"skipped by {actor}")
+        if verdict == "reject":
+            raise StepRejected(f"rejected by {actor}" + (f": {reason}" if reason else ""))
+
+    async def _ask(
+        self,
+        held: Step,
+        stage: Callable[[FileRecord], Any],
+        files_dir: Any,
+        *,
+        kind: Literal["approval", "failure"],
+        round_: int,
+        **fields: Any,
+    ) -> tuple[str, str | None, str | None, dict[str, Any] | None]:
+        """Hold the job for a person's decision about step ``held`` and wait for it.
 
         The request is a report: it reaches the queue after the reports of the steps before it,
-        and after the evidence screenshot was handed over."""
+        and after the evidence screenshot (the page as it is now) was handed over."""
         shot_id = None
         if self.page is not None:
-            shot = await step_screenshot(self.page, files_dir, step.ordinal, "approval")
+            label = "approval" if kind == "approval" else f"held-{round_}"
+            shot = await step_screenshot(self.page, files_dir, held.ordinal, label)
             if shot is not None:
                 shot_id = await stage(shot)
         self.decision = asyncio.get_running_loop().create_future()
-        self.waiting_for = step.ordinal
+        self.waiting_for, self.waiting_kind, self.waiting_round = held.ordinal, kind, round_
         await self.report(
             ApprovalRequested(
                 job_id=self.job_id,
                 attempt=self.attempt,
                 at=datetime.now(UTC),
-                ordinal=step.ordinal,
-                description=description,
-                risk_level=step.risk_level,
+                ordinal=held.ordinal,
+                risk_level=held.risk_level,
                 captured=dict(self.captured),
                 screenshot_artifact_id=shot_id,
                 timeout_s=self.approval_timeout_s,
+                kind=kind,
+                round=round_,
+                **fields,
             )
         )
         try:
-            verdict, actor, reason, _ = await self._verdict()
+            return await self._verdict()
         finally:
             self.decision, self.waiting_for = None, None
-        if verdict == "skip":
-            raise StepSkipped(f"skipped by {actor}")
-        if verdict == "reject":
-            raise StepRejected(f"rejected by {actor}" + (f": {reason}" if reason else ""))
+            self.waiting_kind, self.waiting_round = "approval", 0
 
     async def _verdict(self) -> tuple[str, str | None, str | None, dict[str, Any] | None]:
         """(command, actor, reason, edited step) of the decision, from the control message or,
@@ -182,37 +201,18 @@ class Steering:
         stage: Callable[[FileRecord], Any],
         files_dir: Any,
     ) -> Held:
-        """The step failed and the job holds failures: report it (with a screenshot of the page
-        as it is now), wait for a person, and answer what they chose."""
-        shot_id = None
-        if self.page is not None:
-            shot = await step_screenshot(self.page, files_dir, step.ordinal, f"held-{round_}")
-            if shot is not None:
-                shot_id = await stage(shot)
-        self.decision = asyncio.get_running_loop().create_future()
-        self.waiting_for, self.waiting_kind, self.waiting_round = step.ordinal, "failure", round_
-        await self.report(
-            ApprovalRequested(
-                job_id=self.job_id,
-                attempt=self.attempt,
-                at=datetime.now(UTC),
-                ordinal=step.ordinal,
-                description=result.description,
-                risk_level=step.risk_level,
-                captured=dict(self.captured),
-                screenshot_artifact_id=shot_id,
-                timeout_s=self.approval_timeout_s,
-                kind="failure",
-                round=round_,
-                error=result.error,
-                step=msgspec.to_builtins(step),
-            )
+        """The step failed and the job holds failures: report it, wait for a person, and
+        answer what they chose."""
+        verdict, actor, _, edited = await self._ask(
+            step,
+            stage,
+            files_dir,
+            kind="failure",
+            round_=round_,
+            description=result.description,
+            error=result.error,
+            step=msgspec.to_builtins(step),
         )
-        try:
-            verdict, actor, _, edited = await self._verdict()
-        finally:
-            self.decision, self.waiting_for = None, None
-            self.waiting_kind, self.waiting_round = "approval", 0
         log.info("held failure answered", job_id=self.job_id, verdict=verdict, actor=actor)
         if verdict == "retry":
             return Held("retry", edited_step(step, edited))
