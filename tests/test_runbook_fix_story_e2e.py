@@ -74,6 +74,8 @@ async def test_a_runbook_breaks_is_held_fixed_live_saved_as_version_2_and_run_ag
     fix = page.get_by_role("dialog", name=re.compile("Step 3 failed"))
     await expect(fix).to_be_visible(timeout=60000)
     await expect(page.locator("#job-status .badge")).to_have_text("Waiting for approval")
+    await fix.get_by_text("Diagnostics").click()
+    await expect(fix).to_contain_text("Selector strategies tried")
     editor = fix.get_by_label(re.compile("The step"))
     step = json.loads(await editor.input_value())
     assert step["action"]["selector"] == {"id": "continue-button"}

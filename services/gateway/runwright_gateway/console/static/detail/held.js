@@ -3,6 +3,7 @@
 // and everything done before the failure are still there), skip it, or fail the job.
 import { problemText } from "../people/common.js";
 import { h } from "../ui.js";
+import { diagnosticsBlock } from "./steps.js";
 
 // `answer(action, step)` sends retry (step: the edited one, or null), skip or reject; it resolves
 // to an ApiError when refused (shown here, the panel stays open) or null.
@@ -72,6 +73,8 @@ export function heldDialog(answer) {
         title.textContent = `Step ${pending.ordinal + 1} failed: the job waits for you`;
         body.replaceChildren(
           h("p", { class: "held-error-text" }, pending.error ? pending.error.message : "The step failed."),
+          pending.error?.hint ? h("p", { class: "error-hint" }, h("strong", {}, "Hint: "), pending.error.hint) : null,
+          pending.error?.diagnostics ? diagnosticsBlock(pending.error.diagnostics) : null,
           pending.screenshot_artifact_id ? h("img", { class: "evidence", src: `/api/v1/artifacts/${pending.screenshot_artifact_id}?inline=1`, alt: "The page as it is now" }) : null,
           h("p", { class: "muted small" }, "The browser is kept as it is: a retry carries on from here."),
         );

@@ -53,7 +53,7 @@ function triedText(t) {
   return `${t.strategy}: ${formatValue(t.query)} → ${t.matches} match${t.matches === 1 ? "" : "es"}${t.visible === false ? " (not visible)" : ""}`;
 }
 
-function diagnosticsBlock(diagnostics) {
+export function diagnosticsBlock(diagnostics) {
   const rows = [];
   if (diagnostics.url) rows.push(["Page URL", diagnostics.url]);
   if (diagnostics.title) rows.push(["Page title", diagnostics.title]);
