@@ -28,7 +28,7 @@ from runwright_gateway import api_keys, audit, workspaces
 from runwright_gateway.auth import authorize, principal
 from runwright_gateway.docs import SECURITY
 from runwright_gateway.permissions import MEMBERSHIP_ROLES, Role
-from runwright_gateway.problems import Problem, invalid, not_found
+from runwright_gateway.problems import Problem, conflict, invalid, not_found
 from runwright_gateway.responses import problems
 
 
@@ -99,12 +99,10 @@ class KeysController(Controller):
             expires_at=data.expires_at,
         )
         if made is None:
-            raise Problem(
-                409,
-                "Conflict",
-                f"name: workspace {who.workspace} has a live key named {data.name.strip()!r}",
-                code="conflict",
-                errors=[FieldError("name", "a live key has this name")],
+            raise conflict(
+                "name",
+                f"workspace {who.workspace} has a live key named {data.name.strip()!r}",
+                "a live key has this name",
             )
         key, row = made
         view = CreatedKeyView(**_key_fields(row, datetime.now(UTC)), key=key)
@@ -173,13 +171,7 @@ class WorkspacesController(Controller):
             request.app.state.pool, data.slug, name, who.actor, owner=who.user_id
         )
         if row is None:
-            raise Problem(
-                409,
-                "Conflict",
-                f"slug: workspace {data.slug} exists",
-                code="conflict",
-                errors=[FieldError("slug", "taken")],
-            )
+            raise conflict("slug", f"workspace {data.slug} exists", "taken")
         # Recorded in the new workspace's own log: its Owners read there how it began.
         audit.note(request, workspace=data.slug, target=data.slug)
         view = workspace_view(row, Role.OWNER if who.user_id is not None else who.role)

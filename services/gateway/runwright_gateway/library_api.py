@@ -32,7 +32,7 @@ from runwright_gateway import audit, library
 from runwright_gateway.auth import Principal, authorize, principal
 from runwright_gateway.docs import SECURITY
 from runwright_gateway.permissions import Role
-from runwright_gateway.problems import Problem, invalid
+from runwright_gateway.problems import Problem, conflict, invalid
 from runwright_gateway.responses import problems
 
 
@@ -141,13 +141,7 @@ class LibraryController(Controller):
                 message=data.message,
             )
             if row is None:
-                raise Problem(
-                    409,
-                    "Conflict",
-                    f"slug: runbook {data.slug} exists",
-                    code="conflict",
-                    errors=[FieldError("slug", "taken")],
-                )
+                raise conflict("slug", f"runbook {data.slug} exists", "taken")
             if data.publish:
                 await may_publish(conn, who)
                 await library.publish(conn, row, 1, who.actor)

@@ -44,18 +44,12 @@ from runwright_gateway.auth import Principal, authorize, principal
 from runwright_gateway.docs import SECURITY
 from runwright_gateway.identity_api import workspace_view
 from runwright_gateway.permissions import MEMBERSHIP_ROLES, Role
-from runwright_gateway.problems import Problem, invalid, not_found
+from runwright_gateway.problems import Problem, conflict, invalid, not_found
 from runwright_gateway.responses import problems
 
 
 def user_view(row: asyncpg.Record) -> UserView:
     return UserView(id=str(row["id"]), email=row["email"], name=row["name"])
-
-
-def conflict(field: str, detail: str) -> Problem:
-    return Problem(
-        409, "Conflict", f"{field}: {detail}", code="conflict", errors=[FieldError(field, detail)]
-    )
 
 
 def granted(who: Principal, name: str, field: str = "role") -> Role:

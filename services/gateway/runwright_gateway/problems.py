@@ -51,6 +51,18 @@ def too_large(errors: list[FieldError]) -> Problem:
     return Problem(413, "Too large", detail, code="too_large", errors=errors)
 
 
+def conflict(field: str, detail: str, message: str | None = None) -> Problem:
+    """409 naming ``field``: ``<field>: <detail>``, the field's error ``message`` (or the
+    detail)."""
+    return Problem(
+        409,
+        "Conflict",
+        f"{field}: {detail}",
+        code="conflict",
+        errors=[FieldError(field, message or detail)],
+    )
+
+
 def not_found(what: str) -> Problem:
     return Problem(404, "Not found", f"{what} does not exist", code="not_found")
 
