@@ -141,6 +141,6 @@ async def test_a_runbook_page_lists_its_schedules_and_runs_a_batch_from_a_csv_fi
     )
     await page.get_by_label("Batch data (optional)").set_input_files(rows)
     await page.get_by_role("button", name="Run version 1").click()
-    await expect(page).to_have_url(re.compile(r"/console/jobs\?q="))
+    await expect(page).to_have_url(re.compile(r"/console/jobs\?batch="))
     await expect(page.locator("tr[data-job-id]")).to_have_count(2)
     api.delete(f"/api/v1/schedules/{schedule.json()['id']}")

@@ -146,11 +146,10 @@ def filters(
 
 
 def search_condition(text: str, placeholder: int) -> tuple[str, Any]:
-    """What the search box means: a job id (or a batch's: its jobs), ``key=value`` for a label,
-    else part of the title."""
+    """What the search box means: a job id, ``key=value`` for a label, else part of the title."""
     text = text.strip()
     try:
-        return f"(j.id = ${placeholder} OR j.batch_id = ${placeholder})", UUID(text)
+        return f"j.id = ${placeholder}", UUID(text)
     except ValueError:
         pass
     key, sep, value = text.partition("=")

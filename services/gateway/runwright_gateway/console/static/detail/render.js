@@ -82,7 +82,7 @@ function copyButton(source) {
 function trigger(job) {
   const schedule = job.labels?.["runwright.schedule"];
   if (job.trigger === "schedule" && schedule) return h("a", { href: scheduleJobsUrl(schedule) }, "a schedule");
-  if (job.trigger === "batch" && job.batch_id) return h("a", { href: `/console/jobs?q=${encodeURIComponent(job.batch_id)}` }, "a batch run");
+  if (job.trigger === "batch" && job.batch_id) return h("a", { href: `/console/jobs?batch=${encodeURIComponent(job.batch_id)}` }, "a batch run");
   if (job.labels?.["runwright.rerun_of"]) return h("a", { href: `/console/jobs/${job.labels["runwright.rerun_of"]}` }, "a re-run");
   return job.trigger === "api" ? "the API or the console" : job.trigger;
 }

@@ -148,8 +148,8 @@ export function renderRunbook(main, slug, navigate) {
           body.data = file.name.endsWith(".json") ? JSON.parse(text) : text;
         }
         const made = await api("/api/v1/jobs", { method: "POST", body });
-        // A batch answers with its jobs: the Jobs page lists them (searched by the batch id).
-        navigate(file ? `/console/jobs?q=${encodeURIComponent(made.id)}` : `/console/jobs/${made.id}`);
+        // A batch answers with its jobs: the Jobs page lists them (its batch filter).
+        navigate(file ? `/console/jobs?batch=${encodeURIComponent(made.id)}` : `/console/jobs/${made.id}`);
       } catch (e) {
         if (e.status !== 401) error.textContent = `Could not run it: ${problemText(e)}`;
       } finally {
