@@ -65,3 +65,10 @@ if [ -f "$OIDC/package-lock.json" ]; then
       echo "npm ci failed (offline?): the SSO tests will try again" >&2
   fi
 fi
+
+# 6. Prometheus and promtool (Debian's prometheus package): the alert-rule checks and the test in
+#    which a real Prometheus scrapes the running stack. Without them those tests are skipped.
+if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
+  say "installing Prometheus (promtool checks the alert rules; a test scrapes the stack)"
+  apt_install prometheus || echo "no prometheus package: the scrape and rule tests will be skipped" >&2
+fi
