@@ -133,6 +133,11 @@ class ClaimReply(_Message, tag="job.claimed", frozen=True):
     secrets: dict[str, str] = {}
     data: dict[str, Any] | None = None
     options: JobOptions = JobOptions()
+    workspace: str = ""
+    """The claimed job's workspace."""
+    trace: dict[str, str] = {}
+    """The claimed job's W3C trace context (``traceparent``, ``baggage``…): its run joins the
+    job's trace."""
 
 
 class RenewLease(_Message, tag="lease.renew", frozen=True):

@@ -8,13 +8,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
+import structlog
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from opentelemetry import context as otel_context
+from opentelemetry.context import Context
+from opentelemetry.trace import SpanKind
 from runwright_common.errors import PermanentError, RetryableError
 from runwright_common.logging import get_logger
-from runwright_common.tracing import extract_context, tracer
+from runwright_common.tracing import JOB_KEYS, extract_context, job_baggage, tracer
 from runwright_proto.streams import ConsumerSpec
 
 log = get_logger("runwright.consume")
@@ -58,30 +61,54 @@ async def _run_lane(lane: list[Msg], decoder: msgspec.json.Decoder[Any], handler
         await _handle_one(msg, decoder, handler)
 
 
+def job_fields(context: Context, message: Any = None) -> dict[str, str | int]:
+    """Which job a message is about, for every log line written while it is handled: the ids
+    its trace context carries in baggage, and the message's own ``job_id``, ``attempt`` and
+    ``workspace`` fields where it has them (they win)."""
+    fields: dict[str, str | int] = dict(job_baggage(context))
+    for key in JOB_KEYS:
+        value = getattr(message, key, None)
+        if isinstance(value, str | int) and not isinstance(value, bool) and value != "":
+            fields[key] = value
+    return fields
+
+
 async def _handle_one(msg: Msg, decoder: msgspec.json.Decoder[Any], handler: Handler) -> None:
-    token = otel_context.attach(extract_context(msg.headers))  # type: ignore[arg-type]
+    context = extract_context(msg.headers)
+    token = otel_context.attach(context)
     try:
-        with tracer("runwright.consume").start_as_current_span(f"consume {msg.subject}"):
+        with (
+            tracer("runwright.consume").start_as_current_span(
+                f"consume {msg.subject}", kind=SpanKind.CONSUMER
+            ),
+            structlog.contextvars.bound_contextvars(**job_fields(context)),
+        ):
             try:
                 message = decoder.decode(msg.data)
             except msgspec.ValidationError as exc:
                 log.error("dead letter: undecodable message", subject=msg.subject, error=str(exc))
                 await msg.term()
                 return
-            try:
-                await handler(message, msg)
-            except RetryableError as exc:
-                log.warning("will retry message", subject=msg.subject, error=str(exc))
-                await msg.nak(delay=exc.delay_s)
-                return
-            except PermanentError as exc:
-                log.error("dead letter", subject=msg.subject, error=str(exc))
-                await msg.term()
-                return
-            except Exception:
-                log.exception("message handler crashed; will retry", subject=msg.subject)
-                await msg.nak(delay=2.0)
-                return
-            await msg.ack()
+            with structlog.contextvars.bound_contextvars(**job_fields(context, message)):
+                await _apply(message, msg, handler)
     finally:
         otel_context.detach(token)
+
+
+async def _apply(message: Any, msg: Msg, handler: Handler) -> None:
+    """Run the handler; its outcome decides the answer to the broker."""
+    try:
+        await handler(message, msg)
+    except RetryableError as exc:
+        log.warning("will retry message", subject=msg.subject, error=str(exc))
+        await msg.nak(delay=exc.delay_s)
+        return
+    except PermanentError as exc:
+        log.error("dead letter", subject=msg.subject, error=str(exc))
+        await msg.term()
+        return
+    except Exception:
+        log.exception("message handler crashed; will retry", subject=msg.subject)
+        await msg.nak(delay=2.0)
+        return
+    await msg.ack()

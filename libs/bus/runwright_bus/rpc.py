@@ -69,7 +69,7 @@ async def serve(
 
     async def handle(msg: Msg) -> None:
         started = time.perf_counter()
-        token = otel_context.attach(extract_context(msg.headers))  # type: ignore[arg-type]
+        token = otel_context.attach(extract_context(msg.headers))
         outcome = "ok"
         try:
             with tracer("runwright.rpc").start_as_current_span(span_name):

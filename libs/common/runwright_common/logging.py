@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import structlog
+from opentelemetry import trace
 
 from runwright_common.redaction import redact
 
@@ -19,6 +20,20 @@ def _redact_event(
     event_dict: MutableMapping[str, Any],
 ) -> MutableMapping[str, Any]:
     return redact(dict(event_dict))  # type: ignore[no-any-return]
+
+
+def add_trace_ids(
+    _: Any,
+    __: str,
+    event_dict: MutableMapping[str, Any],
+) -> MutableMapping[str, Any]:
+    """``trace_id`` and ``span_id`` of the span current where the line is written (none outside
+    a span, or with tracing off), as the hex strings trace viewers search for."""
+    span = trace.get_current_span().get_span_context()
+    if span.is_valid:
+        event_dict.setdefault("trace_id", format(span.trace_id, "032x"))
+        event_dict.setdefault("span_id", format(span.span_id, "016x"))
+    return event_dict
 
 
 def configure_logging(service: str, *, fmt: str = "auto", level: str = "info") -> None:
@@ -32,6 +47,7 @@ def configure_logging(service: str, *, fmt: str = "auto", level: str = "info") -
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            add_trace_ids,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.StackInfoRenderer(),
@@ -65,6 +81,8 @@ def _stdlib_handler(service: str, renderer: Any) -> logging.Handler:
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[
                 structlog.stdlib.add_logger_name,
+                structlog.contextvars.merge_contextvars,
+                add_trace_ids,
                 structlog.processors.add_log_level,
                 structlog.processors.TimeStamper(fmt="iso", utc=True),
                 add_service,

@@ -1,21 +1,59 @@
-"""OpenTelemetry tracing. W3C trace context travels in NATS headers (see runwright_bus)."""
+"""OpenTelemetry tracing, configured by the standard ``OTEL_*`` variables.
+
+W3C trace context (and baggage) travels in NATS headers (see ``runwright_bus``) and is stored beside
+every outbox row (see ``runwright_db.outbox``), so one job is one trace. ``OTEL_SDK_DISABLED=true``
+turns tracing off altogether: no provider is installed and no span is recorded.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
-from opentelemetry import propagate, trace
-from opentelemetry.sdk.resources import Resource
+from opentelemetry import baggage, propagate, trace
+from opentelemetry import context as otel_context
+from opentelemetry.context import Context
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 
 _provider: TracerProvider | None = None
 
+JOB_KEYS = ("job_id", "attempt", "workspace")
+"""What a job's messages carry in their baggage (``runwright.<key>``), so that every service
+handling one of them can say which job, attempt and workspace its log lines are about."""
 
-def configure_tracing(service: str) -> TracerProvider:
-    """Install a tracer provider; export over OTLP only when an endpoint is configured."""
+
+def disabled() -> bool:
+    """``OTEL_SDK_DISABLED=true``: tracing is off (the standard variable)."""
+    return os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
+
+
+def _exporting() -> bool:
+    exporter = os.environ.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+    if exporter == "none":
+        return False
+    return exporter == "otlp" or any(
+        os.environ.get(name)
+        for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    )
+
+
+def configure_tracing(service: str) -> TracerProvider | None:
+    """Install a tracer provider; export over OTLP/HTTP when an endpoint is configured.
+
+    The SDK reads the rest from the standard variables: the sampler (``OTEL_TRACES_SAMPLER``),
+    the batching (``OTEL_BSP_*``), the resource (``OTEL_SERVICE_NAME`` wins over the default
+    ``runwright-<service>``, ``OTEL_RESOURCE_ATTRIBUTES``)."""
     global _provider
-    provider = TracerProvider(resource=Resource.create({"service.name": f"runwright-{service}"}))
-    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+    if disabled():
+        return None
+    attributes = (
+        {} if os.environ.get("OTEL_SERVICE_NAME") else {SERVICE_NAME: f"runwright-{service}"}
+    )
+    resource = Resource.create(attributes)
+    provider = TracerProvider(resource=resource)
+    if _exporting():
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
@@ -34,10 +72,44 @@ def tracer(name: str) -> trace.Tracer:
     return trace.get_tracer(name)
 
 
-def inject_headers(headers: dict[str, str]) -> dict[str, str]:
-    propagate.inject(headers)
+def inject_headers(headers: dict[str, str], context: Context | None = None) -> dict[str, str]:
+    propagate.inject(headers, context=context)
     return headers
 
 
-def extract_context(headers: dict[str, str] | None) -> object:
-    return propagate.extract(headers or {})
+def extract_context(headers: Mapping[str, str] | None) -> Context:
+    return propagate.extract(dict(headers or {}))
+
+
+def current_carrier() -> dict[str, str]:
+    """The current trace context (and baggage) as W3C headers: empty when there is none."""
+    return inject_headers({})
+
+
+def with_job(context: Context | None = None, **job: object) -> Context:
+    """``context`` (default: the current one) with the job's ids in its baggage."""
+    result = context if context is not None else otel_context.get_current()
+    for key, value in job.items():
+        if value is not None and value != "":
+            result = baggage.set_baggage(f"runwright.{key}", str(value), context=result)
+    return result
+
+
+def job_baggage(context: Context | None = None) -> dict[str, str]:
+    """The job ids a context carries in its baggage (see :func:`with_job`)."""
+    found = {}
+    for key in JOB_KEYS:
+        value = baggage.get_baggage(f"runwright.{key}", context)
+        if value is not None:
+            found[key] = str(value)
+    return found
+
+
+@contextmanager
+def attached(context: Context) -> Iterator[None]:
+    """Make ``context`` current inside the block."""
+    token = otel_context.attach(context)
+    try:
+        yield
+    finally:
+        otel_context.detach(token)

@@ -3,31 +3,89 @@
 Rows are claimed with ``FOR UPDATE SKIP LOCKED`` so several replicas can relay; each is published
 with its outbox id as ``Nats-Msg-Id``, so a relay that crashes after publishing but before deleting
 causes no duplicate within the stream's duplicate window.
+
+Each row keeps the W3C trace context (and baggage) of the change that wrote it, in ``headers``, and
+is published with it: the consumer's span is a child of the span that made the change, not of the
+relay's sweep, so a job's trace stays one tree across the outbox. ``enqueue`` takes the current
+context unless it is given one; rows written by SQL functions take it from the transaction's
+``runwright.trace_headers`` setting (the column's default, see :func:`bind_trace`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+from collections.abc import Sequence
 
 import asyncpg
 from nats.js import JetStreamContext
 from runwright_common.logging import get_logger
-from runwright_common.tracing import inject_headers
+from runwright_common.tracing import current_carrier
 
 log = get_logger("runwright.outbox")
 
+Carrier = dict[str, str]
+"""W3C trace context headers (``traceparent``, ``tracestate``, ``baggage``)."""
 
-async def enqueue(conn: asyncpg.Connection, table: str, subject: str, payload: bytes) -> None:
-    await conn.execute(f"INSERT INTO {table} (subject, payload) VALUES ($1, $2)", subject, payload)
+
+def _stored(carrier: Carrier | None) -> Carrier | None:
+    """What the ``headers`` column keeps (the pool's codec writes it as JSON)."""
+    carrier = current_carrier() if carrier is None else carrier
+    return carrier or None
+
+
+async def enqueue(
+    conn: asyncpg.Connection,
+    table: str,
+    subject: str,
+    payload: bytes,
+    *,
+    trace: Carrier | None = None,
+) -> None:
+    """Put a message in ``table`` with the trace context ``trace`` (default: the current one)."""
+    await conn.execute(
+        f"INSERT INTO {table} (subject, payload, headers) VALUES ($1, $2, $3)",
+        subject,
+        payload,
+        _stored(trace),
+    )
 
 
 async def enqueue_many(
-    conn: asyncpg.Connection, table: str, messages: list[tuple[str, bytes]]
+    conn: asyncpg.Connection,
+    table: str,
+    messages: list[tuple[str, bytes]],
+    *,
+    traces: Sequence[Carrier | None] | None = None,
 ) -> None:
-    """Several messages, in the order given (their ids rise in that order)."""
-    if messages:
-        await conn.executemany(f"INSERT INTO {table} (subject, payload) VALUES ($1, $2)", messages)
+    """Several messages, in the order given (their ids rise in that order); ``traces`` gives
+    each its trace context (default: the current one for all)."""
+    if not messages:
+        return
+    if traces is None:
+        stored = _stored(None)
+        rows = [(subject, payload, stored) for subject, payload in messages]
+    else:
+        rows = [
+            (subject, payload, _stored(carrier))
+            for (subject, payload), carrier in zip(messages, traces, strict=True)
+        ]
+    await conn.executemany(
+        f"INSERT INTO {table} (subject, payload, headers) VALUES ($1, $2, $3)", rows
+    )
+
+
+async def bind_trace(conn: asyncpg.Connection, trace: Carrier | None = None) -> None:
+    """Inside a transaction: rows that SQL functions put in an outbox until it ends carry
+    ``trace`` (default: the current context)."""
+    await conn.execute(
+        "SELECT set_config('runwright.trace_headers', $1, true)", json.dumps(_stored(trace) or {})
+    )
+
+
+def _headers(stored: Carrier | None, msg_id: str) -> dict[str, str]:
+    return {**(stored or {}), "Nats-Msg-Id": msg_id}
 
 
 class OutboxRelay:
@@ -65,7 +123,8 @@ class OutboxRelay:
     async def relay_once(self) -> int:
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
-                f"SELECT id, subject, payload FROM {self._table} ORDER BY id "
+                f"SELECT id, subject, payload, headers FROM {self._table} "
+                "ORDER BY id "
                 "LIMIT $1 FOR UPDATE SKIP LOCKED",
                 self._batch,
             )
@@ -75,7 +134,7 @@ class OutboxRelay:
                 await self._js.publish_async(
                     row["subject"],
                     bytes(row["payload"]),
-                    headers=inject_headers({"Nats-Msg-Id": f"{self._id_prefix}-{row['id']}"}),
+                    headers=_headers(row["headers"], f"{self._id_prefix}-{row['id']}"),
                 )
                 for row in rows
             ]

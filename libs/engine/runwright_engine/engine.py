@@ -43,6 +43,7 @@ from runwright_engine.plugins import AiProvider
 from runwright_engine.pressure import Pressure
 from runwright_engine.rendering import masked_description, names_used, render_step
 from runwright_engine.screencast import Screencast
+from runwright_engine.spans import step_span
 from runwright_engine.templates import TemplateError
 from runwright_engine.values import hidden_names, resolve_late, resolve_values, secret_values
 from runwright_engine.video import VideoRecorder
@@ -181,17 +182,20 @@ class Engine:
         results: list[StepResult] = []
         failed = False
         for step in self.runbook.steps:
-            if failed and settings.stop_on_error:
-                results.append(self._skipped(step))
-                continue
-            try:
-                await self.observer.before_step(step)
-            except (StepSkipped, StepRejected) as decision:
-                result = await self._decided(step, decision)
-            else:
-                result = await self._run_step(page, step)
-                if result.status == "failed" and self.hold_on_failure:
-                    result = await self._held(page, step, result)
+            with step_span(step) as traced:
+                if failed and settings.stop_on_error:
+                    results.append(self._skipped(step))
+                    traced(results[-1])
+                    continue
+                try:
+                    await self.observer.before_step(step)
+                except (StepSkipped, StepRejected) as decision:
+                    result = await self._decided(step, decision)
+                else:
+                    result = await self._run_step(page, step)
+                    if result.status == "failed" and self.hold_on_failure:
+                        result = await self._held(page, step, result)
+                traced(result)
             results.append(result)
             failed = failed or result.status == "failed"
             if settings.pause_between_steps and step is not self.runbook.steps[-1]:

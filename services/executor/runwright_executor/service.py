@@ -8,8 +8,11 @@ import resource
 import tempfile
 from pathlib import Path
 
+import structlog
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
+from opentelemetry import context as otel_context
+from opentelemetry.trace import SpanKind
 from playwright.async_api import async_playwright
 from runwright_bus import decode, ensure_topology, request
 from runwright_bus.service import ServiceContext, service
@@ -17,6 +20,7 @@ from runwright_bus.topology import wait_for_consumer
 from runwright_common.errors import RetryableError, SettingsError
 from runwright_common.logging import get_logger, logged_failure
 from runwright_common.settings import load
+from runwright_common.tracing import attached, extract_context, tracer, with_job
 from runwright_engine.browser import launch
 from runwright_engine.egress.contexts import Spares
 from runwright_engine.egress.policy import EgressPolicy
@@ -160,6 +164,18 @@ async def _take(
     ctx: ServiceContext, job_ctx: JobContext, msg: Msg, slots: asyncio.Semaphore
 ) -> None:
     try:
+        with attached(extract_context(msg.headers)):
+            await _claim_and_run(ctx, job_ctx, msg)
+    except Exception:
+        log.exception("job run crashed")
+    finally:
+        slots.release()
+
+
+async def _claim_and_run(ctx: ServiceContext, job_ctx: JobContext, msg: Msg) -> None:
+    with tracer("runwright.executor").start_as_current_span(
+        f"consume {msg.subject}", kind=SpanKind.CONSUMER
+    ):
         dispatch: DispatchJob = decode(msg.data, DispatchJob)
         try:
             claim: ClaimReply = await request(
@@ -183,13 +199,30 @@ async def _take(
         if not claim.granted:
             log.info("dispatch not claimed", job_id=dispatch.job_id, reason=claim.reason)
             return
-        log.info("running job", job_id=claim.job_id, attempt=claim.attempt)
+    await run_claimed(job_ctx, claim)
+
+
+async def run_claimed(job_ctx: JobContext, claim: ClaimReply) -> None:
+    """Run a claimed job in its own trace (the one its submission started, whichever dispatch
+    woke this executor), every log line written meanwhile naming the job, attempt and
+    workspace."""
+    parent = extract_context(claim.trace) if claim.trace else otel_context.get_current()
+    ids = {"job_id": claim.job_id, "attempt": claim.attempt, "workspace": claim.workspace}
+    with (
+        attached(with_job(parent, **ids)),
+        structlog.contextvars.bound_contextvars(**ids),
+        tracer("runwright.executor").start_as_current_span(
+            "job run",
+            attributes={
+                "runwright.job.id": claim.job_id,
+                "runwright.job.attempt": claim.attempt,
+                "runwright.workspace": claim.workspace,
+            },
+        ),
+    ):
+        log.info("running job")
         runner = RUNNING[claim.job_id] = JobRunner(job_ctx, claim)
         try:
             await runner.run()
         finally:
             RUNNING.pop(claim.job_id, None)
-    except Exception:
-        log.exception("job run crashed")
-    finally:
-        slots.release()

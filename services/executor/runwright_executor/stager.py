@@ -12,6 +12,7 @@ from nats.js.object_store import ObjectStore
 from runwright_bus import publish
 from runwright_bus.staging import staging_bucket
 from runwright_common.logging import get_logger
+from runwright_common.tracing import tracer
 from runwright_engine.files import FileRecord
 from runwright_proto import subjects
 from runwright_proto.artifacts import ArtifactStaged
@@ -27,6 +28,16 @@ class Stager:
 
     async def stage(self, record: FileRecord, attempts: int = 5) -> str | None:
         """Stage one file; its artifact id, or None when NATS would not take it (logged)."""
+        with tracer("runwright.executor").start_as_current_span(
+            "stage artifact",
+            attributes={
+                "runwright.artifact.kind": record.kind,
+                "runwright.artifact.size": record.size,
+            },
+        ):
+            return await self._stage(record, attempts)
+
+    async def _stage(self, record: FileRecord, attempts: int) -> str | None:
         artifact_id = str(uuid.uuid4())
         for attempt in range(attempts):
             try:

@@ -18,7 +18,8 @@ from runwright_proto.limits import MAX_BODY_BYTES
 from runwright_proto.permissions import inbox_prefix
 from runwright_storage import FilesystemStore
 
-from runwright_gateway import health, screening, service_audit, slack_update
+from runwright_gateway import health, screening, service_audit, slack_update, telemetry
+from runwright_gateway.access_log import AccessLogMiddleware
 from runwright_gateway.admin_token import AdminToken
 from runwright_gateway.approvals_api import ApprovalController, SlackController
 from runwright_gateway.artifacts_api import ArtifactsController
@@ -115,7 +116,8 @@ def create_app(settings: GatewaySettings) -> Litestar:
         lifespan=[lifespan],
         exception_handlers=HANDLERS,
         before_request=screening.screen,
-        middleware=[AuditMiddleware],
+        middleware=[AuditMiddleware, AccessLogMiddleware],
+        plugins=telemetry.plugins(),
         request_max_body_size=MAX_BODY_BYTES,
         logging_config=None,  # the process's logging is structlog's (configure_logging)
         state=State(

@@ -32,8 +32,12 @@ from runwright_queue.sealing import Keyring, Sealed, SecretsUnreadable
 log = get_logger("runwright.queue.claims")
 _encode = msgspec.json.Encoder().encode
 
-CLAIM = "SELECT * FROM queue.claim_next($1, $2, $3, $4, $5, $6, $7)"
-"""One call, one round trip (``migrations/013_claim_event_workspace.sql``)."""
+CLAIM = (
+    "SELECT c.*, j.workspace, j.trace FROM queue.claim_next($1, $2, $3, $4, $5, $6, $7) c "
+    "LEFT JOIN queue.jobs j ON j.id = c.job_id"
+)
+"""One call, one round trip (``migrations/013_claim_event_workspace.sql``); the job's workspace
+and trace context (which the claim does not change) come with it."""
 NO_JOB_ID = UUID(int=0)
 ANY_WORKSPACE = "$"
 """The claim's event template names no workspace; ``claim_next`` puts in the claimed job's."""
@@ -97,6 +101,8 @@ async def claim(
             secrets=secrets,
             data=row["data"],
             options=msgspec.convert(row["options"], JobOptions),
+            workspace=row["workspace"] or "",
+            trace=row["trace"] or {},
         )
 
 

@@ -14,7 +14,8 @@ from uuid import UUID
 import asyncpg
 import msgspec
 from runwright_common.redaction import redact
-from runwright_db.outbox import enqueue, enqueue_many
+from runwright_common.tracing import tracer
+from runwright_db.outbox import Carrier, enqueue, enqueue_many
 from runwright_proto import subjects
 from runwright_proto.artifacts import ArtifactStored
 from runwright_proto.events import (
@@ -71,10 +72,14 @@ async def _record(
 
 
 async def record_events(
-    conn: asyncpg.Connection, events: list[tuple[UUID, str, int, str, bytes]]
+    conn: asyncpg.Connection,
+    events: list[tuple[UUID, str, int, str, bytes]],
+    *,
+    traces: list[Carrier] | None = None,
 ) -> None:
     """Several jobs' events at once (job, workspace, seq, type, body): stored and put in the
-    outbox in the order given, in two statements."""
+    outbox in the order given, in two statements; ``traces``: each one's trace context
+    (default: the current one)."""
     if not events:
         return
     await conn.executemany(
@@ -85,6 +90,7 @@ async def record_events(
         conn,
         OUTBOX,
         [(subjects.events(space, str(job_id)), body) for job_id, space, _, _, body in events],
+        traces=traces,
     )
 
 
@@ -120,18 +126,20 @@ async def status_event(
     actor: str | None = None,
     secrets: tuple[str, ...] = (),
 ) -> None:
-    seq, workspace = await _next_seq(conn, job_id)
-    event = StatusEvent(
-        job_id=str(job_id),
-        workspace=workspace,
-        seq=seq,
-        at=now(),
-        status=status,
-        previous=previous,
-        reason=redact(reason, secrets),
-        actor=actor,
-    )
-    await _record(conn, job_id, workspace, seq, "status", _encode(event))
+    attributes = {"runwright.job.id": str(job_id), "runwright.job.status": status}
+    with tracer("runwright.queue").start_as_current_span("job status", attributes=attributes):
+        seq, workspace = await _next_seq(conn, job_id)
+        event = StatusEvent(
+            job_id=str(job_id),
+            workspace=workspace,
+            seq=seq,
+            at=now(),
+            status=status,
+            previous=previous,
+            reason=redact(reason, secrets),
+            actor=actor,
+        )
+        await _record(conn, job_id, workspace, seq, "status", _encode(event))
 
 
 async def step_event(

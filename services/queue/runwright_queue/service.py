@@ -17,6 +17,7 @@ from runwright_bus.service import ServiceContext, service
 from runwright_common.logging import get_logger
 from runwright_common.settings import load
 from runwright_db import OutboxRelay, create_pool, migrate
+from runwright_db.outbox import Carrier
 from runwright_proto import streams, subjects
 from runwright_proto.artifacts import ArtifactStored
 from runwright_proto.commands import (
@@ -64,11 +65,18 @@ class Wiring:
 def requests(w: Wiring) -> list[tuple[str, type, Handler]]:
     """Request/reply subjects the queue answers: (subject, request type, handler)."""
     s = w.settings
-    submits: Grouped[SubmitJob, SubmitReply] = Grouped(
-        lambda group: submission.submit_many(w.pool, group, s.max_queued, keys=w.keys)
+    # Each submission keeps its own request's trace context, whichever group it is written in.
+    submits: Grouped[tuple[SubmitJob, Carrier], SubmitReply] = Grouped(
+        lambda group: submission.submit_many(
+            w.pool,
+            [cmd for cmd, _ in group],
+            s.max_queued,
+            keys=w.keys,
+            traces={cmd.job_id: trace for cmd, trace in group},
+        )
     )
     return [
-        (subjects.SUBMIT, SubmitJob, submits),
+        (subjects.SUBMIT, SubmitJob, lambda c: submits((c, submission.job_trace(c)))),
         (
             subjects.SUBMIT_BATCH,
             SubmitBatch,

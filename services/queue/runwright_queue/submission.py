@@ -8,7 +8,8 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
-from runwright_db.outbox import enqueue, enqueue_many
+from runwright_common.tracing import inject_headers, with_job
+from runwright_db.outbox import Carrier, enqueue, enqueue_many
 from runwright_proto import subjects
 from runwright_proto.commands import (
     DispatchJob,
@@ -44,13 +45,13 @@ def _initial(cmd: SubmitJob) -> Literal["scheduled", "queued"]:
 JOBS_FROM_JSON = """
 INSERT INTO queue.jobs (id, workspace, title, status, priority, trigger, submitted_by, labels,
                         runbook, variables, steps_total, batch_id, data, options, run_at,
-                        event_seq, created_at)
+                        trace, event_seq, created_at)
 SELECT r.id, r.workspace, r.title, r.status, r.priority, r.trigger, r.submitted_by, r.labels,
-       r.runbook, r.variables, r.steps_total, r.batch_id, r.data, r.options, r.run_at, 1,
-       clock_timestamp()
+       r.runbook, r.variables, r.steps_total, r.batch_id, r.data, r.options, r.run_at, r.trace,
+       1, clock_timestamp()
 FROM jsonb_to_recordset($1::jsonb) AS r(n int, id uuid, workspace text, title text, status text,
      priority int, trigger text, submitted_by text, labels jsonb, runbook jsonb, variables jsonb,
-     steps_total int, batch_id uuid, data jsonb, options jsonb, run_at timestamptz)
+     steps_total int, batch_id uuid, data jsonb, options jsonb, run_at timestamptz, trace jsonb)
 ORDER BY r.n
 ON CONFLICT (id) DO NOTHING
 RETURNING id, created_at, version
@@ -67,7 +68,13 @@ FROM jsonb_to_recordset($1::jsonb) AS s(job_id uuid, ordinal int, description te
 """
 
 
-def _row(n: int, cmd: SubmitJob) -> dict[str, object]:
+def job_trace(cmd: SubmitJob) -> Carrier:
+    """The job's trace context: the current span (the submission's) and the job's ids in its
+    baggage. Stored with the job; its dispatch, events and run carry it."""
+    return inject_headers({}, with_job(job_id=cmd.job_id, workspace=cmd.workspace))
+
+
+def _row(n: int, cmd: SubmitJob, trace: Carrier) -> dict[str, object]:
     return {
         "n": n,
         "id": cmd.job_id,
@@ -85,19 +92,27 @@ def _row(n: int, cmd: SubmitJob) -> dict[str, object]:
         "data": cmd.data,
         "options": cmd.options,
         "run_at": cmd.run_at,
+        "trace": trace or None,
     }
 
 
 async def _record(
-    conn: asyncpg.Connection, cmds: list[SubmitJob], keys: Keyring
+    conn: asyncpg.Connection,
+    cmds: list[SubmitJob],
+    keys: Keyring,
+    traces: dict[str, Carrier] | None = None,
 ) -> dict[str, Recorded]:
     """Insert jobs (their steps, sealed secrets, first event and dispatch) in a few statements
     whatever their number; answers the ones inserted, by id. A job id already recorded (a
-    retried submission) is not touched and not in the answer."""
+    retried submission) is not touched and not in the answer. ``traces`` has each job's trace
+    context by id when its submission was grouped with others (default: :func:`job_trace`)."""
     if not cmds:
         return {}
+    known = traces or {}
+    trace = {c.job_id: known.get(c.job_id) or job_trace(c) for c in cmds}
     rows = await conn.fetch(
-        JOBS_FROM_JSON, msgspec.to_builtins([_row(n, c) for n, c in enumerate(cmds)])
+        JOBS_FROM_JSON,
+        msgspec.to_builtins([_row(n, c, trace[c.job_id]) for n, c in enumerate(cmds)]),
     )
     inserted = {str(r["id"]): Recorded(r["created_at"], r["version"]) for r in rows}
     fresh = [c for c in cmds if c.job_id in inserted]
@@ -108,7 +123,7 @@ async def _record(
         if cmd.secrets:
             await vault.store(conn, UUID(cmd.job_id), cmd.secrets, keys)
     events: list[tuple[UUID, str, int, str, bytes]] = []
-    dispatches: list[bytes] = []
+    dispatches: list[tuple[bytes, Carrier]] = []
     for cmd in fresh:
         status = _initial(cmd)
         reason = (
@@ -123,9 +138,15 @@ async def _record(
         )
         events.append((UUID(cmd.job_id), cmd.workspace, 1, "status", event))
         if status == "queued":
-            dispatches.append(_encode(DispatchJob(job_id=cmd.job_id, priority=cmd.priority)))
-    await record_events(conn, events)
-    await enqueue_many(conn, OUTBOX, [(subjects.DISPATCH, d) for d in dispatches])
+            dispatch = _encode(DispatchJob(job_id=cmd.job_id, priority=cmd.priority))
+            dispatches.append((dispatch, trace[cmd.job_id]))
+    await record_events(conn, events, traces=[trace[str(e[0])] for e in events])
+    await enqueue_many(
+        conn,
+        OUTBOX,
+        [(subjects.DISPATCH, d) for d, _ in dispatches],
+        traces=[t for _, t in dispatches],
+    )
     return inserted
 
 
@@ -152,9 +173,15 @@ def _accepted(cmd: SubmitJob, recorded: Recorded) -> SubmitReply:
 
 
 async def submit_many(
-    pool: asyncpg.Pool, cmds: list[SubmitJob], max_queued: int = 10_000, *, keys: Keyring
+    pool: asyncpg.Pool,
+    cmds: list[SubmitJob],
+    max_queued: int = 10_000,
+    *,
+    keys: Keyring,
+    traces: dict[str, Carrier] | None = None,
 ) -> list[SubmitReply]:
     """Independent submissions recorded in one transaction (a group commit), answered in order.
+    ``traces``: each job's trace context by id (its own request's, not the group's).
 
     Idempotent on ``job_id``: a retried submission answers with the job already recorded. Each
     job is admitted against its workspace's waiting jobs counted with those admitted before it.
@@ -190,7 +217,7 @@ async def submit_many(
                 continue
             waiting[cmd.workspace] = waiting.get(cmd.workspace, 0) + 1
             admitted.append(cmd)
-        recorded = await _record(conn, admitted, keys)
+        recorded = await _record(conn, admitted, keys, traces)
         late = [UUID(c.job_id) for c in admitted if c.job_id not in recorded]
         if late:  # recorded meanwhile by another transaction: the same retried submission
             for r in await conn.fetch(
