@@ -49,3 +49,41 @@ def test_every_line_of_the_gateway_log_is_json(stack: Stack, api: httpx.Client) 
     assert lines, "the gateway logged nothing"
     for line in lines:
         assert isinstance(json.loads(line), dict), line
+
+
+CORRELATION_SCRIPT = textwrap.dedent(
+    """
+    import logging
+    import structlog
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from runwright_common.logging import configure_logging, get_logger
+    configure_logging("queue", fmt="json")
+    trace.set_tracer_provider(TracerProvider())
+    log = get_logger("runwright.queue")
+    with trace.get_tracer("t").start_as_current_span("handling a job"):
+        with structlog.contextvars.bound_contextvars(job_id="j-1", attempt=2, workspace="acme"):
+            log.info("inside")
+            logging.getLogger("asyncpg").warning("a library's line inside")
+    log.info("outside")
+    """
+)
+
+
+def test_lines_written_while_a_job_is_handled_name_it_and_its_span() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", CORRELATION_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    inside, library, outside = [json.loads(line) for line in done.stderr.strip().splitlines()]
+    for record in (inside, library):
+        assert (record["job_id"], record["attempt"], record["workspace"]) == ("j-1", 2, "acme")
+        assert len(record["trace_id"]) == 32
+        assert int(record["trace_id"], 16)
+        assert len(record["span_id"]) == 16
+        assert int(record["span_id"], 16)
+    assert inside["trace_id"] == library["trace_id"]
+    assert not {"job_id", "trace_id", "span_id"} & outside.keys()

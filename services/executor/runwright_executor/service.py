@@ -226,3 +226,4 @@ async def run_claimed(job_ctx: JobContext, claim: ClaimReply) -> None:
             await runner.run()
         finally:
             RUNNING.pop(claim.job_id, None)
+        log.info("job run ended")

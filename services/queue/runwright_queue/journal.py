@@ -13,6 +13,7 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
+from runwright_common.logging import get_logger
 from runwright_common.redaction import redact
 from runwright_common.tracing import tracer
 from runwright_db.outbox import Carrier, enqueue, enqueue_many
@@ -32,6 +33,7 @@ from runwright_runbook.report import ExecutionReport
 from runwright_queue.reporting import build_job_report, store_report
 
 OUTBOX = "queue.outbox"
+log = get_logger("runwright.queue.journal")
 _encode = msgspec.json.Encoder().encode
 
 
@@ -140,6 +142,7 @@ async def status_event(
             actor=actor,
         )
         await _record(conn, job_id, workspace, seq, "status", _encode(event))
+        log.info("job status changed", job_id=str(job_id), status=status, previous=previous)
 
 
 async def step_event(
