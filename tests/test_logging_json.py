@@ -4,6 +4,7 @@ library's loggers and Python's warnings write."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -87,3 +88,20 @@ def test_lines_written_while_a_job_is_handled_name_it_and_its_span() -> None:
         assert int(record["span_id"], 16)
     assert inside["trace_id"] == library["trace_id"]
     assert not {"job_id", "trace_id", "span_id"} & outside.keys()
+
+
+def test_a_configuration_error_is_a_json_line_too() -> None:
+    env = {**os.environ, "RUNWRIGHT_LOG_FORMAT": "json", "RUNWRIGHT_REAPER_INTERVAL_S": "soon"}
+    done = subprocess.run(
+        [sys.executable, "-m", "runwright_queue"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    (line,) = done.stderr.strip().splitlines()
+    record = json.loads(line)
+    assert record["event"] == "configuration error"
+    assert "RUNWRIGHT_REAPER_INTERVAL_S" in record["error"]

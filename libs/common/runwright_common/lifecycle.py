@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from runwright_common.errors import SettingsError
+from runwright_common.logging import get_logger
 
 
 def stop_event() -> asyncio.Event:
@@ -26,7 +29,17 @@ def run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
 
         uvloop.run(main())
     except SettingsError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)  # noqa: T201
+        # Logging is not configured yet (its settings are what failed): the line is written
+        # here, as JSON when that is what the operator asked for.
+        if os.environ.get("RUNWRIGHT_LOG_FORMAT", "").strip().lower() == "json":
+            line = json.dumps({"event": "configuration error", "error": str(exc), "level": "error"})
+        else:
+            line = f"configuration error: {exc}"
+        print(line, file=sys.stderr)  # noqa: T201
         raise SystemExit(2) from exc
     except KeyboardInterrupt:
-        pass
+        pass  # Ctrl-C in a terminal: the service has drained; nothing to report
+    except Exception as exc:
+        # A crash is one (JSON) line with its traceback, not Python's bare traceback.
+        get_logger("runwright").exception("service stopped by an error")
+        raise SystemExit(1) from exc

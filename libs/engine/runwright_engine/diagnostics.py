@@ -3,12 +3,12 @@ and a DOM excerpt around where the element was expected."""
 
 from __future__ import annotations
 
-import contextlib
 import re
 from pathlib import Path
 from typing import Any
 
 from playwright.async_api import Page
+from runwright_common.logging import get_logger, logged_failure
 from runwright_proto.reports import StepError
 from runwright_runbook.model import Action, Selector
 from runwright_runbook.numbering import step_number
@@ -17,6 +17,8 @@ from runwright_engine.attempts import attempts, message
 from runwright_engine.errors import HINTS, classify
 from runwright_engine.files import FileRecord, record, unique_path
 from runwright_engine.network import network_code, network_hint
+
+log = get_logger("runwright.engine.diagnostics")
 
 EXCERPT_CHARS = 1500
 
@@ -62,9 +64,10 @@ async def step_screenshot(
     for attempt in range(2):
         try:
             await page.screenshot(path=str(path), timeout=5000)
-        except Exception:
+        except Exception as exc:
+            log.info("screenshot not taken", ordinal=ordinal, attempt=attempt, error=repr(exc))
             if attempt == 0:
-                with contextlib.suppress(Exception):
+                with logged_failure(log, "page did not finish loading", ordinal=ordinal):
                     await page.wait_for_load_state("load", timeout=5000)
             continue
         return record("screenshot", path, ordinal)
@@ -81,7 +84,7 @@ async def diagnose(
 ) -> tuple[StepError, FileRecord | None]:
     kind = classify(exc)
     diagnostics: dict[str, Any] = {"console_errors": list(console), "url": page.url}
-    with contextlib.suppress(Exception):
+    with logged_failure(log, "failed page's title not read", ordinal=ordinal):
         diagnostics["title"] = await page.title()
     tried = getattr(exc, "tried", None)
     if tried:
@@ -96,10 +99,10 @@ async def diagnose(
             for a in tried
         ]
     selector = getattr(action, "selector", None)
-    with contextlib.suppress(Exception):
+    with logged_failure(log, "failed page's content not read", ordinal=ordinal):
         diagnostics["dom_excerpt"] = dom_excerpt(await page.content(), selector)
     shot: FileRecord | None = None
-    with contextlib.suppress(Exception):
+    with logged_failure(log, "failed page's screenshot not taken", ordinal=ordinal):
         path = unique_path(files_dir / "screenshots", f"step-{step_number(ordinal)}-failure.png")
         await page.screenshot(path=str(path), timeout=5000)
         shot = record("screenshot", path, ordinal)

@@ -16,9 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from playwright.async_api import Locator, Page
+from runwright_common.logging import get_logger
 from runwright_runbook.model import Selector
 
 from runwright_engine.plugins import AiProvider
+
+log = get_logger("runwright.engine.selectors")
 
 RETRY_WAITS_MS = (250, 1000, 2500)
 PAGE_FINGERPRINT = """() => [location.href, document.title,
@@ -189,7 +192,8 @@ async def resolve_once(
 async def fingerprint(page: Page) -> str:
     try:
         return str(await page.evaluate(PAGE_FINGERPRINT))
-    except Exception:
+    except Exception as exc:  # a page navigating away: no fingerprint this time
+        log.debug("page fingerprint not read", error=repr(exc))
         return "unavailable"
 
 
@@ -243,5 +247,6 @@ async def _scroll_recovery(page: Page) -> bool:
                 return moved || window.scrollY !== start; }"""
         )
         return moved
-    except Exception:
+    except Exception as exc:  # a page navigating away: nothing scrolled
+        log.debug("page not scrolled", error=repr(exc))
         return False

@@ -227,6 +227,7 @@ class JobRunner:
             except Exception as exc:
                 if time.monotonic() - last_ok > self.ctx.lease_ms / 1000:
                     raise LeaseLost("could not renew the lease in time") from exc
+                log.info("lease not renewed; trying again", error=repr(exc))
                 continue
             if not reply.ok:
                 raise LeaseLost(reply.reason or "lease lost")

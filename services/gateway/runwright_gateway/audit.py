@@ -153,7 +153,8 @@ def summarize(body: bytes | None, content_type: str) -> dict[str, Any]:
         if values:
             summary["values"] = values
         return summary
-    except Exception:
+    except Exception as exc:
+        log.warning("request body not summarised for the audit", error=repr(exc))
         return {"body": "not summarised"}
 
 

@@ -9,9 +9,12 @@ from litestar import Request, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 from nats.aio.client import Client
 from runwright_bus import decode
+from runwright_common.logging import get_logger
 from runwright_proto import subjects
 from runwright_proto.api.health import Health, ServiceHealth
 from runwright_proto.commands import HealthReply
+
+log = get_logger("runwright.gateway.health")
 
 SERVICES = ("queue", "executor", "scheduler", "approval", "artifact")
 DEPENDENCIES = {"nats": "nats", "database": "postgres", "store": "object-store"}
@@ -29,6 +32,7 @@ async def _ping(nc: Client, service: str) -> ServiceHealth:
             counters=health.counters,
         )
     except Exception as exc:
+        log.warning("service did not answer the health check", service=service, error=repr(exc))
         return ServiceHealth(ready=False, error=type(exc).__name__)
 
 
@@ -40,6 +44,7 @@ async def report(request: Request[Any, Any, Any]) -> Health:
         await state.pool.fetchval("SELECT 1")
         checks["database"] = "ok"
     except Exception as exc:
+        log.warning("database health check failed", error=repr(exc))
         checks["database"] = f"error: {type(exc).__name__}"
     pings = await asyncio.gather(*(_ping(state.nc, s) for s in SERVICES))
     services = dict(zip(SERVICES, pings, strict=True))

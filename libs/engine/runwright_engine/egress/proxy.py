@@ -21,7 +21,7 @@ from ipaddress import ip_address
 from urllib.parse import urlsplit
 
 from playwright.async_api import ProxySettings
-from runwright_common.logging import get_logger
+from runwright_common.logging import get_logger, logged_failure
 
 from runwright_engine.egress.addresses import Address
 from runwright_engine.egress.policy import EgressPolicy, Verdict, canonical_host, is_ip
@@ -80,7 +80,7 @@ class EgressProxy:
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
-            with contextlib.suppress(Exception):
+            with logged_failure(log, "egress proxy did not close in time"):
                 await asyncio.wait_for(self._server.wait_closed(), 2)
 
     def register(self, job_id: str, on_block: Callable[[Verdict], None]) -> ContextEgress:
