@@ -16,6 +16,7 @@ from opentelemetry import context as otel_context
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import Link
 
 _provider: TracerProvider | None = None
 
@@ -103,6 +104,20 @@ def job_baggage(context: Context | None = None) -> dict[str, str]:
         if value is not None:
             found[key] = str(value)
     return found
+
+
+def job_span_parent(job_trace: Mapping[str, str] | None) -> tuple[Context | None, list[Link]]:
+    """Where a span about a job goes, given the job's own trace context: under the current span
+    when that is in the job's trace (a report's handling); under the job's trace when there is no
+    current span (a timer, the reaper); under the current span but linked to the job's trace when
+    the current one is another trace (a person's action over HTTP)."""
+    current = trace.get_current_span().get_span_context()
+    job = trace.get_current_span(extract_context(job_trace)).get_span_context()
+    if not job.is_valid or (current.is_valid and current.trace_id == job.trace_id):
+        return None, []
+    if not current.is_valid:
+        return extract_context(job_trace), []
+    return None, [Link(job)]
 
 
 @contextmanager

@@ -15,7 +15,7 @@ import asyncpg
 import msgspec
 from runwright_common.logging import get_logger
 from runwright_common.redaction import redact
-from runwright_common.tracing import tracer
+from runwright_common.tracing import job_span_parent, tracer
 from runwright_db.outbox import Carrier, enqueue, enqueue_many
 from runwright_proto import subjects
 from runwright_proto.artifacts import ArtifactStored
@@ -128,9 +128,18 @@ async def status_event(
     actor: str | None = None,
     secrets: tuple[str, ...] = (),
 ) -> None:
+    row = await conn.fetchrow(
+        "UPDATE queue.jobs SET event_seq = event_seq + 1 WHERE id = $1 "
+        "RETURNING event_seq, workspace, trace",
+        job_id,
+    )
+    assert row is not None, f"no job {job_id}"
+    seq, workspace = row["event_seq"], row["workspace"]
+    parent, links = job_span_parent(row["trace"])
     attributes = {"runwright.job.id": str(job_id), "runwright.job.status": status}
-    with tracer("runwright.queue").start_as_current_span("job status", attributes=attributes):
-        seq, workspace = await _next_seq(conn, job_id)
+    with tracer("runwright.queue").start_as_current_span(
+        "job status", parent, attributes=attributes, links=links
+    ):
         event = StatusEvent(
             job_id=str(job_id),
             workspace=workspace,

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
-from runwright_common.tracing import inject_headers, with_job
+from runwright_common.tracing import current_carrier, inject_headers, with_job
 from runwright_db.outbox import Carrier, enqueue, enqueue_many
 from runwright_proto import subjects
 from runwright_proto.commands import (
@@ -156,9 +156,17 @@ class Recorded(NamedTuple):
 
 
 async def dispatch(conn: asyncpg.Connection, job_id: str, priority: int) -> None:
-    """Wake an executor: the message is a nudge; the claim picks the best eligible job."""
+    """Wake an executor: the message is a nudge; the claim picks the best eligible job. Sent
+    from no span (a timer's pass), it goes out in the job's own trace."""
+    trace = None
+    if not current_carrier().get("traceparent"):
+        trace = await conn.fetchval("SELECT trace FROM queue.jobs WHERE id = $1", UUID(job_id))
     await enqueue(
-        conn, OUTBOX, subjects.DISPATCH, _encode(DispatchJob(job_id=job_id, priority=priority))
+        conn,
+        OUTBOX,
+        subjects.DISPATCH,
+        _encode(DispatchJob(job_id=job_id, priority=priority)),
+        trace=trace,
     )
 
 
