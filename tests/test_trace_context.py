@@ -57,7 +57,8 @@ def test_a_span_about_a_job_joins_the_jobs_trace() -> None:
 def test_otel_sdk_disabled_turns_tracing_off() -> None:
     script = textwrap.dedent(
         """
-                from runwright_common.tracing import configure_tracing, current_carrier
+        from opentelemetry import trace
+        from runwright_common.tracing import configure_tracing, current_carrier
         from runwright_gateway.telemetry import plugins
         assert configure_tracing("queue") is None
         with trace.get_tracer("t").start_as_current_span("x") as span:
