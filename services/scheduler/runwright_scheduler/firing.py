@@ -22,6 +22,7 @@ from nats.aio.client import Client
 from runwright_bus import request
 from runwright_common.errors import PermanentError, RetryableError
 from runwright_common.logging import get_logger
+from runwright_common.tracing import tracer
 from runwright_proto import subjects
 from runwright_proto.commands import JobOptions, StepSpec, SubmitJob, SubmitReply
 from runwright_proto.control import ActionReply, JobAction
@@ -96,7 +97,13 @@ class Firing:
                 return handled
 
     async def fire_schedule(self, schedule_id: uuid.UUID, now: datetime) -> list[Occurrence]:
-        with structlog.contextvars.bound_contextvars(schedule_id=str(schedule_id)):
+        with (
+            structlog.contextvars.bound_contextvars(schedule_id=str(schedule_id)),
+            # The root of the trace of every job this firing submits.
+            tracer("runwright.scheduler").start_as_current_span(
+                "fire schedule", attributes={"runwright.schedule.id": str(schedule_id)}
+            ),
+        ):
             async with self.pool.acquire() as conn, conn.transaction():
                 row = await conn.fetchrow(_LOCK, schedule_id, now)
                 if row is None:  # not due any more, or another replica holds it
