@@ -65,6 +65,7 @@ def test_a_job_is_one_trace_from_the_submit_to_its_last_status() -> None:
         demo_url = f"http://127.0.0.1:{stack.config.demo_port}"
         response = api.post(
             "/api/v1/jobs",
+            params={"note": CANARY},  # a query string never goes into a span
             json={
                 "runbook": example("login.yaml", demo_url),
                 "variables": {"email": "ops@example.com"},

@@ -37,11 +37,10 @@ def strip_query(span: Span, scope: dict[str, Any]) -> None:
     if not span.is_recording():
         return
     path = str(scope.get("path", ""))
-    span.set_attribute("http.target", path)
-    span.set_attribute("url.path", path)
-    span.set_attribute("http.url", path)
-    span.set_attribute("url.full", path)
-    span.set_attribute("url.query", "")
+    recorded = getattr(span, "attributes", None) or {}
+    for name in QUERY_ATTRIBUTES:
+        if name in recorded:
+            span.set_attribute(name, "" if name == "url.query" else path)
 
 
 def plugins() -> list[PluginProtocol]:
