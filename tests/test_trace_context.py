@@ -79,3 +79,16 @@ def test_otel_sdk_disabled_turns_tracing_off() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "off"
+
+
+def test_a_callers_baggage_stops_where_the_job_is_recorded() -> None:
+    from types import SimpleNamespace
+
+    from runwright_queue.submission import job_trace
+
+    sent = {"baggage": "runwright.attempt=99,big=" + "x" * 100}
+    cmd = SimpleNamespace(job_id="j-1", workspace="acme")
+    with attached(extract_context(sent)), tracer.start_as_current_span("serve submit"):
+        stored = job_trace(cmd)  # type: ignore[arg-type]
+    assert job_baggage(extract_context(stored)) == {"job_id": "j-1", "workspace": "acme"}
+    assert "big" not in stored["baggage"]

@@ -8,6 +8,7 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
+from opentelemetry import baggage
 from runwright_common.tracing import current_carrier, inject_headers, with_job
 from runwright_db.outbox import Carrier, enqueue, enqueue_many
 from runwright_proto import subjects
@@ -69,9 +70,10 @@ FROM jsonb_to_recordset($1::jsonb) AS s(job_id uuid, ordinal int, description te
 
 
 def job_trace(cmd: SubmitJob) -> Carrier:
-    """The job's trace context: the current span (the submission's) and the job's ids in its
-    baggage. Stored with the job; its dispatch, events and run carry it."""
-    return inject_headers({}, with_job(job_id=cmd.job_id, workspace=cmd.workspace))
+    """The job's trace context: the current span (the submission's) and the job's ids as its
+    only baggage (whatever baggage a caller sent with its HTTP request stops here). Stored with
+    the job; its dispatch, events and run carry it."""
+    return inject_headers({}, with_job(baggage.clear(), job_id=cmd.job_id, workspace=cmd.workspace))
 
 
 def _row(n: int, cmd: SubmitJob, trace: Carrier) -> dict[str, object]:
