@@ -4,6 +4,7 @@ OTLP/HTTP by a stand-in collector on loopback. Real nats-server, PostgreSQL and 
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 
@@ -125,3 +126,43 @@ def test_a_job_is_one_trace_from_the_submit_to_its_last_status() -> None:
     assert "completed" in statuses, dump
     # Secrets never in a span.
     assert not [s for s in receiver.spans() if CANARY in repr(s.attributes)]
+
+
+def test_otel_sdk_disabled_exports_nothing_and_jobs_still_run() -> None:
+    with (
+        otlp_receiver() as receiver,
+        running_stack(
+            env={
+                "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+                "OTEL_BSP_SCHEDULE_DELAY": "100",
+                "OTEL_SDK_DISABLED": "true",
+            }
+        ) as stack,
+        httpx.Client(
+            base_url=stack.gateway_url,
+            timeout=30,
+            headers={"Authorization": f"Bearer {stack.token}"},
+        ) as api,
+    ):
+        demo_url = f"http://127.0.0.1:{stack.config.demo_port}"
+        response = api.post(
+            "/api/v1/jobs",
+            json={
+                "runbook": example("login.yaml", demo_url),
+                "variables": {"email": "ops@example.com", "password": "demo"},
+            },
+        )
+        assert response.status_code == 201, response.text
+        job_id = response.json()["id"]
+        deadline = time.monotonic() + 90
+        while api.get(f"/api/v1/jobs/{job_id}").json()["status"] != "completed":
+            assert time.monotonic() < deadline, "the job did not complete"
+            time.sleep(0.2)
+        time.sleep(1)  # ten export intervals: a span made anywhere would have arrived
+        assert receiver.requests == 0, receiver.as_dicts()[:20]
+        executor_log = (stack.config.data_dir / "logs").glob("executor*.log")
+        lines = [json.loads(line) for log in executor_log for line in log.read_text().splitlines()]
+        about = [line for line in lines if line.get("job_id") == job_id]
+        assert about
+        assert all(line["workspace"] == "default" and line["attempt"] == 1 for line in about)
+        assert not any("trace_id" in line for line in about)
