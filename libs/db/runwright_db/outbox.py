@@ -8,14 +8,14 @@ Each row keeps the W3C trace context (and baggage) of the change that wrote it, 
 is published with it: the consumer's span is a child of the span that made the change, not of the
 relay's sweep, so a job's trace stays one tree across the outbox. ``enqueue`` takes the current
 context unless it is given one; rows written by SQL functions take it from the transaction's
-``runwright.trace_headers`` setting (the column's default, see :func:`bind_trace`).
+``runwright.trace_headers`` setting (the column's default; the queue's claim sets it to the
+claimed job's context).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Sequence
 
 import asyncpg
@@ -73,14 +73,6 @@ async def enqueue_many(
         ]
     await conn.executemany(
         f"INSERT INTO {table} (subject, payload, headers) VALUES ($1, $2, $3)", rows
-    )
-
-
-async def bind_trace(conn: asyncpg.Connection, trace: Carrier | None = None) -> None:
-    """Inside a transaction: rows that SQL functions put in an outbox until it ends carry
-    ``trace`` (default: the current context)."""
-    await conn.execute(
-        "SELECT set_config('runwright.trace_headers', $1, true)", json.dumps(_stored(trace) or {})
     )
 
 

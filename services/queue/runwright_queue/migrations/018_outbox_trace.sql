@@ -1,7 +1,7 @@
 -- One trace per job. Every outbox row keeps the W3C trace context (traceparent, tracestate,
 -- baggage) of the change that wrote it, and the relay publishes the row with it. Rows that SQL
--- functions write (claim_next, the workspace limits) take it from the transaction's
--- runwright.trace_headers setting when the caller set one (runwright_db.outbox.bind_trace).
+-- functions write (claim_next) take it from the transaction's runwright.trace_headers setting
+-- (set by the trigger below).
 ALTER TABLE queue.outbox ADD COLUMN headers jsonb
     DEFAULT NULLIF(NULLIF(current_setting('runwright.trace_headers', true), ''), '{}')::jsonb;
 
