@@ -133,6 +133,8 @@ class ClaimReply(_Message, tag="job.claimed", frozen=True):
     secrets: dict[str, str] = {}
     data: dict[str, Any] | None = None
     options: JobOptions = JobOptions()
+    workspace: str = ""
+    """The job's workspace (the executor labels its metrics with it)."""
 
 
 class RenewLease(_Message, tag="lease.renew", frozen=True):

@@ -9,6 +9,8 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from runwright_db.after_commit import HookedConnection
+
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
 
@@ -46,6 +48,7 @@ async def create_pool(
     **kw: Any,
 ) -> asyncpg.Pool:
     await wait_for_database(dsn)
+    kw.setdefault("connection_class", HookedConnection)  # after_commit works on its connections
     pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=_init, **kw)
     assert pool is not None
     return pool

@@ -25,7 +25,7 @@ from runwright_proto.events import StatusEvent
 from runwright_proto.jobs import ACTIVE
 from runwright_runbook.model import Runbook
 
-from runwright_queue import vault
+from runwright_queue import job_metrics, vault
 from runwright_queue.journal import TransitionRejected, finish, now
 from runwright_queue.sealing import Keyring, Sealed, SecretsUnreadable
 
@@ -88,9 +88,11 @@ async def claim(
             except SecretsUnreadable:
                 await _fail_unreadable(conn, row, keys, ("running",))
                 continue
+            workspace = await job_metrics.claimed(conn, row["job_id"], row["attempt"])
         return ClaimReply(
             granted=True,
             job_id=str(row["job_id"]),
+            workspace=workspace,
             attempt=row["attempt"],
             runbook=msgspec.convert(row["runbook"], Runbook),
             variables=row["variables"],

@@ -18,7 +18,7 @@ from runwright_proto.commands import (
     SubmitReply,
 )
 
-from runwright_queue import limits, vault
+from runwright_queue import job_metrics, limits, vault
 from runwright_queue.journal import OUTBOX, first_event, record_events
 from runwright_queue.sealing import Keyring
 
@@ -126,6 +126,7 @@ async def _record(
             dispatches.append(_encode(DispatchJob(job_id=cmd.job_id, priority=cmd.priority)))
     await record_events(conn, events)
     await enqueue_many(conn, OUTBOX, [(subjects.DISPATCH, d) for d in dispatches])
+    job_metrics.submitted(conn, (c.workspace for c in fresh))
     return inserted
 
 
