@@ -6,6 +6,7 @@ import asyncio
 import os
 import resource
 import tempfile
+import time
 from pathlib import Path
 
 from nats.aio.msg import Msg
@@ -14,6 +15,7 @@ from playwright.async_api import async_playwright
 from runwright_bus import decode, ensure_topology, request
 from runwright_bus.service import ServiceContext, service
 from runwright_bus.topology import wait_for_consumer
+from runwright_common import metrics
 from runwright_common.errors import RetryableError, SettingsError
 from runwright_common.logging import get_logger, logged_failure
 from runwright_common.settings import load
@@ -121,6 +123,7 @@ async def pull_loop(ctx: ServiceContext, job_ctx: JobContext, settings: Executor
     sub = await ctx.js.pull_subscribe_bind(streams.EXECUTORS.durable, streams.EXECUTORS.stream)
     slots = asyncio.Semaphore(settings.executor_slots)
     running: set[asyncio.Task[None]] = set()
+    metrics.executor_slots(lambda: len(running), settings.executor_slots)
     while not ctx.stop.is_set():
         await slots.acquire()
         try:
@@ -159,6 +162,11 @@ async def hand_back(ctx: ServiceContext, job_ctx: JobContext, runner: JobRunner)
 async def _take(
     ctx: ServiceContext, job_ctx: JobContext, msg: Msg, slots: asyncio.Semaphore
 ) -> None:
+    started = time.perf_counter()
+
+    def answered(outcome: str) -> None:
+        metrics.bus_handled(streams.EXECUTORS.durable, outcome, time.perf_counter() - started)
+
     try:
         dispatch: DispatchJob = decode(msg.data, DispatchJob)
         try:
@@ -175,11 +183,14 @@ async def _take(
         except RetryableError as exc:
             log.warning("claim failed; dispatch will be redelivered", error=str(exc))
             await msg.nak(delay=1.0)
+            answered("retry")
             return
         if not claim.granted and claim.reason == CONCURRENCY_LIMIT:
             await msg.nak(delay=2.0)  # a job waits for its workspace: try again shortly
+            answered("retry")
             return
         await msg.ack()
+        answered("ack")
         if not claim.granted:
             log.info("dispatch not claimed", job_id=dispatch.job_id, reason=claim.reason)
             return
