@@ -135,9 +135,10 @@ class Stack:
 
     def write_scrape_targets(self) -> None:
         """Every service's health port as Prometheus file-based discovery reads it
-        (``file_sd_configs``), with a ``service`` label, for a local Prometheus to scrape."""
+        (``file_sd_configs``), labelled ``process`` (``queue``, ``executor-0``, ...), for a local
+        Prometheus to scrape."""
         targets = [
-            {"targets": [f"127.0.0.1:{c.health_port}"], "labels": {"service": name}}
+            {"targets": [f"127.0.0.1:{c.health_port}"], "labels": {"process": name}}
             for name, c in self.children.items()
             if c.health_port
         ]
