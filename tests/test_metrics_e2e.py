@@ -217,6 +217,32 @@ def test_the_gateway_counts_requests_by_route_template(stack: Stack, mix: Mix) -
     assert timed >= 6
 
 
+def test_an_event_stream_is_an_sse_client_until_it_closes(stack: Stack, mix: Mix) -> None:
+    gateway = stack.metrics_urls["gateway"]
+
+    def clients() -> float:
+        return total(scrape(gateway), "runwright_sse_clients", stream="jobs")
+
+    before = clients()
+    headers = {"Authorization": f"Bearer {stack.token}", "X-Workspace": mix.workspace}
+    with (
+        httpx.Client(base_url=stack.gateway_url, headers=headers, timeout=30) as http,
+        http.stream("GET", "/api/v1/events") as stream,
+    ):
+        assert stream.status_code == 200
+        lines = stream.iter_lines()  # kept: a dropped iterator closes the connection
+        assert next(lines).startswith(":")  # the stream is open
+        assert clients() == before + 1
+    deadline = time.monotonic() + 30
+    while clients() != before:  # the gateway sees the client go when it next writes or reads
+        assert time.monotonic() < deadline, "the closed stream is still counted"
+        time.sleep(0.2)
+    opened = total(scrape(gateway), "runwright_http_requests_total", route="/api/v1/events")
+    assert opened >= 1
+    timed = "runwright_http_request_duration_seconds_count"
+    assert total(scrape(gateway), timed, route="/api/v1/events") == 0
+
+
 def test_no_label_anywhere_names_a_job(stack: Stack, mix: Mix) -> None:
     for name, url in stack.metrics_urls.items():
         for (metric, labels), _ in scrape(url).items():
