@@ -18,11 +18,11 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from runwright_db import create_pool
 from runwright_db.after_commit import after_commit
 from runwright_stack.ports import free_port, wait_for_port
 from runwright_stack.stack import Stack
+from support.metrics import Samples, scrape, total
 from support.runbooks import approval_runbook, runbook
 
 pytestmark = pytest.mark.e2e
@@ -30,23 +30,6 @@ pytestmark = pytest.mark.e2e
 TERMINAL = ("completed", "failed", "cancelled")
 UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-def scrape(url: str) -> Samples:
-    """Every sample of one ``/metrics``: (name, labels) → value."""
-    text = httpx.get(url, timeout=10).raise_for_status().text
-    return {
-        (s.name, frozenset(s.labels.items())): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
-
-
-def total(samples: Samples, name: str, **labels: str) -> float:
-    """The sum of ``name`` over the samples whose labels include ``labels``."""
-    wanted = set(labels.items())
-    return sum(v for (n, ls), v in samples.items() if n == name and wanted <= ls)
 
 
 def by(samples: Samples, name: str, label: str, **labels: str) -> dict[str, float]:
