@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from runwright_stack.stack import Stack
+from support.metrics import scrape, total
 from support.runbooks import example, runbook
 from support.sse import read_events
 from support.stack import running_stack
@@ -97,3 +98,5 @@ def test_the_executor_counts_what_it_blocked(api: httpx.Client, strict: Stack) -
     )
     health = httpx.get(f"{strict.gateway_url}/readyz", timeout=10).json()
     assert health["services"]["executor"]["counters"]["egress_blocked"] >= 1
+    scraped = scrape(strict.metrics_urls["executor-0"])
+    assert total(scraped, "runwright_egress_blocked_total", workspace="default") >= 1

@@ -54,6 +54,7 @@ def test_an_artifact_handed_over_before_the_executor_dies_is_still_stored(
             if '"ordinal":1' in line and '"status":"running"' in line:
                 break
             assert time.time() < deadline
+    lost_before = executors_lost(stack)
     executor = stack.service("executor-0").proc
     assert executor is not None
     os.kill(executor.pid, signal.SIGKILL)
@@ -66,12 +67,22 @@ def test_an_artifact_handed_over_before_the_executor_dies_is_still_stored(
         time.sleep(0.2)
     assert job["reason"] == "executor lost"
     assert [s["status"] for s in job["steps"]] == ["success", "skipped"]
+    while executors_lost(stack) != lost_before + 1:  # counted just after the loss commits
+        assert time.time() - killed < 45, executors_lost(stack)
+        time.sleep(0.1)
     while not (items := api.get(f"/api/v1/jobs/{job_id}/artifacts").json()["items"]):
         assert time.time() - killed < 45
         time.sleep(0.2)
     (download,) = items
     assert download["name"] == "report.csv"
     assert api.get(download["url"]).text.startswith("name,price,stock")
+
+
+def executors_lost(stack: Stack) -> float:
+    """The queue's ``runwright_executors_lost_total`` (counted when the loss commits)."""
+    text = httpx.get(stack.metrics_urls["queue"], timeout=10).raise_for_status().text
+    (line,) = [ln for ln in text.splitlines() if ln.startswith("runwright_executors_lost_total ")]
+    return float(line.split()[1])
 
 
 def client(stack: Stack) -> httpx.Client:

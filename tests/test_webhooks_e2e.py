@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
+from runwright_stack.stack import Stack
+from support.metrics import scrape, total
 from support.runbooks import runbook
 from test_webhooks import Receiver, signature_is_valid
 
@@ -45,8 +47,10 @@ def delivered(api: httpx.Client, webhook_id: str, job_id: str) -> dict[str, Any]
 
 
 def test_a_registered_webhook_gets_a_signed_job_finished_call_and_shows_the_delivery(
-    api: httpx.Client, demo_url: str
+    api: httpx.Client, demo_url: str, stack: Stack
 ) -> None:
+    approval = stack.metrics_urls["approval"]
+    sent_before = total(scrape(approval), "runwright_webhook_deliveries_total", outcome="delivered")
     with Receiver() as receiver:
         hook = register(api, url=receiver.url(), events=["job.finished"])
         try:
@@ -79,6 +83,12 @@ def test_a_registered_webhook_gets_a_signed_job_finished_call_and_shows_the_deli
             assert [(a["attempt"], a["response_code"]) for a in delivery["attempts"]] == [(1, 200)]
             assert delivery["event_key"].startswith(f"{job_id}:")
             assert delivery["next_attempt_at"] is None
+            deadline = time.monotonic() + 10  # counted just after the attempt is recorded
+            while sent_before + 1 > total(
+                scrape(approval), "runwright_webhook_deliveries_total", outcome="delivered"
+            ):
+                assert time.monotonic() < deadline, "the delivery was not counted"
+                time.sleep(0.1)
         finally:
             assert api.delete(f"/api/v1/webhooks/{hook['id']}").status_code == 204
     assert hook["id"] not in [h["id"] for h in api.get("/api/v1/webhooks").json()["items"]]

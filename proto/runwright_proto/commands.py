@@ -134,7 +134,7 @@ class ClaimReply(_Message, tag="job.claimed", frozen=True):
     data: dict[str, Any] | None = None
     options: JobOptions = JobOptions()
     workspace: str = ""
-    """The claimed job's workspace."""
+    """The claimed job's workspace (the executor labels its metrics with it)."""
     trace: dict[str, str] = {}
     """The claimed job's W3C trace context (``traceparent``, ``baggage``…): its run joins the
     job's trace."""

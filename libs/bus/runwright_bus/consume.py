@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -15,6 +16,7 @@ from nats.js import JetStreamContext
 from opentelemetry import context as otel_context
 from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind
+from runwright_common import metrics
 from runwright_common.errors import PermanentError, RetryableError
 from runwright_common.logging import get_logger
 from runwright_common.tracing import JOB_KEYS, extract_context, job_baggage, tracer
@@ -51,14 +53,20 @@ async def consume_keyed(
             lanes: dict[str, list[Msg]] = defaultdict(list)
             for msg in msgs:
                 lanes[key(msg)].append(msg)
-            await asyncio.gather(*(_run_lane(lane, decoder, handler) for lane in lanes.values()))
+            await asyncio.gather(
+                *(_run_lane(lane, decoder, handler, spec.durable) for lane in lanes.values())
+            )
     finally:
         await sub.unsubscribe()
 
 
-async def _run_lane(lane: list[Msg], decoder: msgspec.json.Decoder[Any], handler: Handler) -> None:
+async def _run_lane(
+    lane: list[Msg], decoder: msgspec.json.Decoder[Any], handler: Handler, consumer: str
+) -> None:
     for msg in lane:
-        await _handle_one(msg, decoder, handler)
+        started = time.perf_counter()
+        outcome = await _handle_one(msg, decoder, handler)
+        metrics.bus_handled(consumer, outcome, time.perf_counter() - started)
 
 
 def job_fields(context: Context, message: Any = None) -> dict[str, str | int]:
@@ -73,7 +81,8 @@ def job_fields(context: Context, message: Any = None) -> dict[str, str | int]:
     return fields
 
 
-async def _handle_one(msg: Msg, decoder: msgspec.json.Decoder[Any], handler: Handler) -> None:
+async def _handle_one(msg: Msg, decoder: msgspec.json.Decoder[Any], handler: Handler) -> str:
+    """Handle and answer one message; returns how it was answered (the metrics' outcome)."""
     context = extract_context(msg.headers)
     token = otel_context.attach(context)
     try:
@@ -88,27 +97,29 @@ async def _handle_one(msg: Msg, decoder: msgspec.json.Decoder[Any], handler: Han
             except msgspec.ValidationError as exc:
                 log.error("dead letter: undecodable message", subject=msg.subject, error=str(exc))
                 await msg.term()
-                return
+                return "dead_letter"
             with structlog.contextvars.bound_contextvars(**job_fields(context, message)):
-                await _apply(message, msg, handler)
+                return await _apply(message, msg, handler)
     finally:
         otel_context.detach(token)
 
 
-async def _apply(message: Any, msg: Msg, handler: Handler) -> None:
-    """Run the handler; its outcome decides the answer to the broker."""
+async def _apply(message: Any, msg: Msg, handler: Handler) -> str:
+    """Run the handler; its outcome decides the answer to the broker (returned, for the
+    metrics)."""
     try:
         await handler(message, msg)
     except RetryableError as exc:
         log.warning("will retry message", subject=msg.subject, error=str(exc))
         await msg.nak(delay=exc.delay_s)
-        return
+        return "retry"
     except PermanentError as exc:
         log.error("dead letter", subject=msg.subject, error=str(exc))
         await msg.term()
-        return
+        return "dead_letter"
     except Exception:
         log.exception("message handler crashed; will retry", subject=msg.subject)
         await msg.nak(delay=2.0)
-        return
+        return "crashed"
     await msg.ack()
+    return "ack"

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from nats.aio.client import Client
 from nats.js import JetStreamContext
+from runwright_common import metrics
 from runwright_common.health import serve_http_health
 from runwright_common.lifecycle import stop_event
 from runwright_common.logging import configure_logging, get_logger
@@ -75,6 +76,7 @@ async def service(name: str, settings: CommonSettings) -> AsyncIterator[ServiceC
     """
     configure_logging(name, fmt=settings.log_format, level=settings.log_level)
     configure_tracing(name)
+    metrics.configure(name, enabled=settings.metrics)
     log = get_logger(f"runwright.{name}")
     instance = settings.instance or f"{name}-{socket.gethostname()}-{os.getpid()}"
     stop = stop_event()

@@ -51,6 +51,7 @@ def _announce(stack: Stack, config: StackConfig, started: float) -> None:
     lines = token_lines(stack, config)
     console.print(lines[0])
     console.print(f"  logs:        {stack.log_dir}")
+    console.print(f"  metrics:     every service's /metrics, listed in {stack.scrape_targets_path}")
     console.print(lines[1])
     for line in first_owner_lines(stack):
         console.print(line)

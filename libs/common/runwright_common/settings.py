@@ -68,4 +68,7 @@ class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
     log_format: str = "auto"
     log_level: str = "info"
     health_port: int = 0
+    """``RUNWRIGHT_HEALTH_PORT``: ``/healthz``, ``/readyz`` and ``/metrics`` (0: not served)."""
+    metrics: bool = True
+    """``RUNWRIGHT_METRICS``: record Prometheus metrics and serve ``/metrics`` (0: off)."""
     instance: str = ""

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 import asyncpg
 from nats.js import JetStreamContext
+from runwright_common import metrics
 from runwright_common.logging import get_logger
 from runwright_common.tracing import current_carrier
 
@@ -136,3 +137,12 @@ class OutboxRelay:
                 [row["id"] for row in rows],
             )
             return len(rows)
+
+    async def measure(self) -> None:
+        """Set the backlog metrics (rows not yet published, the oldest's age); a scrape calls it
+        (``metrics.on_scrape(relay.measure)``)."""
+        row = await self._pool.fetchrow(
+            f"SELECT count(*) AS n, extract(epoch FROM now() - min(created_at)) AS age "
+            f"FROM {self._table}"
+        )
+        metrics.outbox_measured(self._table, row["n"], float(row["age"] or 0))

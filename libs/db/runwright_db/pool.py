@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from runwright_db.after_commit import HookedConnection
 from runwright_db.tracing import instrument_asyncpg
 
 _encode = msgspec.json.Encoder().encode
@@ -49,6 +50,7 @@ async def create_pool(
 ) -> asyncpg.Pool:
     await wait_for_database(dsn)
     instrument_asyncpg()
+    kw.setdefault("connection_class", HookedConnection)  # after_commit works on its connections
     pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=_init, **kw)
     assert pool is not None
     return pool

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import importlib.util
+import json
 import os
 import secrets
 import subprocess
@@ -24,7 +25,7 @@ from runwright_db import roles
 from runwright_stack import priority
 from runwright_stack.accounts import Account, drop_to, open_to_accounts, private_dir, system_account
 from runwright_stack.nats_server import NatsServer
-from runwright_stack.ports import port_in_use, wait_for_port
+from runwright_stack.ports import free_port, port_in_use, wait_for_port
 from runwright_stack.postgres import EmbeddedPostgres
 from runwright_stack.processes import spawn, tail, terminate
 from runwright_stack.supervision import Restarts
@@ -94,6 +95,12 @@ class Child:
     """The system user it runs as (as root: the browser's own); None: as we run."""
     proc: subprocess.Popen[bytes] | None = None
     restarts: Restarts = field(default_factory=Restarts)
+    health_port: int = 0
+    """Where it serves /healthz, /readyz and /metrics (0: a child that is no service)."""
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.health_port}/metrics" if self.health_port else ""
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -115,6 +122,27 @@ class Stack:
     @property
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{self.config.gateway_port}"
+
+    @property
+    def metrics_urls(self) -> dict[str, str]:
+        """Each service process's ``/metrics`` (by name: ``queue``, ``executor-0``, ...), for
+        tests and a local Prometheus to scrape."""
+        return {n: c.metrics_url for n, c in self.children.items() if c.health_port}
+
+    @property
+    def scrape_targets_path(self) -> Path:
+        return self.data_dir / "prometheus-targets.json"
+
+    def write_scrape_targets(self) -> None:
+        """Every service's health port as Prometheus file-based discovery reads it
+        (``file_sd_configs``), labelled ``process`` (``queue``, ``executor-0``, ...), for a local
+        Prometheus to scrape."""
+        targets = [
+            {"targets": [f"127.0.0.1:{c.health_port}"], "labels": {"process": name}}
+            for name, c in self.children.items()
+            if c.health_port
+        ]
+        self.scrape_targets_path.write_text(json.dumps(targets, indent=2) + "\n")
 
     @property
     def database_url(self) -> str:
@@ -174,6 +202,7 @@ class Stack:
                 [sys.executable, "-m", "runwright_demo", "--port", str(self.config.demo_port)],
                 dict(os.environ),
             )
+        self.write_scrape_targets()
         for child in self.children.values():
             self._launch(child)
         self.wait_ready(progress, ready_timeout)
@@ -248,7 +277,17 @@ class Stack:
             for variable in DATABASE_LOGIN:
                 env.pop(variable, None)
         key = f"{name}-{index}" if name == "executor" else name
+        # Its own health port, whatever the environment says (one value would clash), kept
+        # across restarts; the metrics are scraped there.
+        env["RUNWRIGHT_HEALTH_PORT"] = str(self._health_port())
         self._add_child(key, [sys.executable, "-m", f"runwright_{name}"], env, account)
+        self.children[key].health_port = int(env["RUNWRIGHT_HEALTH_PORT"])
+
+    def _health_port(self) -> int:
+        taken = {c.health_port for c in self.children.values()} | {self.config.gateway_port}
+        while (port := free_port()) in taken or port == self.config.demo_port:
+            pass
+        return port
 
     def _browser_home(self, env: dict[str, str], key: str) -> Account | None:
         """As root: the executor's account, and a home, temporary and files directory only it

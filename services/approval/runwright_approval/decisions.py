@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 from uuid import UUID
 
 import asyncpg
+from runwright_common import metrics
 from runwright_common.logging import get_logger
+from runwright_db.after_commit import after_commit
 from runwright_proto.approvals import Decide, DecideReply, policy_of, refusal
 from runwright_proto.control import ActionReply, JobAction
 from runwright_proto.events import ApprovalEvent
@@ -72,12 +75,26 @@ async def record_event(pool: asyncpg.Pool, event: ApprovalEvent) -> None:
                 await ensure_request(conn, job, row)
         return
     if event.state in CLOSING:
-        await pool.execute(
-            "UPDATE approval.requests SET state = $2, closed_at = now() "
-            "WHERE id = $1 AND state = 'open'",
-            approval_id,
-            event.state,
-        )
+        async with pool.acquire() as conn:
+            await close(conn, approval_id, event.state, only_open=True)
+
+
+async def close(
+    conn: asyncpg.Connection, approval_id: UUID | None, state: str, *, only_open: bool = False
+) -> None:
+    """Close a request; its wait is observed once the close commits (not when it was closed
+    already: a redelivered event changes nothing)."""
+    closed = await conn.fetchrow(
+        "UPDATE approval.requests SET state = $2, closed_at = now() WHERE id = $1"
+        + (" AND state = 'open'" if only_open else "")
+        + " RETURNING workspace, extract(epoch FROM closed_at - requested_at) AS waited",
+        approval_id,
+        state,
+    )
+    if closed is not None:
+        waited = float(closed["waited"] or 0)
+        observed = partial(metrics.approval_closed, closed["workspace"], state, waited)
+        after_commit(conn, observed)
 
 
 async def _given(conn: asyncpg.Connection, approval_id: UUID) -> set[str]:
@@ -253,20 +270,12 @@ async def _decide_locked(
         )
     )
     if acted.applied or await _applied_before(conn, request["id"], cmd):
-        await conn.execute(
-            "UPDATE approval.requests SET state = $2, closed_at = now() WHERE id = $1",
-            approval_id,
-            DECIDED[cmd.action],
-        )
+        await close(conn, approval_id, DECIDED[cmd.action])
         reply = answer("applied", status=acted.status if acted.applied else "running")
         return await _record(conn, cmd, reply, approval_id)
     if cmd.action == "approve":
         given.discard(cmd.actor)
-    await conn.execute(
-        "UPDATE approval.requests SET state = 'superseded', closed_at = now() "
-        "WHERE id = $1 AND state = 'open'",
-        approval_id,
-    )
+    await close(conn, approval_id, "superseded", only_open=True)
     reply = answer("superseded", status=acted.status, detail=acted.detail, given=len(given))
     return await _record(conn, cmd, reply, approval_id)
 

@@ -16,10 +16,14 @@ from dataclasses import dataclass
 
 import asyncpg
 import httpx
+from runwright_common import metrics
 from runwright_common.logging import get_logger
 
 from runwright_approval.receivers import url_problem
 from runwright_approval.signing import signed_headers
+
+OUTCOMES = {"delivered": "delivered", "gave_up": "failed", "failed": "retrying"}
+"""A recorded attempt's status → the metrics' outcome (``failed``: no more attempts)."""
 
 log = get_logger("runwright.approval.delivery")
 SNIPPET = 200
@@ -196,6 +200,7 @@ class Dispatcher:
                 outcome.error,
                 self._policy.delay_s(delivery.attempt),
             )
+        metrics.webhook_delivery(OUTCOMES[status])
         log.info(
             "delivery attempted",
             delivery_id=str(delivery.id),

@@ -14,6 +14,7 @@ from runwright_bus import consume_keyed, ensure_topology, serve
 from runwright_bus import request as nats_request
 from runwright_bus.service import service
 from runwright_bus.topology import consumer_config
+from runwright_common import metrics
 from runwright_common.settings import load
 from runwright_db import create_pool, migrate
 from runwright_proto import approvals, streams, subjects, webhooks
@@ -21,7 +22,7 @@ from runwright_proto.approvals import Decide
 from runwright_proto.control import ActionReply, JobAction
 from runwright_proto.webhooks import CreateWebhook, DeleteWebhook, Resend, UpdateWebhook
 
-from runwright_approval import decisions, resend, subscriptions
+from runwright_approval import decisions, resend, subscriptions, waiting
 from runwright_approval.delivery import Dispatcher, RetryPolicy
 from runwright_approval.notify import Notifier
 from runwright_approval.settings import ApprovalSettings
@@ -85,6 +86,7 @@ async def main() -> None:
             return await decisions.decide(pool, ask_queue, cmd)
 
         ctx.checks["database"] = database
+        metrics.on_scrape(lambda: waiting.refresh(pool))
         await serve(ctx.nc, approvals.DECIDE, Decide, decide)
         await serve(ctx.nc, webhooks.CREATE, CreateWebhook, create)
         await serve(ctx.nc, webhooks.DELETE, DeleteWebhook, delete)

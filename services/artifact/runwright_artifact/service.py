@@ -7,6 +7,7 @@ from functools import partial
 from runwright_bus import consume_keyed, ensure_topology, serve
 from runwright_bus.service import service
 from runwright_bus.staging import staging_bucket
+from runwright_common import metrics
 from runwright_common.settings import load
 from runwright_db import OutboxRelay, create_pool, migrate
 from runwright_proto import streams, subjects
@@ -37,6 +38,7 @@ async def main() -> None:
         await store.ensure_ready()
         staging = await staging_bucket(ctx.js)
         relay = OutboxRelay(pool, ctx.js, "artifact.outbox")
+        metrics.on_scrape(relay.measure)
 
         async def database() -> str:
             await pool.fetchval("SELECT 1")

@@ -15,6 +15,7 @@ import msgspec
 from nats.aio.client import Client
 from playwright.async_api import Browser, Page
 from runwright_bus import request
+from runwright_common import metrics
 from runwright_common.logging import get_logger
 from runwright_engine.egress.contexts import Spares, guarded_context
 from runwright_engine.egress.proxy import EgressProxy
@@ -129,6 +130,7 @@ class NatsObserver(Observer):
 
     async def step_finished(self, step: Step, result: StepResult) -> None:
         self.runner.steering.captured.update(result.captured)
+        metrics.step_finished(result.action_type, result.status, result.duration_ms, result.retries)
         await self.runner.report(
             StepFinished(
                 job_id=self.runner.job_id,
@@ -237,7 +239,12 @@ class JobRunner:
         claim = self.claim
         assert claim.runbook is not None
         guarded = guarded_context(
-            self.ctx.browser, self.ctx.egress, self.job_id, self.ctx.spares, **CONTEXT_OPTIONS
+            self.ctx.browser,
+            self.ctx.egress,
+            self.job_id,
+            self.ctx.spares,
+            workspace=claim.workspace,
+            **CONTEXT_OPTIONS,
         )
         async with guarded as (context, violations):
             try:

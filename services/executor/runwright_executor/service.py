@@ -6,6 +6,7 @@ import asyncio
 import os
 import resource
 import tempfile
+import time
 from pathlib import Path
 
 import structlog
@@ -17,6 +18,7 @@ from playwright.async_api import async_playwright
 from runwright_bus import decode, ensure_topology, request
 from runwright_bus.service import ServiceContext, service
 from runwright_bus.topology import wait_for_consumer
+from runwright_common import metrics
 from runwright_common.errors import RetryableError, SettingsError
 from runwright_common.logging import get_logger, logged_failure
 from runwright_common.settings import load
@@ -125,6 +127,7 @@ async def pull_loop(ctx: ServiceContext, job_ctx: JobContext, settings: Executor
     sub = await ctx.js.pull_subscribe_bind(streams.EXECUTORS.durable, streams.EXECUTORS.stream)
     slots = asyncio.Semaphore(settings.executor_slots)
     running: set[asyncio.Task[None]] = set()
+    metrics.executor_slots(lambda: len(running), settings.executor_slots)
     while not ctx.stop.is_set():
         await slots.acquire()
         try:
@@ -173,6 +176,11 @@ async def _take(
 
 
 async def _claim_and_run(ctx: ServiceContext, job_ctx: JobContext, msg: Msg) -> None:
+    started = time.perf_counter()
+
+    def answered(outcome: str) -> None:
+        metrics.bus_handled(streams.EXECUTORS.durable, outcome, time.perf_counter() - started)
+
     with tracer("runwright.executor").start_as_current_span(
         f"consume {msg.subject}", kind=SpanKind.CONSUMER
     ):
@@ -191,11 +199,14 @@ async def _claim_and_run(ctx: ServiceContext, job_ctx: JobContext, msg: Msg) -> 
         except RetryableError as exc:
             log.warning("claim failed; dispatch will be redelivered", error=str(exc))
             await msg.nak(delay=1.0)
+            answered("retry")
             return
         if not claim.granted and claim.reason == CONCURRENCY_LIMIT:
             await msg.nak(delay=2.0)  # a job waits for its workspace: try again shortly
+            answered("retry")
             return
         await msg.ack()
+        answered("ack")
         if not claim.granted:
             log.info("dispatch not claimed", job_id=dispatch.job_id, reason=claim.reason)
             return

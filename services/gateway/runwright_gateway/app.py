@@ -11,6 +11,8 @@ from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.types import ControllerRouterHandler
 from runwright_bus import connect
+from runwright_common import metrics
+from runwright_common.health import serve_http_health
 from runwright_common.logging import configure_logging, get_logger
 from runwright_common.tracing import configure_tracing, shutdown_tracing
 from runwright_db import create_pool, migrate
@@ -29,6 +31,7 @@ from runwright_gateway.batches import BatchesController
 from runwright_gateway.console import console_router
 from runwright_gateway.docs import SECURITY, docs_router, openapi_config
 from runwright_gateway.events_hub import EventHub
+from runwright_gateway.http_metrics import HttpMetrics
 from runwright_gateway.identity_api import KeysController, WorkspacesController
 from runwright_gateway.jobs_api import JobsController
 from runwright_gateway.library_api import LibraryController
@@ -70,6 +73,24 @@ ROUTES: list[ControllerRouterHandler] = [
 ]
 
 
+async def serve_probes(settings: GatewaySettings, state: State) -> asyncio.Server | None:
+    """``/healthz``, ``/readyz`` and ``/metrics`` on ``RUNWRIGHT_HEALTH_PORT``, off the public
+    port (metrics are never public)."""
+    if not settings.health_port:
+        return None
+
+    async def readiness() -> dict[str, str]:
+        checks = {"nats": "ok" if state.nc.is_connected else "disconnected"}
+        try:
+            await state.pool.fetchval("SELECT 1")
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"error: {type(exc).__name__}"
+        return checks
+
+    return await serve_http_health(settings.health_port, readiness)
+
+
 def create_app(settings: GatewaySettings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -95,10 +116,13 @@ def create_app(settings: GatewaySettings) -> Litestar:
         app.state.nc, app.state.pool, app.state.hub, app.state.feed = nc, pool, hub, feed
         app.state.files = FilesystemStore(Path(settings.artifact_dir))
         app.state.http = slack_update.client()
-        log.info("ready", port=settings.gateway_port)
+        probes = await serve_probes(settings, app.state)
+        log.info("ready", port=settings.gateway_port, health_port=settings.health_port or None)
         try:
             yield
         finally:
+            if probes is not None:
+                probes.close()
             stopping.set()
             await auditing
             await hub.stop()
@@ -111,12 +135,13 @@ def create_app(settings: GatewaySettings) -> Litestar:
 
     configure_logging("gateway", fmt=settings.log_format, level=settings.log_level)
     configure_tracing("gateway")
+    metrics.configure("gateway", enabled=settings.metrics)
     return Litestar(
         route_handlers=ROUTES,
         lifespan=[lifespan],
         exception_handlers=HANDLERS,
         before_request=screening.screen,
-        middleware=[AuditMiddleware, AccessLogMiddleware],
+        middleware=[HttpMetrics, AuditMiddleware, AccessLogMiddleware],
         plugins=telemetry.plugins(),
         request_max_body_size=MAX_BODY_BYTES,
         logging_config=None,  # the process's logging is structlog's (configure_logging)

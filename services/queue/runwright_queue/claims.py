@@ -10,6 +10,7 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
+from runwright_common import metrics
 from runwright_common.logging import get_logger
 from runwright_proto import subjects
 from runwright_proto.commands import (
@@ -33,11 +34,13 @@ log = get_logger("runwright.queue.claims")
 _encode = msgspec.json.Encoder().encode
 
 CLAIM = (
-    "SELECT c.*, j.workspace, j.trace FROM queue.claim_next($1, $2, $3, $4, $5, $6, $7) c "
-    "LEFT JOIN queue.jobs j ON j.id = c.job_id"
+    "SELECT c.*, j.workspace, j.trace, extract(epoch FROM now() - "
+    "greatest(j.created_at, coalesce(j.run_at, j.created_at))) AS waited "
+    "FROM queue.claim_next($1, $2, $3, $4, $5, $6, $7) c LEFT JOIN queue.jobs j ON j.id = c.job_id"
 )
 """One call, one round trip (``migrations/013_claim_event_workspace.sql``); the job's workspace
-and trace context (which the claim does not change) come with it."""
+and trace context (which the claim does not change) come with it, and how long it waited (from
+its submission or its run time to the claim's transaction, for the queue-wait histogram)."""
 NO_JOB_ID = UUID(int=0)
 ANY_WORKSPACE = "$"
 """The claim's event template names no workspace; ``claim_next`` puts in the claimed job's."""
@@ -92,6 +95,8 @@ async def claim(
             except SecretsUnreadable:
                 await _fail_unreadable(conn, row, keys, ("running",))
                 continue
+            if row["attempt"] == 1:
+                metrics.job_started(row["workspace"], float(row["waited"] or 0))
         return ClaimReply(
             granted=True,
             job_id=str(row["job_id"]),

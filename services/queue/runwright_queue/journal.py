@@ -30,6 +30,7 @@ from runwright_proto.jobs import TERMINAL, JobStatus
 from runwright_proto.reports import FileRef, StepError
 from runwright_runbook.report import ExecutionReport
 
+from runwright_queue import job_metrics
 from runwright_queue.reporting import build_job_report, store_report
 
 OUTBOX = "queue.outbox"
@@ -208,6 +209,7 @@ async def transition(
     if updated is None:
         raise TransitionRejected(row["status"])
     await status_event(conn, job_id, to, row["status"], reason=reason, actor=actor)
+    job_metrics.transitioned(conn, updated)
     return updated
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 from runwright_bus import consume_keyed, encode, ensure_topology, serve
 from runwright_bus.service import ServiceContext, service
+from runwright_common import metrics
 from runwright_common.logging import get_logger
 from runwright_common.settings import load
 from runwright_db import OutboxRelay, create_pool, migrate
@@ -36,6 +37,7 @@ from runwright_queue import (
     artifacts,
     claims,
     control,
+    job_metrics,
     limits,
     reaper,
     reports,
@@ -164,6 +166,8 @@ async def main() -> None:
             [streams.QUEUE_REPORTS, streams.QUEUE_ARTIFACTS, streams.EXECUTORS],
         )
         relay = OutboxRelay(pool, ctx.js, "queue.outbox")
+        metrics.on_scrape(relay.measure)
+        metrics.on_scrape(lambda: job_metrics.refresh(pool, ctx.js))
 
         async def database() -> str:
             await pool.fetchval("SELECT 1")

@@ -20,7 +20,7 @@ from runwright_proto.commands import (
     SubmitReply,
 )
 
-from runwright_queue import limits, vault
+from runwright_queue import job_metrics, limits, vault
 from runwright_queue.journal import OUTBOX, first_event, record_events
 from runwright_queue.sealing import Keyring
 
@@ -149,6 +149,7 @@ async def _record(
         [(subjects.DISPATCH, d) for d, _ in dispatches],
         traces=[t for _, t in dispatches],
     )
+    job_metrics.submitted(conn, (c.workspace for c in fresh))
     return inserted
 
 

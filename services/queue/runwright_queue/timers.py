@@ -13,6 +13,7 @@ import asyncpg
 from runwright_common.logging import get_logger
 from runwright_proto.jobs import ACTIVE
 
+from runwright_queue import job_metrics
 from runwright_queue.counts import fold_counts
 from runwright_queue.journal import TransitionRejected, finish, now, step_event, transition
 from runwright_queue.submission import dispatch
@@ -90,8 +91,10 @@ async def lose_executor(
             },
         )
         await dispatch(conn, str(job_id), job["priority"])
+        job_metrics.executor_lost(conn)
         return "queued"
     await finish(conn, job_id, "failed", ACTIVE, reason=reason, actor="system")
+    job_metrics.executor_lost(conn)
     return "failed"
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from playwright.async_api import Browser, BrowserContext
+from runwright_common import metrics
 from runwright_common.logging import get_logger, logged_failure
 
 from runwright_engine.egress.guard import Violations
@@ -39,6 +40,7 @@ async def _new(browser: Browser, proxy: EgressProxy, job_id: str, options: dict[
     except BaseException:
         proxy.unregister(identity)
         raise
+    metrics.browser_contexts(+1)
     return Spare(identity, violations, context)
 
 
@@ -121,6 +123,7 @@ async def _close(spare: Spare, proxy: EgressProxy) -> None:
             await spare.context.close()
     finally:
         proxy.unregister(spare.identity)
+        metrics.browser_contexts(-1)
 
 
 @contextlib.asynccontextmanager
@@ -129,6 +132,8 @@ async def guarded_context(
     proxy: EgressProxy,
     job_id: str,
     spares: Spares | None = None,
+    *,
+    workspace: str = "",
     **options: Any,
 ) -> AsyncIterator[tuple[BrowserContext, Violations]]:
     """A context of ``browser`` (``options`` as for ``new_context``) behind ``proxy``, a spare
@@ -142,6 +147,7 @@ async def guarded_context(
     try:
         if spare is None:
             spare = await _new(browser, proxy, job_id, options)
+        spare.identity.workspace = workspace  # what its blocks are counted under
         try:
             yield spare.context, spare.violations
         finally:

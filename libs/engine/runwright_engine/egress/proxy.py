@@ -21,6 +21,7 @@ from ipaddress import ip_address
 from urllib.parse import urlsplit
 
 from playwright.async_api import ProxySettings
+from runwright_common import metrics
 from runwright_common.logging import get_logger, logged_failure
 
 from runwright_engine.egress.addresses import Address
@@ -47,6 +48,8 @@ class ContextEgress:
     token: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     blocked: int = 0
+    workspace: str = ""
+    """The job's workspace, for the egress metrics (never the job id: unbounded)."""
 
     def proxy_settings(self, server: str) -> ProxySettings:
         """The ``proxy`` argument of ``browser.new_context`` for this context."""
@@ -157,6 +160,7 @@ class EgressProxy:
         if not verdict.allowed:
             self.blocked += 1
             context.blocked += 1
+            metrics.egress_blocked(context.workspace)
             log.warning(
                 "egress blocked",
                 job_id=context.job_id,
