@@ -701,3 +701,46 @@ def test_the_deployed_nats_users_are_those_the_permissions_give() -> None:
     for name in SERVICES:
         assert f'user: "{name}", password: $RUNWRIGHT_NATS_PASSWORD_{name.upper()}' in text
     assert "--no-sandbox" not in text
+
+
+def test_a_one_shot_migrate_runs_runwright_migrate_before_the_services_with_a_database(
+    compose: dict[str, Any],
+    stages: dict[str, Stage],
+) -> None:
+    migrate = service(compose, "migrate")
+    assert migrate.get("restart") == "no"
+    assert migrate["build"]["target"] == "migrate"
+    entrypoint = effective(stages, "migrate", "ENTRYPOINT")
+    assert entrypoint
+    assert json.loads(entrypoint.args) == ["runwright", "migrate"]
+    assert depends_on(migrate).get("postgres-roles") == "service_completed_successfully"
+    assert networks_of(migrate) == {"data"}, "it needs PostgreSQL only"
+    for name in DATABASE_SERVICES:
+        spec = service(compose, name)
+        assert depends_on(spec).get("migrate") == "service_completed_successfully", name
+        assert compose_env(spec)["RUNWRIGHT_MIGRATE_ON_START"] == "false", name
+    executor = service(compose, "executor")
+    assert "migrate" not in depends_on(executor), "the executor has no database"
+    assert "RUNWRIGHT_MIGRATE_ON_START" not in compose_env(executor)
+
+
+def test_the_migrate_image_holds_the_whole_workspace_and_no_browser(
+    stages: dict[str, Stage],
+) -> None:
+    final = stages["migrate"]
+    builder = next(s for s, what in copies_from(final).items() if what == "/app/.venv /app/.venv")
+    syncs = [i.args for s in chain(stages, builder) for i in s.all("RUN") if "uv sync" in i.args]
+    assert syncs
+    assert all("--frozen" in s and "--no-dev" in s and "--all-packages" in s for s in syncs)
+    assert image_root(stages, "migrate") == "python:3.11-slim-bookworm"
+    user = effective(stages, "migrate", "USER")
+    assert user
+    assert user.args.split(":")[0] == "10001"
+    assert not [i for s in chain(stages, "migrate") for i in s.all("RUN") if "chromium" in i.args]
+
+
+def test_the_gateway_serves_health_and_metrics_apart_from_its_api(compose: dict[str, Any]) -> None:
+    env = compose_env(service(compose, "gateway"))
+    assert env["RUNWRIGHT_HEALTH_PORT"] == "8081"
+    assert env["RUNWRIGHT_GATEWAY_PORT"] == "8080"
+    assert not any("8081" in str(p) for p in service(compose, "gateway")["ports"])
