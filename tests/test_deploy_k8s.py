@@ -807,17 +807,30 @@ def test_keda_scales_executors_by_the_dispatch_backlog_per_slot(production: list
     assert spec["scaleTargetRef"]["name"] == "executor"
     assert spec["minReplicaCount"] >= 1
     assert spec["maxReplicaCount"] > spec["minReplicaCount"]
-    (trigger,) = spec["triggers"]
-    assert trigger["type"] == "nats-jetstream"
-    meta = trigger["metadata"]
+    triggers = {trigger["type"]: trigger["metadata"] for trigger in spec["triggers"]}
+    assert set(triggers) == {"nats-jetstream", "prometheus"}
+    meta = triggers["nats-jetstream"]
     assert meta["stream"] == streams.DISPATCH.name
     assert meta["consumer"] == streams.EXECUTORS.durable
     assert streams.EXECUTORS.stream == streams.DISPATCH.name
     slots = config_maps(production)["runwright-executor"]["data"]["RUNWRIGHT_EXECUTOR_SLOTS"]
     assert meta["lagThreshold"] == slots
+    # Running jobs have left the consumer (the executor acks at claim): busy slots keep their pods.
+    busy = triggers["prometheus"]
+    assert busy["threshold"] == slots
+    assert re.fullmatch(
+        r'sum\(runwright_executor_slots\{job="runwright-executor", state="busy"\}\)', busy["query"]
+    )
     host, port = meta["natsServerMonitoringEndpoint"].rsplit(":", 1)
-    assert host == f"nats.{NAMESPACE}.svc.cluster.local"
-    monitor = {p["name"]: p["port"] for p in one(production, "Service", "nats")["spec"]["ports"]}
+    # KEDA reaches a clustered consumer's leader as <server name>.<host>: the headless Service,
+    # whose pods are named as the servers are (server_name: $SERVER_NAME, the pod's name).
+    nats = one(production, "StatefulSet", "nats")
+    headless = nats["spec"]["serviceName"]
+    assert host == f"{headless}.{NAMESPACE}.svc.cluster.local"
+    assert re.search(r"^server_name:\s*\$SERVER_NAME$", nats_conf(production), re.MULTILINE)
+    (server_name,) = [e for e in main_container(nats)["env"] if e["name"] == "SERVER_NAME"]
+    assert server_name["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    monitor = {p["name"]: p["port"] for p in one(production, "Service", headless)["spec"]["ports"]}
     assert int(port) == monitor["monitor"]
     assert "replicas" not in one(production, "Deployment", "executor")["spec"], "KEDA owns it"
     (nats_policy,) = policies_for(production, pod_labels(one(production, "StatefulSet", "nats")))

@@ -81,10 +81,23 @@ def dashboard_expressions() -> list[str]:
     return exprs
 
 
+def autoscaling_queries() -> list[str]:
+    """The PromQL of KEDA's prometheus triggers (deploy/k8s/overlays/production)."""
+    path = ROOT / "deploy" / "k8s" / "overlays" / "production" / "autoscaling.yaml"
+    return [
+        trigger["metadata"]["query"]
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc and doc["kind"] == "ScaledObject"
+        for trigger in doc["spec"]["triggers"]
+        if trigger["type"] == "prometheus"
+    ]
+
+
 def expressions() -> dict[str, list[str]]:
     return {
         "dashboard": dashboard_expressions(),
         "alerts": [rule["expr"] for rule in alert_rules()],
+        "autoscaling": autoscaling_queries(),
     }
 
 
@@ -159,7 +172,7 @@ def test_the_service_down_alert_watches_every_scraped_job() -> None:
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("source", ["dashboard", "alerts"])
+@pytest.mark.parametrize("source", ["dashboard", "alerts", "autoscaling"])
 def test_every_metric_used_is_in_the_metrics_contract(source: str) -> None:
     known = spec()
     used = {base_metric(m, known) for e in expressions()[source] for m in METRIC.findall(e)}
@@ -167,7 +180,7 @@ def test_every_metric_used_is_in_the_metrics_contract(source: str) -> None:
     assert used <= set(known), sorted(used - set(known))
 
 
-@pytest.mark.parametrize("source", ["dashboard", "alerts"])
+@pytest.mark.parametrize("source", ["dashboard", "alerts", "autoscaling"])
 def test_every_label_matched_is_a_label_of_that_metric(source: str) -> None:
     known = spec()
     for expr in expressions()[source]:
