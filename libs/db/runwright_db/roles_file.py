@@ -9,7 +9,7 @@ from pathlib import Path
 
 from runwright_db.roles import provision_sql
 
-FILES = (Path("deploy/postgres/roles.sql"), Path("deploy/k8s/postgres-roles.sql"))
+FILES = (Path("deploy/postgres/roles.sql"), Path("deploy/k8s/base/postgres-roles.sql"))
 """Compose mounts the first; kustomize may only read files under deploy/k8s, hence the copy."""
 
 
