@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from runwright_common.errors import SettingsError
+from runwright_common.errors import SettingsError, StartupRefused
 
 
 def stop_event() -> asyncio.Event:
@@ -28,5 +28,8 @@ def run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
     except SettingsError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)  # noqa: T201
         raise SystemExit(2) from exc
+    except StartupRefused as exc:
+        print(f"refusing to start: {exc}", file=sys.stderr)  # noqa: T201
+        raise SystemExit(3) from exc
     except KeyboardInterrupt:
         pass

@@ -69,3 +69,7 @@ class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "info"
     health_port: int = 0
     instance: str = ""
+    migrate_on_start: bool = True
+    """``RUNWRIGHT_MIGRATE_ON_START``: a service with tables migrates its schema as it starts;
+    false: it only checks the schema is at the versions it knows (``runwright migrate`` ran) and
+    refuses to start otherwise."""

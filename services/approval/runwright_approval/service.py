@@ -15,7 +15,7 @@ from runwright_bus import request as nats_request
 from runwright_bus.service import service
 from runwright_bus.topology import consumer_config
 from runwright_common.settings import load
-from runwright_db import create_pool, migrate
+from runwright_db import create_pool, prepare_schema
 from runwright_proto import approvals, streams, subjects, webhooks
 from runwright_proto.approvals import Decide
 from runwright_proto.control import ActionReply, JobAction
@@ -41,7 +41,9 @@ async def main() -> None:
     async with service("approval", settings) as ctx:
         pool = await create_pool(settings.database_url, max_size=8)
         ctx.stack.push_async_callback(pool.close)
-        await migrate(pool, "approval", "runwright_approval.migrations")
+        await prepare_schema(
+            pool, "approval", "runwright_approval.migrations", settings.migrate_on_start
+        )
         await ensure_topology(ctx.js, streams.ALL_STREAMS)
         await ensure_notify_consumer(ctx.js)
         client = httpx.AsyncClient(

@@ -8,7 +8,7 @@ from runwright_bus import consume_keyed, ensure_topology, serve
 from runwright_bus.service import service
 from runwright_bus.staging import staging_bucket
 from runwright_common.settings import load
-from runwright_db import OutboxRelay, create_pool, migrate
+from runwright_db import OutboxRelay, create_pool, prepare_schema
 from runwright_proto import streams, subjects
 from runwright_proto.artifacts import ArtifactStaged, PresignArtifact
 from runwright_storage import open_store
@@ -24,7 +24,9 @@ async def main() -> None:
     async with service("artifact", settings) as ctx:
         pool = await create_pool(settings.database_url, max_size=6)
         ctx.stack.push_async_callback(pool.close)
-        await migrate(pool, "artifact", "runwright_artifact.migrations")
+        await prepare_schema(
+            pool, "artifact", "runwright_artifact.migrations", settings.migrate_on_start
+        )
         await ensure_topology(ctx.js, streams.ALL_STREAMS, [streams.ARTIFACT_STAGED])
         store = open_store(
             artifact_dir=settings.artifact_dir,

@@ -13,7 +13,7 @@ from litestar.types import ControllerRouterHandler
 from runwright_bus import connect
 from runwright_common.logging import configure_logging, get_logger
 from runwright_common.tracing import configure_tracing, shutdown_tracing
-from runwright_db import create_pool, migrate
+from runwright_db import create_pool, prepare_schema
 from runwright_proto.limits import MAX_BODY_BYTES
 from runwright_proto.permissions import inbox_prefix
 from runwright_storage import FilesystemStore
@@ -81,7 +81,9 @@ def create_app(settings: GatewaySettings) -> Litestar:
             inbox_prefix=inbox_prefix("gateway"),
         )
         pool = await create_pool(settings.database_url, max_size=20)
-        await migrate(pool, "gateway", "runwright_gateway.migrations")
+        await prepare_schema(
+            pool, "gateway", "runwright_gateway.migrations", settings.migrate_on_start
+        )
         app.state.audit = AuditWriter(pool)
         await app.state.audit.start()
         hub = EventHub(settings.sse_client_buffer)

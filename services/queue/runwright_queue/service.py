@@ -16,7 +16,7 @@ from runwright_bus import consume_keyed, encode, ensure_topology, serve
 from runwright_bus.service import ServiceContext, service
 from runwright_common.logging import get_logger
 from runwright_common.settings import load
-from runwright_db import OutboxRelay, create_pool, migrate
+from runwright_db import OutboxRelay, create_pool, prepare_schema
 from runwright_proto import streams, subjects
 from runwright_proto.artifacts import ArtifactStored
 from runwright_proto.commands import (
@@ -147,7 +147,7 @@ async def main() -> None:
     async with service("queue", settings) as ctx:
         pool = await create_pool(settings.database_url, max_size=10)
         ctx.stack.push_async_callback(pool.close)
-        await migrate(pool, "queue", "runwright_queue.migrations")
+        await prepare_schema(pool, "queue", "runwright_queue.migrations", settings.migrate_on_start)
         if sealed := await vault.seal_legacy_rows(pool, keys):
             log.info("sealed run secrets stored before sealing", rows=sealed, key_id=keys.active_id)
         await ensure_topology(
