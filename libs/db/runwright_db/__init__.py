@@ -1,5 +1,6 @@
 """PostgreSQL helpers shared by the services that own tables."""
 
+from runwright_db import retention
 from runwright_db.idempotency import first_delivery
 from runwright_db.migrate import migrate, prepare_schema
 from runwright_db.outbox import OutboxRelay, enqueue, enqueue_many
@@ -13,5 +14,6 @@ __all__ = [
     "first_delivery",
     "migrate",
     "prepare_schema",
+    "retention",
     "wait_for_database",
 ]

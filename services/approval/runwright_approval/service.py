@@ -15,13 +15,13 @@ from runwright_bus import request as nats_request
 from runwright_bus.service import service
 from runwright_bus.topology import consumer_config
 from runwright_common.settings import load
-from runwright_db import create_pool, prepare_schema
+from runwright_db import create_pool, prepare_schema, retention
 from runwright_proto import approvals, streams, subjects, webhooks
 from runwright_proto.approvals import Decide
 from runwright_proto.control import ActionReply, JobAction
 from runwright_proto.webhooks import CreateWebhook, DeleteWebhook, Resend, UpdateWebhook
 
-from runwright_approval import decisions, resend, subscriptions
+from runwright_approval import decisions, pruning, resend, subscriptions
 from runwright_approval.delivery import Dispatcher, RetryPolicy
 from runwright_approval.notify import Notifier
 from runwright_approval.settings import ApprovalSettings
@@ -105,4 +105,5 @@ async def main() -> None:
             consume_keyed(ctx.js, webhooks.APPROVAL_NOTIFY, msgspec.Raw, notifier.handle, ctx.stop),
             "webhook-notify",
         )
+        ctx.spawn(retention.periodic(pool, pruning.prune, ctx.stop), "retention")
         await ctx.serve_until_stopped()

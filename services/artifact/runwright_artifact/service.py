@@ -8,7 +8,7 @@ from runwright_bus import consume_keyed, ensure_topology, serve
 from runwright_bus.service import service
 from runwright_bus.staging import staging_bucket
 from runwright_common.settings import load
-from runwright_db import OutboxRelay, create_pool, prepare_schema
+from runwright_db import OutboxRelay, create_pool, prepare_schema, retention
 from runwright_proto import streams, subjects
 from runwright_proto.artifacts import ArtifactStaged, PresignArtifact
 from runwright_storage import open_store
@@ -16,7 +16,7 @@ from runwright_storage import open_store
 from runwright_artifact.intake import Intake
 from runwright_artifact.presign import presign
 from runwright_artifact.settings import ArtifactSettings
-from runwright_artifact.sweeper import run_sweeper
+from runwright_artifact.sweeper import run_sweeper, sweep_pruned_jobs
 
 
 async def main() -> None:
@@ -61,4 +61,7 @@ async def main() -> None:
             "intake",
         )
         ctx.spawn(run_sweeper(pool, store, ctx.stop, settings.sweep_interval_s), "sweeper")
+        ctx.spawn(
+            retention.periodic(pool, partial(sweep_pruned_jobs, store), ctx.stop), "retention"
+        )
         await ctx.serve_until_stopped()

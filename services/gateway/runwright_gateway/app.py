@@ -13,12 +13,12 @@ from litestar.types import ControllerRouterHandler
 from runwright_bus import connect
 from runwright_common.logging import configure_logging, get_logger
 from runwright_common.tracing import configure_tracing, shutdown_tracing
-from runwright_db import create_pool, prepare_schema
+from runwright_db import create_pool, prepare_schema, retention
 from runwright_proto.limits import MAX_BODY_BYTES
 from runwright_proto.permissions import inbox_prefix
 from runwright_storage import FilesystemStore
 
-from runwright_gateway import health, screening, service_audit, slack_update
+from runwright_gateway import health, pruning, screening, service_audit, slack_update
 from runwright_gateway.admin_token import AdminToken
 from runwright_gateway.approvals_api import ApprovalController, SlackController
 from runwright_gateway.artifacts_api import ArtifactsController
@@ -93,6 +93,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
         js, stopping = nc.jetstream(), asyncio.Event()
         await service_audit.ensure_consumer(js)
         auditing = asyncio.create_task(service_audit.run(js, pool, stopping))
+        pruner = asyncio.create_task(retention.periodic(pool, pruning.prune, stopping))
         app.state.nc, app.state.pool, app.state.hub, app.state.feed = nc, pool, hub, feed
         app.state.files = FilesystemStore(Path(settings.artifact_dir))
         app.state.http = slack_update.client()
@@ -102,6 +103,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
         finally:
             stopping.set()
             await auditing
+            await pruner
             await hub.stop()
             await feed.stop()
             await app.state.http.aclose()

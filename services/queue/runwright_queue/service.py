@@ -16,7 +16,7 @@ from runwright_bus import consume_keyed, encode, ensure_topology, serve
 from runwright_bus.service import ServiceContext, service
 from runwright_common.logging import get_logger
 from runwright_common.settings import load
-from runwright_db import OutboxRelay, create_pool, prepare_schema
+from runwright_db import OutboxRelay, create_pool, prepare_schema, retention
 from runwright_proto import streams, subjects
 from runwright_proto.artifacts import ArtifactStored
 from runwright_proto.commands import (
@@ -36,6 +36,7 @@ from runwright_queue import (
     claims,
     control,
     limits,
+    pruning,
     reaper,
     reports,
     submission,
@@ -180,4 +181,5 @@ async def main() -> None:
         ctx.spawn(
             timers.run_timers(pool, ctx.stop, relay.kick, settings.redispatch_after_s), "timers"
         )
+        ctx.spawn(retention.periodic(pool, pruning.prune, ctx.stop), "retention")
         await ctx.serve_until_stopped()
