@@ -28,6 +28,7 @@ from tests.bench import (
     live_and_artifacts,
     spares,
     submit_latency,
+    table_scale,
 )
 from tests.support.stack import new_data_dir
 
@@ -76,6 +77,10 @@ def _spares(_: Stack | None) -> str:
     return spares.run()
 
 
+def _tables(_: Stack | None) -> str:
+    return table_scale.run()
+
+
 def _live(stack: Stack | None) -> str:
     assert stack is not None
     with fixture_app_process() as base:
@@ -108,6 +113,7 @@ BENCHMARKS: dict[str, tuple[bool, Callable[[Stack | None], str]]] = {
     "egress": (False, _egress),
     "spares": (False, _spares),
     "density": (False, _density),
+    "tables": (False, _tables),
     "submit": (True, _submit),
     "live": (True, _live),
     "decisions": (True, _decisions),
