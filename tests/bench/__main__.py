@@ -153,9 +153,13 @@ def main() -> None:
                         executors=2,
                         executor_slots=4,
                         # The burst sends 2,000 jobs with one credential within seconds.
+                        # The console bench writes finished jobs up to 180 days old: retention
+                        # would start removing them while it measures.
                         env={
                             "RUNWRIGHT_SUBMIT_RATE_WORKSPACE": "1000000",
                             "RUNWRIGHT_SUBMIT_RATE_CALLER": "1000000",
+                            "RUNWRIGHT_RETAIN_JOBS_DAYS": "0",
+                            "RUNWRIGHT_RETAIN_EVENTS_DAYS": "0",
                         },
                     )
                 )
