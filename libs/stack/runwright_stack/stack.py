@@ -205,8 +205,7 @@ class Stack:
         count = sum(len(names) for names in applied.values())
         progress(
             "migrate",
-            f"database migrations: {count} applied"
-            f" ({(time.monotonic() - started) * 1000:.0f} ms)",
+            f"database migrations: {count} applied ({(time.monotonic() - started) * 1000:.0f} ms)",
         )
 
     def database_env(self, service: str) -> dict[str, str]:
