@@ -21,6 +21,7 @@ from runwright_db.migrate import MigrationChanged, SchemaMismatch, check, migrat
 from runwright_db.migrate_all import migrate_all
 from runwright_db.roles import OWNERS
 from runwright_stack.nats_server import NatsServer
+from runwright_stack.ports import free_port
 from runwright_stack.postgres import EmbeddedPostgres
 from support.stack import new_data_dir
 
@@ -165,16 +166,18 @@ def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.stop()
 
 
-def start_scheduler(dsn: str, nats_url: str) -> subprocess.CompletedProcess[str]:
+def start_service(service: str, dsn: str, nats_url: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "RUNWRIGHT_DATABASE_URL": dsn,
         "RUNWRIGHT_NATS_URL": nats_url,
         "RUNWRIGHT_MIGRATE_ON_START": "false",
         "RUNWRIGHT_LOG_FORMAT": "json",
+        "RUNWRIGHT_ADMIN_TOKEN": "rw_test_token_for_a_gateway_that_must_not_start",
+        "RUNWRIGHT_GATEWAY_PORT": str(free_port()),
     }
     return subprocess.run(
-        [sys.executable, "-m", "runwright_scheduler"],
+        [sys.executable, "-m", f"runwright_{service}"],
         env=env,
         capture_output=True,
         text=True,
@@ -185,19 +188,22 @@ def start_scheduler(dsn: str, nats_url: str) -> subprocess.CompletedProcess[str]
 async def test_a_service_that_does_not_migrate_refuses_a_schema_it_does_not_know(
     dsn: str, nats_url: str
 ) -> None:
-    missing = await asyncio.to_thread(start_scheduler, dsn, nats_url)
-    assert missing.returncode != 0
+    missing = await asyncio.to_thread(start_service, "scheduler", dsn, nats_url)
+    assert missing.returncode == 3, missing.stderr
     assert "not applied: 001_schema.sql" in missing.stderr
     await migrate_all(dsn)
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.execute(
-            "INSERT INTO scheduler.runwright_migrations (version, name, checksum) "
-            "VALUES (5, '005_from_a_newer_release.sql', 'x')"
-        )
+        for schema in ("scheduler", "gateway"):
+            await conn.execute(
+                f"INSERT INTO {schema}.runwright_migrations (version, name, checksum) "
+                "VALUES (99, '099_from_a_newer_release.sql', 'x')"
+            )
     finally:
         await conn.close()
-    newer = await asyncio.to_thread(start_scheduler, dsn, nats_url)
-    assert newer.returncode != 0
-    assert "applied by a newer release, unknown to this one: version(s) 005" in newer.stderr
-    assert "RUNWRIGHT_MIGRATE_ON_START" in newer.stderr
+    for service in ("scheduler", "gateway"):
+        newer = await asyncio.to_thread(start_service, service, dsn, nats_url)
+        assert newer.returncode == 3, newer.stderr
+        said = " ".join(newer.stderr.split())
+        assert "applied by a newer release, unknown to this one: version(s) 099" in said
+        assert "RUNWRIGHT_MIGRATE_ON_START" in said

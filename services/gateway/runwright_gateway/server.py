@@ -8,7 +8,7 @@ from types import FrameType
 
 import uvicorn
 from litestar import Litestar
-from runwright_common.errors import SettingsError, StartupRefused
+from runwright_common.errors import SettingsError
 from runwright_common.settings import load
 
 from runwright_gateway.app import create_app
@@ -54,8 +54,4 @@ async def main() -> None:
         timeout_graceful_shutdown=5,
         loop="none",
     )
-    server = GatewayServer(config, app)
-    await server.serve()
-    if not server.started:
-        # Uvicorn logged why (a schema not at this release's versions, an unreachable database).
-        raise StartupRefused("the gateway did not start; see the error above")
+    await GatewayServer(config, app).serve()
