@@ -4,9 +4,9 @@ The alert rules are checked and unit-tested by Prometheus's own `promtool` (Debi
 package, which `make install` adds; these tests skip without it): each alert fires on synthetic
 series shaped like its trouble. Every metric name the dashboard and the rules use, and every label
 they match on, must be in the metric contract (docs/metrics.md, which tests/test_metrics.py holds
-to each service's registry); the compose profile scrapes every service's /metrics on 8081, provisions Grafana
-with the dashboard, and sends traces through an OpenTelemetry collector to Jaeger, all with
-pinned images.
+to each service's registry); the compose profile scrapes every service's /metrics on 8081,
+provisions Grafana with the dashboard, and sends traces through an OpenTelemetry collector to
+Jaeger, all with pinned images.
 """
 
 from __future__ import annotations
@@ -54,7 +54,9 @@ def spec() -> dict[str, tuple[str, set[str]]]:
         cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
         if len(cells) >= 3 and re.fullmatch(r"runwright_[a-z0-9_]+", cells[0]):
             labels = {
-                m.group(1) for m in re.finditer(r"(?:^|,)\s*([a-z_]+)", cells[2]) if cells[2] not in ("", "—")
+                m.group(1)
+                for m in re.finditer(r"(?:^|,)\s*([a-z_]+)", cells[2])
+                if cells[2] not in ("", "—")
             }
             found[cells[0]] = (cells[1].split()[0], labels)
     assert len(found) > 20

@@ -28,6 +28,7 @@ from tests.bench import (
     live_and_artifacts,
     spares,
     submit_latency,
+    table_scale,
 )
 from tests.support.stack import new_data_dir
 
@@ -76,6 +77,10 @@ def _spares(_: Stack | None) -> str:
     return spares.run()
 
 
+def _tables(_: Stack | None) -> str:
+    return table_scale.run()
+
+
 def _live(stack: Stack | None) -> str:
     assert stack is not None
     with fixture_app_process() as base:
@@ -108,6 +113,7 @@ BENCHMARKS: dict[str, tuple[bool, Callable[[Stack | None], str]]] = {
     "egress": (False, _egress),
     "spares": (False, _spares),
     "density": (False, _density),
+    "tables": (False, _tables),
     "submit": (True, _submit),
     "live": (True, _live),
     "decisions": (True, _decisions),
@@ -147,9 +153,13 @@ def main() -> None:
                         executors=2,
                         executor_slots=4,
                         # The burst sends 2,000 jobs with one credential within seconds.
+                        # The console bench writes finished jobs up to 180 days old: retention
+                        # would start removing them while it measures.
                         env={
                             "RUNWRIGHT_SUBMIT_RATE_WORKSPACE": "1000000",
                             "RUNWRIGHT_SUBMIT_RATE_CALLER": "1000000",
+                            "RUNWRIGHT_RETAIN_JOBS_DAYS": "0",
+                            "RUNWRIGHT_RETAIN_EVENTS_DAYS": "0",
                         },
                     )
                 )

@@ -1,10 +1,16 @@
-"""Create or update the streams and consumers declared in ``runwright_proto.streams``."""
+"""Create or update the streams and consumers declared in ``runwright_proto.streams``.
+
+How many copies of each stream a JetStream cluster keeps is the installation's choice:
+``RUNWRIGHT_STREAM_REPLICAS`` (default 1) for every stream, ``RUNWRIGHT_STREAM_REPLICAS_BY_STREAM``
+(a JSON object, e.g. ``{"EVENTS": 1}``) for a stream of its own. Consumers follow their stream.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
 
+import msgspec
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import (
@@ -14,11 +20,34 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
-from nats.js.errors import NotFoundError
-from runwright_proto.streams import ConsumerSpec, StreamSpec
+from nats.js.errors import APIError, NotFoundError
+from runwright_common.errors import SettingsError
+from runwright_common.settings import env_name, load
+from runwright_proto.streams import ALL_STREAMS, ConsumerSpec, StreamSpec
 
 
-def stream_config(spec: StreamSpec) -> StreamConfig:
+class Replicas(msgspec.Struct, frozen=True, kw_only=True):
+    """How many copies of each stream JetStream keeps (settings, read from the environment)."""
+
+    stream_replicas: int = 1
+    stream_replicas_by_stream: dict[str, int] = {}
+
+    def of(self, stream: str) -> int:
+        return self.stream_replicas_by_stream.get(stream, self.stream_replicas)
+
+    def check(self, known: Iterable[str]) -> None:
+        names = set(known)
+        for stream, count in [("", self.stream_replicas), *self.stream_replicas_by_stream.items()]:
+            field = "stream_replicas_by_stream" if stream else "stream_replicas"
+            if stream and stream not in names:
+                raise SettingsError(
+                    f"{env_name(field)}: no stream {stream!r} (streams: {', '.join(sorted(names))})"
+                )
+            if not 1 <= count <= 5:
+                raise SettingsError(f"{env_name(field)}: replicas must be 1 to 5, not {count}")
+
+
+def stream_config(spec: StreamSpec, replicas: int = 1) -> StreamConfig:
     return StreamConfig(
         name=spec.name,
         description=spec.description,
@@ -29,6 +58,7 @@ def stream_config(spec: StreamSpec) -> StreamConfig:
         max_age=spec.max_age_s or None,
         duplicate_window=spec.duplicate_window_s,
         storage=StorageType.FILE,
+        num_replicas=replicas,
     )
 
 
@@ -49,15 +79,29 @@ async def ensure_topology(
     js: JetStreamContext,
     streams: Iterable[StreamSpec],
     consumers: Iterable[ConsumerSpec] = (),
+    replicas: Replicas | None = None,
 ) -> None:
-    """Idempotent: safe for every replica of every service to call at start-up."""
+    """Idempotent: safe for every replica of every service to call at start-up. ``replicas``:
+    read from the environment when not given."""
+    streams = list(streams)
+    replicas = replicas if replicas is not None else load(Replicas)
+    replicas.check([s.name for s in ALL_STREAMS] + [spec.name for spec in streams])
     for spec in streams:
-        config = stream_config(spec)
+        config = stream_config(spec, replicas.of(spec.name))
         try:
-            await js.stream_info(spec.name)
-            await js.update_stream(config)
-        except NotFoundError:
-            await js.add_stream(config)
+            try:
+                await js.stream_info(spec.name)
+                await js.update_stream(config)
+            except NotFoundError:
+                await js.add_stream(config)
+        except APIError as exc:
+            if config.num_replicas == 1:
+                raise
+            raise SettingsError(
+                f"stream {spec.name} with {config.num_replicas} replicas refused by the NATS "
+                f"server ({exc.description}); {env_name('stream_replicas')} may not exceed the "
+                "JetStream servers in the cluster (a single nats-server keeps 1)"
+            ) from exc
     for consumer in consumers:
         await js.add_consumer(consumer.stream, consumer_config(consumer))
 

@@ -40,6 +40,20 @@ def build_parser() -> Parser:
         help="replace the kept admin token: the old one, and console sessions signed in with it,"
         " stop working within a second, without a restart",
     )
+    migrate = commands.add_parser(
+        "migrate",
+        help="apply every service's database migrations once and exit (upgrades); --check only"
+        " verifies",
+    )
+    migrate.add_argument(
+        "--database-url",
+        help="default: RUNWRIGHT_DATABASE_URL; RUNWRIGHT_<SERVICE>_DATABASE_URL for one service",
+    )
+    migrate.add_argument(
+        "--check",
+        action="store_true",
+        help="change nothing; exit 1 unless every schema is at this release's migrations",
+    )
     remote.add_commands(commands)
     return parser
 
@@ -78,6 +92,10 @@ def main(argv: list[str] | None = None) -> None:
         from runwright_cli.admin_token import rotate
 
         sys.exit(rotate(os.environ))
+    if args.command == "migrate":
+        from runwright_cli.migrate import run_migrate
+
+        sys.exit(run_migrate(os.environ, args.database_url, args.check))
     if args.command == "run":
         sys.exit(run_foreground())
     if args.command == "demo":

@@ -23,5 +23,10 @@ class SettingsError(RunwrightError):
     """A setting is missing or malformed; the message names the environment variable."""
 
 
+class StartupRefused(RunwrightError):
+    """The service must not start as things are (e.g. its database schema is not at the versions
+    it knows); the message says what is wrong and what to do."""
+
+
 class ServiceUnavailable(RetryableError):
     """A service that should answer over NATS did not."""

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from runwright_common.errors import SettingsError
+from runwright_common.errors import SettingsError, StartupRefused
 from runwright_common.logging import get_logger
 
 
@@ -37,6 +37,9 @@ def run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
             line = f"configuration error: {exc}"
         print(line, file=sys.stderr)  # noqa: T201
         raise SystemExit(2) from exc
+    except StartupRefused as exc:
+        print(f"refusing to start: {exc}", file=sys.stderr)  # noqa: T201
+        raise SystemExit(3) from exc
     except KeyboardInterrupt:
         pass  # Ctrl-C in a terminal: the service has drained; nothing to report
     except Exception as exc:

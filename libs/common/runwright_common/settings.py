@@ -72,3 +72,7 @@ class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
     metrics: bool = True
     """``RUNWRIGHT_METRICS``: record Prometheus metrics and serve ``/metrics`` (0: off)."""
     instance: str = ""
+    migrate_on_start: bool = True
+    """``RUNWRIGHT_MIGRATE_ON_START``: a service with tables migrates its schema as it starts;
+    false: it only checks the schema is at the versions it knows (``runwright migrate`` ran) and
+    refuses to start otherwise."""

@@ -1,7 +1,8 @@
 """PostgreSQL helpers shared by the services that own tables."""
 
+from runwright_db import retention
 from runwright_db.idempotency import first_delivery
-from runwright_db.migrate import migrate
+from runwright_db.migrate import migrate, prepare_schema
 from runwright_db.outbox import OutboxRelay, enqueue, enqueue_many
 from runwright_db.pool import create_pool, wait_for_database
 
@@ -12,5 +13,7 @@ __all__ = [
     "enqueue_many",
     "first_delivery",
     "migrate",
+    "prepare_schema",
+    "retention",
     "wait_for_database",
 ]

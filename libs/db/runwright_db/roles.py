@@ -59,6 +59,8 @@ READS: dict[str, dict[str, tuple[str, ...]]] = {
         "queue.jobs": ("id", "title", "workspace", "status", "version", "submitted_by", "runbook"),
         "queue.job_approvals": ("id", "job_id", "attempt", "ordinal", "state", "actor"),
     },
+    # Which jobs still exist: the files of a job the queue pruned go too.
+    "artifact": {"queue.jobs": ("id",)},
 }
 """Reader service -> ``schema.table`` -> the columns it may select (``ALL``: every one)."""
 

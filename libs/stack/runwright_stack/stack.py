@@ -21,6 +21,7 @@ from pathlib import Path
 
 import httpx
 from runwright_db import roles
+from runwright_db.migrate_all import migrate_all
 
 from runwright_stack import priority
 from runwright_stack.accounts import Account, drop_to, open_to_accounts, private_dir, system_account
@@ -193,6 +194,7 @@ class Stack:
             f"({(time.monotonic() - started) * 1000:.0f} ms)",
         )
         self._start_postgres(progress)
+        self._migrate(progress)
         for name in SERVICES:
             for index in range(self.config.executors if name == "executor" else 1):
                 self._add_service(name, index)
@@ -222,6 +224,17 @@ class Stack:
             f"PostgreSQL on 127.0.0.1:{self.postgres.port} "
             f"({'new cluster' if created else 'existing data'}, passwords required, "
             f"a role per service, {(time.monotonic() - started) * 1000:.0f} ms)",
+        )
+
+    def _migrate(self, progress: Progress) -> None:
+        """Every service's migrations, as its own role, before any service starts (the same code
+        as ``runwright migrate``); the services then find nothing left to apply."""
+        started = time.monotonic()
+        applied = asyncio.run(migrate_all(self.database_url, self.config.env))
+        count = sum(len(names) for names in applied.values())
+        progress(
+            "migrate",
+            f"database migrations: {count} applied ({(time.monotonic() - started) * 1000:.0f} ms)",
         )
 
     def database_env(self, service: str) -> dict[str, str]:

@@ -16,13 +16,13 @@ from runwright_bus.service import service
 from runwright_bus.topology import consumer_config
 from runwright_common import metrics
 from runwright_common.settings import load
-from runwright_db import create_pool, migrate
+from runwright_db import create_pool, prepare_schema, retention
 from runwright_proto import approvals, streams, subjects, webhooks
 from runwright_proto.approvals import Decide
 from runwright_proto.control import ActionReply, JobAction
 from runwright_proto.webhooks import CreateWebhook, DeleteWebhook, Resend, UpdateWebhook
 
-from runwright_approval import decisions, resend, subscriptions, waiting
+from runwright_approval import decisions, pruning, resend, subscriptions, waiting
 from runwright_approval.delivery import Dispatcher, RetryPolicy
 from runwright_approval.notify import Notifier
 from runwright_approval.settings import ApprovalSettings
@@ -42,7 +42,9 @@ async def main() -> None:
     async with service("approval", settings) as ctx:
         pool = await create_pool(settings.database_url, max_size=8)
         ctx.stack.push_async_callback(pool.close)
-        await migrate(pool, "approval", "runwright_approval.migrations")
+        await prepare_schema(
+            pool, "approval", "runwright_approval.migrations", settings.migrate_on_start
+        )
         await ensure_topology(ctx.js, streams.ALL_STREAMS)
         await ensure_notify_consumer(ctx.js)
         client = httpx.AsyncClient(
@@ -105,4 +107,5 @@ async def main() -> None:
             consume_keyed(ctx.js, webhooks.APPROVAL_NOTIFY, msgspec.Raw, notifier.handle, ctx.stop),
             "webhook-notify",
         )
+        ctx.spawn(retention.periodic(pool, pruning.prune, ctx.stop), "retention")
         await ctx.serve_until_stopped()

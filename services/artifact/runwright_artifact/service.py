@@ -9,7 +9,7 @@ from runwright_bus.service import service
 from runwright_bus.staging import staging_bucket
 from runwright_common import metrics
 from runwright_common.settings import load
-from runwright_db import OutboxRelay, create_pool, migrate
+from runwright_db import OutboxRelay, create_pool, prepare_schema, retention
 from runwright_proto import streams, subjects
 from runwright_proto.artifacts import ArtifactStaged, PresignArtifact
 from runwright_storage import open_store
@@ -17,7 +17,7 @@ from runwright_storage import open_store
 from runwright_artifact.intake import Intake
 from runwright_artifact.presign import presign
 from runwright_artifact.settings import ArtifactSettings
-from runwright_artifact.sweeper import run_sweeper
+from runwright_artifact.sweeper import run_sweeper, sweep_pruned_jobs
 
 
 async def main() -> None:
@@ -25,7 +25,9 @@ async def main() -> None:
     async with service("artifact", settings) as ctx:
         pool = await create_pool(settings.database_url, max_size=6)
         ctx.stack.push_async_callback(pool.close)
-        await migrate(pool, "artifact", "runwright_artifact.migrations")
+        await prepare_schema(
+            pool, "artifact", "runwright_artifact.migrations", settings.migrate_on_start
+        )
         await ensure_topology(ctx.js, streams.ALL_STREAMS, [streams.ARTIFACT_STAGED])
         store = open_store(
             artifact_dir=settings.artifact_dir,
@@ -61,4 +63,7 @@ async def main() -> None:
             "intake",
         )
         ctx.spawn(run_sweeper(pool, store, ctx.stop, settings.sweep_interval_s), "sweeper")
+        ctx.spawn(
+            retention.periodic(pool, partial(sweep_pruned_jobs, store), ctx.stop), "retention"
+        )
         await ctx.serve_until_stopped()

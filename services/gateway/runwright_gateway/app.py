@@ -15,12 +15,12 @@ from runwright_common import metrics
 from runwright_common.health import serve_http_health
 from runwright_common.logging import configure_logging, get_logger
 from runwright_common.tracing import configure_tracing, shutdown_tracing
-from runwright_db import create_pool, migrate
+from runwright_db import create_pool, prepare_schema, retention
 from runwright_proto.limits import MAX_BODY_BYTES
 from runwright_proto.permissions import inbox_prefix
 from runwright_storage import FilesystemStore
 
-from runwright_gateway import health, screening, service_audit, slack_update, telemetry
+from runwright_gateway import health, pruning, screening, service_audit, slack_update, telemetry
 from runwright_gateway.access_log import AccessLogMiddleware
 from runwright_gateway.admin_token import AdminToken
 from runwright_gateway.approvals_api import ApprovalController, SlackController
@@ -103,7 +103,9 @@ def create_app(settings: GatewaySettings) -> Litestar:
             inbox_prefix=inbox_prefix("gateway"),
         )
         pool = await create_pool(settings.database_url, max_size=20)
-        await migrate(pool, "gateway", "runwright_gateway.migrations")
+        await prepare_schema(
+            pool, "gateway", "runwright_gateway.migrations", settings.migrate_on_start
+        )
         app.state.audit = AuditWriter(pool)
         await app.state.audit.start()
         hub = EventHub(settings.sse_client_buffer)
@@ -113,6 +115,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
         js, stopping = nc.jetstream(), asyncio.Event()
         await service_audit.ensure_consumer(js)
         auditing = asyncio.create_task(service_audit.run(js, pool, stopping))
+        pruner = asyncio.create_task(retention.periodic(pool, pruning.prune, stopping))
         app.state.nc, app.state.pool, app.state.hub, app.state.feed = nc, pool, hub, feed
         app.state.files = FilesystemStore(Path(settings.artifact_dir))
         app.state.http = slack_update.client()
@@ -125,6 +128,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
                 probes.close()
             stopping.set()
             await auditing
+            await pruner
             await hub.stop()
             await feed.stop()
             await app.state.http.aclose()

@@ -17,7 +17,7 @@ from runwright_bus.service import ServiceContext, service
 from runwright_common import metrics
 from runwright_common.logging import get_logger
 from runwright_common.settings import load
-from runwright_db import OutboxRelay, create_pool, migrate
+from runwright_db import OutboxRelay, create_pool, prepare_schema, retention
 from runwright_db.outbox import Carrier
 from runwright_proto import streams, subjects
 from runwright_proto.artifacts import ArtifactStored
@@ -39,6 +39,7 @@ from runwright_queue import (
     control,
     job_metrics,
     limits,
+    pruning,
     reaper,
     reports,
     submission,
@@ -157,7 +158,7 @@ async def main() -> None:
     async with service("queue", settings) as ctx:
         pool = await create_pool(settings.database_url, max_size=10)
         ctx.stack.push_async_callback(pool.close)
-        await migrate(pool, "queue", "runwright_queue.migrations")
+        await prepare_schema(pool, "queue", "runwright_queue.migrations", settings.migrate_on_start)
         if sealed := await vault.seal_legacy_rows(pool, keys):
             log.info("sealed run secrets stored before sealing", rows=sealed, key_id=keys.active_id)
         await ensure_topology(
@@ -192,4 +193,5 @@ async def main() -> None:
         ctx.spawn(
             timers.run_timers(pool, ctx.stop, relay.kick, settings.redispatch_after_s), "timers"
         )
+        ctx.spawn(retention.periodic(pool, pruning.prune, ctx.stop), "retention")
         await ctx.serve_until_stopped()

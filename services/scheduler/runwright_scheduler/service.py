@@ -11,10 +11,11 @@ from runwright_bus import ensure_topology, serve
 from runwright_bus.service import service
 from runwright_common.logging import get_logger
 from runwright_common.settings import load
-from runwright_db import create_pool, migrate
+from runwright_db import create_pool, prepare_schema, retention
 from runwright_proto import schedules, streams
 from runwright_proto.schedules import CreateSchedule, DeleteSchedule, UpdateSchedule
 
+from runwright_scheduler import pruning
 from runwright_scheduler.firing import Firing
 from runwright_scheduler.registry import Registry
 from runwright_scheduler.settings import SchedulerSettings
@@ -44,7 +45,9 @@ async def main() -> None:
     async with service("scheduler", settings) as ctx:
         pool = await create_pool(settings.database_url, max_size=4)
         ctx.stack.push_async_callback(pool.close)
-        await migrate(pool, "scheduler", "runwright_scheduler.migrations")
+        await prepare_schema(
+            pool, "scheduler", "runwright_scheduler.migrations", settings.migrate_on_start
+        )
         await ensure_topology(ctx.js, streams.ALL_STREAMS)
 
         async def database() -> str:
@@ -64,4 +67,5 @@ async def main() -> None:
             timeout_s=settings.submit_timeout_s,
         )
         ctx.spawn(run_ticks(firing, ctx.stop, settings.tick_s), "firing")
+        ctx.spawn(retention.periodic(pool, pruning.prune, ctx.stop), "retention")
         await ctx.serve_until_stopped()
