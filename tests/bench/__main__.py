@@ -25,6 +25,7 @@ from tests.bench import (
     egress_overhead,
     engine_overhead,
     fanout,
+    instrumentation,
     live_and_artifacts,
     spares,
     submit_latency,
@@ -67,6 +68,11 @@ def fixture_app_process() -> Iterator[str]:
 def _egress(_: Stack | None) -> str:
     with fixture_app_process() as base:
         return egress_overhead.run_with(base)
+
+
+def _instrumentation(_: Stack | None) -> str:
+    with fixture_app_process() as base:
+        return instrumentation.run_with(base)
 
 
 def _density(_: Stack | None) -> str:
@@ -114,6 +120,7 @@ BENCHMARKS: dict[str, tuple[bool, Callable[[Stack | None], str]]] = {
     "spares": (False, _spares),
     "density": (False, _density),
     "tables": (False, _tables),
+    "instrumentation": (False, _instrumentation),
     "submit": (True, _submit),
     "live": (True, _live),
     "decisions": (True, _decisions),

@@ -1,0 +1,264 @@
+"""The cost of metrics and tracing: the same work on two stacks, instrumentation on and off.
+
+Both stacks run side by side for the whole benchmark and the measurements alternate between them
+(one job here, one job there), so whatever else the machine does falls on both alike:
+
+- a 20-step runbook against the fixture app, submit → terminal status (the engine benchmark's
+  steps), one job at a time;
+- a submission alone (a job scheduled for tomorrow, so acceptance is measured without running);
+- submit → ``running`` on the job's SSE stream.
+
+"On" is what an operator runs: every service exports spans over OTLP/HTTP (to a sink on loopback
+that reads and drops them) and a scraper reads every service's ``/metrics`` every 5 seconds (three
+times as often as Prometheus's default). "Off" sets ``RUNWRIGHT_METRICS=0`` and the standard
+``OTEL_SDK_DISABLED=true``. The figure is on ÷ off of each median (target ≤ 1.03).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+from runwright_stack.ports import free_port
+from runwright_stack.stack import Stack, StackConfig
+
+from tests.bench.engine_overhead import steps
+from tests.bench.stats import summary_ms, table
+from tests.support.stack import new_data_dir
+
+ROUNDS = 12
+SUBMITS = 150
+RUNNING = 40
+SCRAPE_EVERY_S = 5.0
+SIDES = ("on", "metrics", "off")
+"""Metrics and tracing on; metrics alone (tracing off); both off."""
+
+TINY = {
+    "title": "bench: one tiny step",
+    "settings": {"defaultTimeout": 5000, "pauseBetweenSteps": 0, "stopOnError": True},
+    "metadata": {"startUrl": "about:blank", "goal": "bench", "goalAchieved": True},
+    "steps": [{"ordinal": 0, "description": "wait", "action": {"type": "wait", "duration": 1}}],
+}
+
+
+def twenty_steps(base: str) -> dict[str, Any]:
+    return {
+        "title": "bench: twenty steps",
+        "settings": {"baseUrl": base, "defaultTimeout": 10000, "pauseBetweenSteps": 0},
+        "metadata": {"startUrl": f"{base}/selectors", "goal": "bench", "goalAchieved": True},
+        "steps": steps(),
+    }
+
+
+class _Sink(BaseHTTPRequestHandler):
+    """An OTLP/HTTP receiver that reads each export and drops it (a collector's cheapest peer)."""
+
+    received = 0
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        type(self).received += 1
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def otlp_sink() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), _Sink)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+def metrics_urls(stack: Stack) -> list[str]:
+    return list(stack.metrics_urls.values())
+
+
+@contextlib.contextmanager
+def scraper(urls: list[str]) -> Iterator[dict[str, int]]:
+    """Reads every ``/metrics`` every few seconds, as Prometheus would, until the block ends."""
+    seen = {"scrapes": 0, "failures": 0}
+    stop = threading.Event()
+
+    def loop() -> None:
+        with httpx.Client(timeout=5) as client:
+            while not stop.wait(SCRAPE_EVERY_S):
+                for url in urls:
+                    try:
+                        client.get(url).raise_for_status()
+                        seen["scrapes"] += 1
+                    except httpx.HTTPError:
+                        seen["failures"] += 1
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        yield seen
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+def _stack(env: dict[str, str]) -> Stack:
+    return Stack(
+        StackConfig(
+            data_dir=new_data_dir(),
+            gateway_port=free_port(),
+            admin_token="bench",
+            durable=True,
+            executors=1,
+            executor_slots=2,
+            env={
+                "RUNWRIGHT_EGRESS_ALLOW": "127.0.0.1",
+                "RUNWRIGHT_SUBMIT_RATE_WORKSPACE": "1000000",
+                "RUNWRIGHT_SUBMIT_RATE_CALLER": "1000000",
+                **env,
+            },
+        )
+    )
+
+
+async def _until_ended(api: httpx.AsyncClient, job_id: str, *, running: bool = False) -> float:
+    """Follow the job's SSE stream until it ends (or, with ``running``, until it runs)."""
+    async with api.stream("GET", f"/api/v1/jobs/{job_id}/events") as events:
+        async for line in events.aiter_lines():
+            if not line.startswith("data:"):
+                continue
+            data = json.loads(line[5:])
+            if data["type"] != "status":
+                continue
+            if running and data["status"] == "running":
+                return time.perf_counter()
+            if data["status"] in ("completed", "failed", "cancelled"):
+                if data["status"] != "completed":
+                    raise RuntimeError(f"bench job {job_id} ended {data['status']}")
+                return time.perf_counter()
+    raise RuntimeError(f"the stream of {job_id} ended early")
+
+
+async def _one_job(api: httpx.AsyncClient, runbook: dict[str, Any], *, running: bool) -> float:
+    started = time.perf_counter()
+    response = await api.post("/api/v1/jobs", json={"runbook": runbook})
+    response.raise_for_status()
+    return await _until_ended(api, response.json()["id"], running=running) - started
+
+
+def _rotation(index: int) -> list[str]:
+    """Each round starts with a different side, so no side always goes first."""
+    sides = list(SIDES)
+    shift = index % len(sides)
+    return sides[shift:] + sides[:shift]
+
+
+async def _measure(stacks: dict[str, Stack], base: str) -> dict[str, dict[str, list[float]]]:
+    figures: dict[str, dict[str, list[float]]] = {
+        side: {"twenty": [], "submit": [], "running": []} for side in SIDES
+    }
+    apis = {
+        side: httpx.AsyncClient(
+            base_url=stack.gateway_url,
+            headers={"Authorization": f"Bearer {stack.token}"},
+            timeout=120,
+        )
+        for side, stack in stacks.items()
+    }
+    runbook = twenty_steps(base)
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    try:
+        for side in SIDES:  # warm every stack: browsers, pools, caches
+            await _one_job(apis[side], runbook, running=False)
+        for index in range(ROUNDS):
+            for side in _rotation(index):
+                figures[side]["twenty"].append(await _one_job(apis[side], runbook, running=False))
+        print(f"  … {ROUNDS} twenty-step jobs on each", flush=True)
+        for index in range(SUBMITS):
+            for side in _rotation(index):
+                sent = time.perf_counter()
+                response = await apis[side].post(
+                    "/api/v1/jobs", json={"runbook": TINY, "run_at": tomorrow}
+                )
+                response.raise_for_status()
+                figures[side]["submit"].append(time.perf_counter() - sent)
+        print(f"  … {SUBMITS} submissions on each", flush=True)
+        for index in range(RUNNING):
+            for side in _rotation(index):
+                figures[side]["running"].append(await _one_job(apis[side], TINY, running=True))
+                await asyncio.sleep(0.05)
+        print(f"  … {RUNNING} submit → running on each", flush=True)
+    finally:
+        for api in apis.values():
+            await api.aclose()
+    return figures
+
+
+def run_with(base: str) -> str:
+    with otlp_sink() as sink:
+        stacks = {
+            "on": _stack({"OTEL_EXPORTER_OTLP_ENDPOINT": sink, "OTEL_BSP_SCHEDULE_DELAY": "1000"}),
+            "metrics": _stack({"OTEL_SDK_DISABLED": "true"}),
+            "off": _stack({"RUNWRIGHT_METRICS": "0", "OTEL_SDK_DISABLED": "true"}),
+        }
+        try:
+            for name, stack in stacks.items():
+                started = time.monotonic()
+                stack.start()
+                print(f"  ✓ {name} stack ready in {time.monotonic() - started:.1f} s", flush=True)
+            urls = metrics_urls(stacks["on"]) + metrics_urls(stacks["metrics"])
+            with scraper(urls) as scraped:
+                figures = asyncio.run(_measure(stacks, base))
+        finally:
+            for stack in stacks.values():
+                stack.stop()
+                shutil.rmtree(stack.data_dir, ignore_errors=True)
+        exports = _Sink.received
+    rows = []
+    labels = {
+        "twenty": "20-step runbook, submit → completed",
+        "submit": "submit (accepted, not run)",
+        "running": "submit → running on SSE",
+    }
+    for key, label in labels.items():
+        ours, alone, bare = (summary_ms(figures[side][key]) for side in SIDES)
+        rows.append(
+            (
+                f"{label}, p50 / p95 (ms)",
+                f"{ours['p50']:.1f} / {ours['p95']:.1f}",
+                f"{alone['p50']:.1f} / {alone['p95']:.1f}",
+                f"{bare['p50']:.1f} / {bare['p95']:.1f}",
+                f"{ours['p50'] / bare['p50']:.3f}x",
+                f"{alone['p50'] / bare['p50']:.3f}x",
+                f"{len(figures['on'][key])} each",
+            )
+        )
+    return table(
+        "Instrumentation cost: metrics and tracing on ÷ off, same run "
+        f"(scrapes {scraped['scrapes']}, failed {scraped['failures']}; OTLP exports {exports})",
+        rows,
+        (
+            "measure",
+            "on",
+            "metrics only",
+            "off (baseline)",
+            "on ÷ off (target ≤ 1.03)",
+            "metrics only ÷ off",
+            "samples",
+        ),
+    )
