@@ -65,7 +65,7 @@ async def _run_lane(
 ) -> None:
     for msg in lane:
         started = time.perf_counter()
-        outcome = await _handle_one(msg, decoder, handler)
+        outcome = await _handle_one(msg, decoder, handler, consumer)
         metrics.bus_handled(consumer, outcome, time.perf_counter() - started)
 
 
@@ -81,14 +81,19 @@ def job_fields(context: Context, message: Any = None) -> dict[str, str | int]:
     return fields
 
 
-async def _handle_one(msg: Msg, decoder: msgspec.json.Decoder[Any], handler: Handler) -> str:
-    """Handle and answer one message; returns how it was answered (the metrics' outcome)."""
+async def _handle_one(
+    msg: Msg, decoder: msgspec.json.Decoder[Any], handler: Handler, consumer: str
+) -> str:
+    """Handle and answer one message; returns how it was answered (the metrics' outcome). The
+    span is named by the consumer, not the subject (which may name a job): span names stay few."""
     context = extract_context(msg.headers)
     token = otel_context.attach(context)
     try:
         with (
             tracer("runwright.consume").start_as_current_span(
-                f"consume {msg.subject}", kind=SpanKind.CONSUMER
+                f"consume {consumer}",
+                kind=SpanKind.CONSUMER,
+                attributes={"messaging.destination.name": msg.subject},
             ),
             structlog.contextvars.bound_contextvars(**job_fields(context)),
         ):
