@@ -34,6 +34,8 @@ from typing import Any
 import asyncpg
 import httpx
 import nats
+from nats.aio.client import Client as Nats
+from nats.aio.msg import Msg
 from nats.js.api import RetentionPolicy, StreamConfig
 from runwright_proto import streams
 from runwright_stack.ports import free_port
@@ -129,7 +131,7 @@ async def raw_dispatch(url: str, messages: int, consumers: int) -> float:
     done = asyncio.Event()
     clients = [await nats.connect(url) for _ in range(consumers)]
 
-    async def consume(client: nats.NATS) -> None:
+    async def consume(client: Nats) -> None:
         nonlocal pulled
         sub = await client.jetstream().pull_subscribe("bench.dispatch", "workers", stream=name)
         while not done.is_set():
@@ -160,7 +162,7 @@ async def raw_dispatch(url: str, messages: int, consumers: int) -> float:
 async def raw_request_reply(url: str, count: int) -> list[float]:
     server, client = await nats.connect(url), await nats.connect(url)
 
-    async def echo(msg: nats.aio.msg.Msg) -> None:
+    async def echo(msg: Msg) -> None:
         await msg.respond(msg.data)
 
     await server.subscribe("bench.claim", cb=echo)
@@ -563,7 +565,7 @@ def render(result: Measured, plan: Plan) -> str:
     floor_p50 = percentile(result.claim_floor, 50) * 1000
     floor_p99 = percentile(result.claim_floor, 99) * 1000
     peak_claims = max((r["claims_per_s"] for r in result.throughput), default=0.0)
-    rows = [
+    rows: list[tuple[str, ...]] = [
         (
             f"{r['rate']:.0f}",
             f"{r['submitted_per_s']:.1f}",

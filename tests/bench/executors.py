@@ -123,7 +123,7 @@ def plain_round(base: str, count: int) -> float:
 
 
 def run_with(base: str) -> str:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for count in COUNTS:
         stack = executor_stack(count)
         try:
