@@ -20,10 +20,12 @@ from runwright_stack.stack import Stack, StackConfig
 
 from tests.bench import (
     console_list,
+    controlplane,
     decisions,
     density,
     egress_overhead,
     engine_overhead,
+    executors,
     fanout,
     instrumentation,
     live_and_artifacts,
@@ -75,6 +77,15 @@ def _instrumentation(_: Stack | None) -> str:
         return instrumentation.run_with(base)
 
 
+def _executors(_: Stack | None) -> str:
+    with fixture_app_process() as base:
+        return executors.run_with(base)
+
+
+def _controlplane(_: Stack | None) -> str:
+    return controlplane.run()
+
+
 def _density(_: Stack | None) -> str:
     return density.run()
 
@@ -121,6 +132,8 @@ BENCHMARKS: dict[str, tuple[bool, Callable[[Stack | None], str]]] = {
     "density": (False, _density),
     "tables": (False, _tables),
     "instrumentation": (False, _instrumentation),
+    "controlplane": (False, _controlplane),  # its own stack, with simulated executors
+    "executors": (False, _executors),  # a stack per executor count
     "submit": (True, _submit),
     "live": (True, _live),
     "decisions": (True, _decisions),
