@@ -1,0 +1,49 @@
+"""``make soak``: the chaos soak on a stack of its own, then its table; exits 1 when a property
+fails. ``make soak SOAK_ARGS="--jobs 100 --faults 8"`` runs a short one."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import sys
+from pathlib import Path
+
+from tests.soak.soak import Options, soak
+from tests.support.stack import supervised_stack
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.soak", description=__doc__)
+    parser.add_argument("--jobs", type=int, default=1000, help="at least this many jobs")
+    parser.add_argument("--faults", type=int, default=60, help="at least this many faults")
+    parser.add_argument("--max-duration", type=float, default=3 * 3600, help="seconds, at most")
+    parser.add_argument("--settle", type=float, default=300, help="seconds to settle, at most")
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--executors", type=int, default=1, help="single-node stack only")
+    parser.add_argument(
+        "--cluster", action="store_true", help="the clustered shape (3 NATS nodes, 2 replicas)"
+    )
+    parser.add_argument("--keep-logs", type=Path, default=None, help="copy the logs here")
+    args = parser.parse_args()
+    options = Options(
+        jobs=args.jobs, faults=args.faults, max_duration_s=args.max_duration, settle_s=args.settle
+    )
+    if args.seed is not None:
+        options.seed = args.seed
+    overrides: dict[str, object] = {"executors": args.executors}
+    if args.keep_logs is not None:
+        keep: Path = args.keep_logs
+        overrides["after_stop"] = lambda data: shutil.copytree(
+            data / "logs", keep, dirs_exist_ok=True
+        )
+    if args.cluster:
+        overrides["cluster"] = True
+    with supervised_stack(**overrides) as (stack, _):
+        outcome = asyncio.run(soak(stack, options))
+        print(outcome.table(), flush=True)
+    return 0 if outcome.passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
