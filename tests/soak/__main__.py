@@ -24,11 +24,15 @@ def main() -> int:
     parser.add_argument(
         "--cluster", action="store_true", help="the clustered shape (3 NATS nodes, 2 replicas)"
     )
+    parser.add_argument(
+        "--plan", default="", help="faults first, comma-separated: approval,postgres,nats-0,..."
+    )
     parser.add_argument("--keep-logs", type=Path, default=None, help="copy the logs here")
     args = parser.parse_args()
     options = Options(
         jobs=args.jobs, faults=args.faults, max_duration_s=args.max_duration, settle_s=args.settle
     )
+    options.plan = [target for target in args.plan.split(",") if target]
     if args.seed is not None:
         options.seed = args.seed
     overrides: dict[str, object] = {"executors": args.executors}

@@ -8,7 +8,7 @@ import json
 import random
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,7 +92,7 @@ class Api:
 
     async def events(
         self, path: str, last_event_id: int | None, base: str | None = None
-    ) -> AsyncIterator[SseEvent | int]:
+    ) -> AsyncGenerator[SseEvent | int, None]:
         """One connection to an SSE stream: the HTTP status first, then each event with an id
         (comments and keep-alives are skipped) until the server ends it or it breaks."""
         headers = {"Last-Event-ID": str(last_event_id)} if last_event_id is not None else {}

@@ -177,22 +177,22 @@ def _followers(
     found.add("SSE job streams never told the job ended", unfinished, of)
     found.facts["SSE job-stream connections"] = sum(f.connections for f in records.followers)
     expected = Counter((job_id, seq) for job_id, rows in events.items() for seq, _, _ in rows)
-    for follower in records.workspace:
-        got = Counter(follower.events)
+    for stream in records.workspace:
+        heard = Counter(stream.events)
         of = f"of {sum(expected.values())} events"
         found.add(
-            f"SSE workspace stream {follower.name}: events lost",
-            [f"{j} #{s}" for j, s in expected if (j, s) not in got],
+            f"SSE workspace stream {stream.name}: events lost",
+            [f"{j} #{s}" for j, s in expected if (j, s) not in heard],
             of,
         )
         found.add(
-            f"SSE workspace stream {follower.name}: events duplicated",
-            [f"{j} #{s} x{n}" for (j, s), n in got.items() if n > 1]
-            + [f"position {p} x{n}" for p, n in Counter(follower.positions).items() if n > 1],
+            f"SSE workspace stream {stream.name}: events duplicated",
+            [f"{j} #{s} x{n}" for (j, s), n in heard.items() if n > 1]
+            + [f"position {p} x{n}" for p, n in Counter(stream.positions).items() if n > 1],
             of,
         )
-        found.add(f"SSE workspace stream {follower.name}: resets", follower.resets)
-        found.facts[f"SSE workspace stream {follower.name} connections"] = follower.connections
+        found.add(f"SSE workspace stream {stream.name}: resets", stream.resets)
+        found.facts[f"SSE workspace stream {stream.name} connections"] = stream.connections
 
 
 def _webhooks(

@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from runwright_stack.stack import Stack
+from runwright_stack.stack import Child, Stack
 
 from tests.soak import stack_hooks
 
@@ -41,6 +41,9 @@ class FaultDriver:
     log: list[Fault] = field(default_factory=list)
     postgres_at: int = 4
     """The fault number at which PostgreSQL restarts (once)."""
+    plan: list[str] = field(default_factory=list)
+    """Faults to inject first, in order, to repeat a run: a service's name (``approval``,
+    ``gateway-1``), ``postgres``, ``nats-<i>`` or ``drain:<executor>``."""
 
     @property
     def counts(self) -> Counter[str]:
@@ -64,6 +67,9 @@ class FaultDriver:
     def inject(self) -> None:
         at = time.monotonic() - self.started
         number = len(self.log)
+        if self.plan:
+            self.planned(at, self.plan.pop(0))
+            return
         if number == self.postgres_at and self.stack.postgres is not None:
             self.say(Fault(at, POSTGRES, "postgres", self.restart_postgres()))
             return
@@ -83,17 +89,32 @@ class FaultDriver:
         if kind == DRAIN:
             up = [c for c in stack_hooks.executors(self.stack).values() if c.alive()]
             if up:
-                child = self.rng.choice(up)
-                down_s = self.rng.uniform(15, 30)
-                # The supervisor starts a dead process again once its restart is due: due in
-                # down_s, so the executor stays scaled down that long, then comes back.
-                child.restarts.due_at = time.monotonic() + down_s
-                assert child.proc is not None
-                child.proc.send_signal(signal.SIGTERM)
-                self.say(Fault(at, DRAIN, child.name, f"(back in {down_s:.0f} s)"))
+                self.drain(at, self.rng.choice(up))
                 return
         up = [c for c in stack_hooks.services(self.stack).values() if c.alive()]
-        child = self.rng.choice(up)
+        self.kill(at, self.rng.choice(up))
+
+    def planned(self, at: float, target: str) -> None:
+        if target == "postgres":
+            self.say(Fault(at, POSTGRES, "postgres", self.restart_postgres()))
+        elif target.startswith("nats-"):
+            stack_hooks.nats_nodes(self.stack)[int(target.removeprefix("nats-"))].kill()
+            self.say(Fault(at, NATS, target))
+        elif target.startswith("drain:"):
+            self.drain(at, self.stack.children[target.removeprefix("drain:")])
+        else:
+            self.kill(at, self.stack.children[target])
+
+    def drain(self, at: float, child: Child) -> None:
+        down_s = self.rng.uniform(15, 30)
+        # The supervisor starts a dead process again once its restart is due: due in down_s,
+        # so the executor stays scaled down that long, then comes back.
+        child.restarts.due_at = time.monotonic() + down_s
+        assert child.proc is not None
+        child.proc.send_signal(signal.SIGTERM)
+        self.say(Fault(at, DRAIN, child.name, f"(back in {down_s:.0f} s)"))
+
+    def kill(self, at: float, child: Child) -> None:
         assert child.proc is not None
         pid = child.proc.pid
         with contextlib.suppress(ProcessLookupError):

@@ -30,6 +30,8 @@ class Options:
     settle_s: float = 300
     seed: int = field(default_factory=lambda: random.SystemRandom().randrange(1 << 30))
     interval_s: tuple[float, float] = (10.0, 20.0)
+    plan: list[str] = field(default_factory=list)
+    """Faults to inject first (``FaultDriver.plan``), to repeat what a run found."""
     concurrency: int = 0
     """Jobs in flight at once (0: three per executor slot)."""
 
@@ -106,7 +108,7 @@ def say(text: str) -> None:
 
 
 async def soak(stack: Stack, options: Options) -> Outcome:
-    rng = random.Random(options.seed)  # noqa: S311 - seeded, so a run can be repeated
+    rng = random.Random(options.seed + 1)  # noqa: S311 - seeded, so a run can be repeated
     say(f"seed {options.seed}; {options.jobs} jobs, {options.faults} faults")
     api = Api(lambda: stack_hooks.gateway_urls(stack), stack.token, rng, patience_s=180)
     demo = f"http://127.0.0.1:{stack.config.demo_port}"
@@ -146,7 +148,13 @@ async def soak(stack: Stack, options: Options) -> Outcome:
         schedule_id = schedule.json()["id"]
         schedule_from = datetime.fromisoformat(schedule.json()["next_fire_at"])
 
-        driver = FaultDriver(stack, rng, options.interval_s)
+        # Its own generator: the same seed gives the same faults at the same times.
+        driver = FaultDriver(
+            stack,
+            random.Random(options.seed),  # noqa: S311 - seeded, so a run can be repeated
+            options.interval_s,
+            plan=list(options.plan),
+        )
         driver.postgres_at = max(1, options.faults // 2)
         stop_faults = asyncio.Event()
         faults = asyncio.create_task(driver.run(stop_faults))
@@ -188,6 +196,10 @@ async def soak(stack: Stack, options: Options) -> Outcome:
             findings = await check(stack.database_url, api, workload.records, receiver, scope)
             if findings.ok or time.monotonic() - settle_started > options.settle_s:
                 break
+            if time.monotonic() - last_said > 30:
+                last_said = time.monotonic()
+                failing = [f"{p.name}: {p.figure}" for p in findings.properties if not p.holds]
+                say(f"settling; not yet: {'; '.join(failing)}")
             await asyncio.sleep(5)
         settle_s = time.monotonic() - settle_started
         workload.stopping.set()
