@@ -44,6 +44,11 @@ class _HookedTransaction(Transaction):  # type: ignore[misc]
         pending: list[Callback] = self._connection.after_commit
         committed = False
         try:
+            if extype is not None and self._connection.is_closed():
+                # The server ended the connection, and the transaction with it: nothing is left
+                # to roll back, and the loss is the error to raise (a PostgresConnectionError,
+                # "retry later"), not asyncpg's complaint that the connection is closed.
+                return
             await super().__aexit__(extype, ex, tb)
             committed = extype is None
         finally:
