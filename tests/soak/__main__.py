@@ -9,7 +9,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from tests.soak.soak import Options, soak
+from tests.soak.soak import Options, Outcome, soak
 from tests.support.stack import supervised_stack
 
 
@@ -36,15 +36,22 @@ def main() -> int:
     if args.seed is not None:
         options.seed = args.seed
     overrides: dict[str, object] = {"executors": args.executors}
-    if args.keep_logs is not None:
-        keep: Path = args.keep_logs
-        overrides["after_stop"] = lambda data: shutil.copytree(
-            data / "logs", keep, dirs_exist_ok=True
-        )
+    outcomes: list[Outcome] = []
+
+    def keep_logs(data: Path) -> None:
+        """The services' logs, where asked, and always when a property failed."""
+        failed = not outcomes or not outcomes[0].passed
+        keep = args.keep_logs or (Path(f"/tmp/runwright-soak-{options.seed}") if failed else None)
+        if keep is not None:
+            shutil.copytree(data / "logs", keep, dirs_exist_ok=True)
+            print(f"logs kept in {keep}", flush=True)
+
+    overrides["after_stop"] = keep_logs
     if args.cluster:
         overrides["cluster"] = True
     with supervised_stack(**overrides) as (stack, _):
         outcome = asyncio.run(soak(stack, options))
+        outcomes.append(outcome)
         print(outcome.table(), flush=True)
     return 0 if outcome.passed else 1
 
