@@ -9,6 +9,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from tests.soak import stack_hooks
 from tests.soak.soak import Options, Outcome, soak
 from tests.support.stack import supervised_stack
 
@@ -20,9 +21,14 @@ def main() -> int:
     parser.add_argument("--max-duration", type=float, default=3 * 3600, help="seconds, at most")
     parser.add_argument("--settle", type=float, default=300, help="seconds to settle, at most")
     parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--executors", type=int, default=1, help="single-node stack only")
     parser.add_argument(
-        "--cluster", action="store_true", help="the clustered shape (3 NATS nodes, 2 replicas)"
+        "--executors", type=int, default=None, help="executor processes (default: the shape's)"
+    )
+    parser.add_argument(
+        "--single-node",
+        action="store_true",
+        help="one nats-server and one process per service (default: the clustered shape, "
+        "3 NATS nodes and 2 replicas of each service, where the stack has it)",
     )
     parser.add_argument(
         "--plan", default="", help="faults first, comma-separated: approval,postgres,nats-0,..."
@@ -35,7 +41,9 @@ def main() -> int:
     options.plan = [target for target in args.plan.split(",") if target]
     if args.seed is not None:
         options.seed = args.seed
-    overrides: dict[str, object] = {"executors": args.executors}
+    overrides: dict[str, object] = {}
+    if args.executors is not None:
+        overrides["executors"] = args.executors
     outcomes: list[Outcome] = []
 
     def keep_logs(data: Path) -> None:
@@ -47,7 +55,7 @@ def main() -> int:
             print(f"logs kept in {keep}", flush=True)
 
     overrides["after_stop"] = keep_logs
-    if args.cluster:
+    if stack_hooks.can_cluster() and not args.single_node:
         overrides["cluster"] = True
     with supervised_stack(**overrides) as (stack, _):
         outcome = asyncio.run(soak(stack, options))

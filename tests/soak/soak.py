@@ -45,6 +45,7 @@ class Outcome:
     api: Api
     run_s: float
     settle_s: float
+    shape: str = ""
 
     @property
     def ok(self) -> bool:
@@ -53,7 +54,8 @@ class Outcome:
     def table(self) -> str:
         lines = [
             f"Chaos soak, seed {self.options.seed}: {self.run_s:.0f} s under faults, "
-            f"settled in {self.settle_s:.0f} s"
+            f"settled in {self.settle_s:.0f} s",
+            f"Shape: {self.shape}",
         ]
         lines.append("")
         lines.append(f"{'Faults injected':<60} {'count':>8}")
@@ -207,7 +209,16 @@ async def soak(stack: Stack, options: Options) -> Outcome:
             task.cancel()
         await asyncio.gather(*workload.tasks, *workload.follow_tasks, return_exceptions=True)
     await api.close()
-    return Outcome(options, findings, driver, workload, api, run_s, settle_s)
+    return Outcome(options, findings, driver, workload, api, run_s, settle_s, shape(stack))
+
+
+def shape(stack: Stack) -> str:
+    names = stack_hooks.services(stack)
+    return (
+        f"{len(stack_hooks.nats_nodes(stack))} NATS node(s), "
+        f"{len(stack_hooks.gateway_urls(stack))} gateway(s), "
+        f"{len(stack_hooks.executors(stack))} executor(s), {len(names)} service processes"
+    )
 
 
 async def _drain(tasks: set[asyncio.Task[None]]) -> None:

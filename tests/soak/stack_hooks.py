@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runwright_stack.stack import Child, Stack
+from runwright_stack.stack import Child, Stack, StackConfig
 
 NOT_SERVICES = frozenset({"demo"})
 """Children that are no part of Runwright (the demo site the jobs drive)."""
@@ -33,3 +33,9 @@ def executors(stack: Stack) -> dict[str, Child]:
 
 def clustered(stack: Stack) -> bool:
     return len(nats_nodes(stack)) > 1
+
+
+def can_cluster() -> bool:
+    """Whether this stack knows the clustered shape (``StackConfig.cluster``): the soak runs on
+    it whenever it can."""
+    return "cluster" in StackConfig.__dataclass_fields__
