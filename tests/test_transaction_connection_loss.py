@@ -57,3 +57,23 @@ async def test_a_connection_ended_inside_a_transaction_raises_the_loss_itself(
         raised.value, asyncpg.PostgresConnectionError | asyncpg.OperatorInterventionError
     ), repr(raised.value)
     assert await pool.fetchval("SELECT 2") == 2, "the pool connects again"
+
+
+async def test_a_statement_on_a_connection_the_server_ended_while_idle_is_a_lost_connection(
+    pool: asyncpg.Pool, stack: Stack
+) -> None:
+    """What a PostgreSQL restart does to every idle connection in the pools: the next statement
+    on one fails as a lost connection (retry), not as asyncpg's InternalClientError ("another
+    operation is in progress"), which the gateway answered with a 500 and which ended the
+    approval service's webhook dispatcher."""
+    admin = await asyncpg.connect(stack.database_url)
+    try:
+        for _ in range(5):  # the goodbye may or may not have reached the client: both ways
+            async with pool.acquire() as conn:
+                pid = await conn.fetchval("SELECT pg_backend_pid()")
+                await admin.execute("SELECT pg_terminate_backend($1)", pid)
+                with pytest.raises(asyncpg.PostgresConnectionError):
+                    await conn.fetchval("SELECT 1")
+            assert await pool.fetchval("SELECT 2") == 2, "the pool connects again"
+    finally:
+        await admin.close()
