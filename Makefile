@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 UV = $(shell command -v uv 2>/dev/null || echo .uv/bin/uv)
 
-.PHONY: help install run test bench lint fmt typecheck proto check-proto clean
+.PHONY: help install run test bench soak lint fmt typecheck proto check-proto clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}'
@@ -21,6 +21,9 @@ test: install ## run the test suite (real nats-server, PostgreSQL, Chromium)
 
 bench: install ## run the benchmarks (figures beside a baseline measured in the same run)
 	@$(PY) -m tests.bench $(BENCH_ARGS)
+
+soak: install ## the chaos soak: every kind of job while processes die, then the checker (SOAK_ARGS="--jobs 1000 --faults 60")
+	@$(PY) -m tests.soak $(SOAK_ARGS)
 
 .PHONY: screenshots
 screenshots: install ## refresh the console screenshots in docs/images (starts the whole system)

@@ -9,7 +9,7 @@ a statement has committed when it returns, so the callback runs at once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -25,6 +25,39 @@ class HookedConnection(asyncpg.Connection):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.after_commit: list[Callback] = []
+
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._lost_when_ended(super().execute(*args, **kwargs))
+
+    async def executemany(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._lost_when_ended(super().executemany(*args, **kwargs))
+
+    async def fetch(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._lost_when_ended(super().fetch(*args, **kwargs))
+
+    async def fetchrow(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._lost_when_ended(super().fetchrow(*args, **kwargs))
+
+    async def fetchval(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._lost_when_ended(super().fetchval(*args, **kwargs))
+
+    async def _lost_when_ended(self, statement: Awaitable[Any]) -> Any:
+        """A statement on a connection PostgreSQL ended while it sat idle (a restart, an
+        administrator) fails as a lost connection, as one ended mid-statement does: a
+        ``PostgresConnectionError`` that every caller treats as "the database is away, retry"
+        (503 at the gateway). asyncpg raises ``InternalClientError`` ("another operation is in
+        progress") when the server's goodbye arrived before the socket closed, and
+        ``InterfaceError`` once it closed; either way nothing was sent, and the connection is
+        dropped so the pool makes a new one."""
+        try:
+            return await statement
+        except asyncpg.exceptions.InternalClientError as exc:
+            self.terminate()
+            raise asyncpg.ConnectionDoesNotExistError(f"the connection was lost: {exc}") from exc
+        except asyncpg.InterfaceError as exc:
+            if not self.is_closed():
+                raise
+            raise asyncpg.ConnectionDoesNotExistError(f"the connection was lost: {exc}") from exc
 
     def transaction(
         self, *, isolation: str | None = None, readonly: bool = False, deferrable: bool = False
@@ -44,6 +77,11 @@ class _HookedTransaction(Transaction):  # type: ignore[misc]
         pending: list[Callback] = self._connection.after_commit
         committed = False
         try:
+            if extype is not None and self._connection.is_closed():
+                # The server ended the connection, and the transaction with it: nothing is left
+                # to roll back, and the loss is the error to raise (a PostgresConnectionError,
+                # "retry later"), not asyncpg's complaint that the connection is closed.
+                return
             await super().__aexit__(extype, ex, tb)
             committed = extype is None
         finally:
