@@ -24,6 +24,7 @@ from tests.bench import (
     density,
     egress_overhead,
     engine_overhead,
+    failure_detection,
     fanout,
     instrumentation,
     live_and_artifacts,
@@ -75,6 +76,10 @@ def _instrumentation(_: Stack | None) -> str:
         return instrumentation.run_with(base)
 
 
+def _detect(_: Stack | None) -> str:
+    return failure_detection.run()
+
+
 def _density(_: Stack | None) -> str:
     return density.run()
 
@@ -121,6 +126,7 @@ BENCHMARKS: dict[str, tuple[bool, Callable[[Stack | None], str]]] = {
     "density": (False, _density),
     "tables": (False, _tables),
     "instrumentation": (False, _instrumentation),
+    "detect": (False, _detect),
     "submit": (True, _submit),
     "live": (True, _live),
     "decisions": (True, _decisions),
