@@ -131,6 +131,16 @@ class Bench:
 
         return asyncio.run(go())
 
+    def execute(self, script: str) -> None:
+        async def go() -> None:
+            conn = await asyncpg.connect(self.stack.database_url)
+            try:
+                await conn.execute(script)
+            finally:
+                await conn.close()
+
+        asyncio.run(go())
+
     def submit(self, count: int, seconds: float) -> list[str]:
         return [
             self.api.post("/api/v1/jobs", json={"runbook": waiting(seconds)}).json()["id"]
@@ -227,7 +237,7 @@ def measure(env: dict[str, str]) -> tuple[str, ...]:
     stack.start()
     try:
         bench = Bench(stack, env)
-        bench.sql(RECORDER)
+        bench.execute(RECORDER)
         idle, _ = bench.phase(busy=False)
         busy, false_alarms = bench.phase(busy=True)
         from_kill, from_renewal = bench.kills(max(1, KILLS // EXECUTORS))
