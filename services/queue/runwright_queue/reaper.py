@@ -2,8 +2,8 @@
 
 Expiry is judged by the database's clock (``lease_expires_at < now()``; renewals set it from the
 same clock), never an executor's. A pass that comes late because the queue itself was stalled
-reaps nothing: renewals that waited for the queue meanwhile are applied first (see
-docs/failure-detection.md)."""
+reaps nothing (never two passes in a row): renewals that waited for the queue meanwhile are
+applied first (see docs/failure-detection.md)."""
 
 from __future__ import annotations
 
@@ -88,12 +88,14 @@ async def run_reaper(
 ) -> None:
     """A pass every ``interval_s``, or sooner when a lease runs out sooner: a lease is reaped
     within ``MIN_GAP_S`` of its end while the queue keeps up, never later than ``interval_s``."""
-    late_s = 0.0
+    late_s, skipped = 0.0, False
     while not stop.is_set():
         wait_s = interval_s
-        if late_s > STALL_S:
+        if late_s > STALL_S and not skipped:  # never two in a row: a slow queue still reaps
             log.warning("reaper pass late; renewals go first", late_s=round(late_s, 2))
+            skipped = True
         else:
+            skipped = False
             try:
                 if await reap_expired(pool, max_requeues) and callable(on_change):
                     on_change()
