@@ -1,15 +1,23 @@
 """Executor loss: a file handed over before the executor died is still stored, and the job does
-not hang: it fails as `executor lost` once the lease runs out."""
+not hang: it fails as `executor lost` once the lease runs out, within the lease plus the reaper's
+interval after the executor's last renewal (the shipped settings; docs/failure-detection.md)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import time
+import uuid
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
+import asyncpg
 import httpx
 import pytest
+from runwright_common.settings import load
+from runwright_executor.settings import ExecutorSettings
+from runwright_queue.settings import QueueSettings
 from runwright_stack.stack import Stack
 from support.runbooks import runbook
 from support.sse import read_events
@@ -18,15 +26,13 @@ from support.stack import running_stack
 pytestmark = pytest.mark.e2e
 
 
+ENV = {"RUNWRIGHT_MAX_QUEUED": "2"}
+"""Lease, renewal and reaper timing as shipped."""
+
+
 @pytest.fixture(scope="module")
 def short_lease_stack() -> Iterator[Stack]:
-    with running_stack(
-        env={
-            "RUNWRIGHT_LEASE_MS": "3000",
-            "RUNWRIGHT_REAPER_INTERVAL_S": "0.5",
-            "RUNWRIGHT_MAX_QUEUED": "2",
-        }
-    ) as stack:
+    with running_stack(env=dict(ENV)) as stack:
         yield stack
 
 
@@ -139,6 +145,66 @@ def test_a_job_that_asked_for_it_is_requeued_from_the_first_step_when_its_execut
     ]
     assert "requeued from the first step" in statuses[2].data["reason"]
     assert [s["status"] for s in job["steps"]] == ["success", "success"]
+
+
+async def lease_watch(dsn: str, job_id: str) -> tuple[datetime, datetime, datetime, str, str]:
+    """Once the executor is killed: the job's last lease end before it left ``running``, the
+    database's time just after the kill, and the transition's time, status and reason."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        killed_at = await conn.fetchval("SELECT clock_timestamp()")
+        expires: datetime | None = None
+        while True:
+            row = await conn.fetchrow(
+                "SELECT status, lease_expires_at, updated_at, reason FROM queue.jobs WHERE id = $1",
+                uuid.UUID(job_id),
+            )
+            assert row is not None
+            if row["status"] != "running":
+                assert expires is not None, dict(row)
+                return expires, killed_at, row["updated_at"], row["status"], row["reason"]
+            expires = row["lease_expires_at"] or expires  # it stays put for a lease once killed
+            await asyncio.sleep(0.1)
+    finally:
+        await conn.close()
+
+
+def test_a_dead_executors_job_leaves_running_within_the_lease_and_one_reaper_interval(
+    short_lease_stack: Stack,
+    fixture_url: str,
+) -> None:
+    stack = short_lease_stack
+    stack.revive()
+    lease = timedelta(milliseconds=load(ExecutorSettings, ENV).lease_ms)
+    sweep = timedelta(seconds=load(QueueSettings, ENV).reaper_interval_s)
+    assert lease + sweep <= timedelta(seconds=10)  # the promise: detected within 10 s
+    api = client(stack)
+    document = runbook(
+        [{"action": {"type": "wait", "duration": 60000}}], start_url=fixture_url, timeout_ms=70000
+    )
+    job_id = api.post("/api/v1/jobs", json={"runbook": document}).json()["id"]
+    deadline = time.time() + 60
+    with api.stream("GET", f"/api/v1/jobs/{job_id}/events") as events:
+        for line in events.iter_lines():
+            if '"ordinal":0' in line and '"status":"running"' in line:
+                break
+            assert time.time() < deadline
+    time.sleep(2 * lease.total_seconds() / 3)  # a few renewals: the lease now ends later
+    kill_executor(stack)
+    expires, killed_at, left_at, status, reason = asyncio.run(
+        lease_watch(stack.database_url, job_id)
+    )
+    renewed_at = expires - lease
+    print(
+        f"\nlease {lease.total_seconds()} s, reaper interval {sweep.total_seconds()} s: "
+        f"last renewal -> left running {(left_at - renewed_at).total_seconds():.3f} s, "
+        f"kill -> left running {(left_at - killed_at).total_seconds():.3f} s, "
+        f"lease end -> left running {(left_at - expires).total_seconds():.3f} s"
+    )
+    assert (status, reason) == ("failed", "executor lost")
+    assert left_at >= expires, "reaped before its lease ran out"
+    assert left_at - renewed_at <= lease + sweep
+    stack.revive()
 
 
 def test_a_full_queue_answers_429_and_queued_jobs_can_be_cancelled(

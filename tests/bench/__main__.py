@@ -26,6 +26,7 @@ from tests.bench import (
     egress_overhead,
     engine_overhead,
     executors,
+    failure_detection,
     fanout,
     instrumentation,
     live_and_artifacts,
@@ -86,6 +87,10 @@ def _controlplane(_: Stack | None) -> str:
     return controlplane.run()
 
 
+def _detect(_: Stack | None) -> str:
+    return failure_detection.run()
+
+
 def _density(_: Stack | None) -> str:
     return density.run()
 
@@ -134,6 +139,7 @@ BENCHMARKS: dict[str, tuple[bool, Callable[[Stack | None], str]]] = {
     "instrumentation": (False, _instrumentation),
     "controlplane": (False, _controlplane),  # its own stack, with simulated executors
     "executors": (False, _executors),  # a stack per executor count
+    "detect": (False, _detect),
     "submit": (True, _submit),
     "live": (True, _live),
     "decisions": (True, _decisions),

@@ -123,6 +123,12 @@ SELECTOR_RETRIES = Counter(
     ["action"],
     registry=None,
 )
+LEASE_RENEWAL_LATENESS = Histogram(
+    "runwright_lease_renewal_lateness_seconds",
+    "How late each granted lease renewal was sent (its due time to its request)",
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+    registry=None,
+)
 EXECUTOR_SLOTS = Gauge("runwright_executor_slots", "Job slots", ["state"], registry=None)
 BROWSER_CONTEXTS = Gauge(
     "runwright_browser_contexts_open", "Browser contexts open (jobs' and spares)", registry=None
@@ -184,6 +190,7 @@ GROUPS: dict[str, tuple[Collector, ...]] = {
         EXECUTOR_SLOTS,
         BROWSER_CONTEXTS,
         EGRESS_BLOCKED,
+        LEASE_RENEWAL_LATENESS,
     ),
     "approval": (WEBHOOK_DELIVERIES, APPROVAL_WAIT, APPROVALS_WAITING),
 }
@@ -328,6 +335,11 @@ def step_finished(action: str, status: str, duration_ms: int, retries: int) -> N
         STEP_DURATION.labels(action, STEP_STATUS.get(status, status)).observe(duration_ms / 1000)
         if retries:
             SELECTOR_RETRIES.labels(action).inc(retries)
+
+
+def lease_renewed(late_s: float) -> None:
+    if _state.enabled:
+        LEASE_RENEWAL_LATENESS.observe(max(late_s, 0.0))
 
 
 def executor_slots(busy: Callable[[], int], total: int) -> None:

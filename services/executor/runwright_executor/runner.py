@@ -58,6 +58,16 @@ class LeaseLost(Exception):
     pass
 
 
+def lease_clock() -> float:
+    """Seconds on a clock that keeps counting while the machine is suspended, as the database's
+    does: a lease that ran out during a suspension is known to have run out on waking."""
+    return time.clock_gettime(getattr(time, "CLOCK_BOOTTIME", time.CLOCK_MONOTONIC))
+
+
+RETRY_PAUSE_S = 0.2
+"""After a failed renewal, the next try comes this soon (the lease may be close to its end)."""
+
+
 @dataclass
 class JobContext:
     nc: Client
@@ -74,6 +84,8 @@ class JobContext:
     """Contexts made ahead, one per free slot (None: each job makes its own)."""
     pressure: Pressure | None = None
     """How steps' timeouts stretch while the host is short of CPU (None: they never do)."""
+    lease_renew_ms: int = 1_500
+    """How often a running job's lease is renewed (``RUNWRIGHT_LEASE_RENEW_MS``)."""
 
 
 def file_ref(record: FileRecord) -> FileRef:
@@ -104,6 +116,7 @@ class NatsObserver(Observer):
             description = self.runner.describe(step)
             await steering.approve(step, description, self.runner.stager.stage, self.files_dir)
             await steering.wait_while_paused()
+        self.runner.check_lease()  # no step starts on a lease that may have run out
 
     async def held(self, step: Step, result: StepResult, round_: int) -> Held:
         return await self.runner.steering.hold(
@@ -148,8 +161,14 @@ class NatsObserver(Observer):
 
 
 class JobRunner:
-    def __init__(self, ctx: JobContext, claim: ClaimReply) -> None:
+    def __init__(self, ctx: JobContext, claim: ClaimReply, claimed_at: float | None = None) -> None:
+        """``claimed_at``: `lease_clock` when the claim was asked for (the lease began later)."""
         assert claim.runbook is not None
+        self.lease_until = (
+            lease_clock() if claimed_at is None else claimed_at
+        ) + ctx.lease_ms / 1000
+        """`lease_clock` time by which the lease has surely not yet run out: the last granted
+        claim or renewal's request time plus the lease (the queue stamped it later)."""
         self.ctx, self.job_id, self.attempt = ctx, claim.job_id, claim.attempt
         self.claim = claim
         self.secrets: tuple[str, ...] = tuple(claim.secrets.values())
@@ -208,11 +227,25 @@ class JobRunner:
             with contextlib.suppress(asyncio.CancelledError, LeaseLost):
                 await lease
 
+    def check_lease(self) -> None:
+        """Raise `LeaseLost` if the lease may have run out (the queue may have given the job to
+        another attempt): the attempt must do nothing more."""
+        if lease_clock() >= self.lease_until:
+            raise LeaseLost("could not renew the lease in time")
+
     async def _keep_lease(self) -> None:
-        interval = self.ctx.lease_ms / 3000
-        last_ok = time.monotonic()
+        """Renew every ``lease_renew_ms``; after a failed try, try again shortly, each try's
+        timeout within what is left of the lease. Raises `LeaseLost` when the queue says the job
+        is no longer this attempt's, or when the lease may have run out."""
+        lease_s = self.ctx.lease_ms / 1000
+        every_s = self.ctx.lease_renew_ms / 1000
+        due = self.lease_until - lease_s + every_s
         while True:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(max(0.0, due - lease_clock()))
+            sent = lease_clock()
+            left = self.lease_until - sent
+            if left <= 0:
+                raise LeaseLost("could not renew the lease in time")
             try:
                 reply: RenewReply = await request(
                     self.ctx.nc,
@@ -224,16 +257,18 @@ class JobRunner:
                         lease_ms=self.ctx.lease_ms,
                     ),
                     RenewReply,
-                    timeout=interval,
+                    timeout=min(every_s, left),
                 )
             except Exception as exc:
-                if time.monotonic() - last_ok > self.ctx.lease_ms / 1000:
-                    raise LeaseLost("could not renew the lease in time") from exc
-                log.info("lease not renewed; trying again", error=repr(exc))
+                log.info("lease not renewed; trying again", error=repr(exc), left_s=round(left, 2))
+                due = lease_clock() + RETRY_PAUSE_S
                 continue
             if not reply.ok:
                 raise LeaseLost(reply.reason or "lease lost")
-            last_ok = time.monotonic()
+            self.lease_until = sent + lease_s
+            late = sent - due
+            metrics.lease_renewed(late)
+            due = sent + every_s
 
     async def _run(self) -> None:
         claim = self.claim

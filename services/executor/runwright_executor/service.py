@@ -31,7 +31,7 @@ from runwright_engine.pressure import Pressure
 from runwright_proto import streams, subjects
 from runwright_proto.commands import CONCURRENCY_LIMIT, ClaimJob, ClaimReply, DispatchJob
 
-from runwright_executor.runner import CONTEXT_OPTIONS, JobContext, JobRunner
+from runwright_executor.runner import CONTEXT_OPTIONS, JobContext, JobRunner, lease_clock
 from runwright_executor.settings import ExecutorSettings
 
 log = get_logger("runwright.executor")
@@ -110,6 +110,7 @@ async def main() -> None:
             browser=browser,
             executor_id=ctx.instance,
             lease_ms=settings.lease_ms,
+            lease_renew_ms=settings.lease_renew_ms,
             files_dir=Path(settings.files_dir or Path(tempfile.gettempdir()) / "runwright-files"),
             env_prefix=settings.env_prefix,
             egress=egress,
@@ -185,6 +186,7 @@ async def _claim_and_run(ctx: ServiceContext, job_ctx: JobContext, msg: Msg) -> 
         f"consume {msg.subject}", kind=SpanKind.CONSUMER
     ):
         dispatch: DispatchJob = decode(msg.data, DispatchJob)
+        asked = lease_clock()  # the lease the claim grants begins later
         try:
             claim: ClaimReply = await request(
                 ctx.nc,
@@ -210,10 +212,10 @@ async def _claim_and_run(ctx: ServiceContext, job_ctx: JobContext, msg: Msg) -> 
         if not claim.granted:
             log.info("dispatch not claimed", job_id=dispatch.job_id, reason=claim.reason)
             return
-    await run_claimed(job_ctx, claim)
+    await run_claimed(job_ctx, claim, asked)
 
 
-async def run_claimed(job_ctx: JobContext, claim: ClaimReply) -> None:
+async def run_claimed(job_ctx: JobContext, claim: ClaimReply, asked: float | None = None) -> None:
     """Run a claimed job in its own trace (the one its submission started, whichever dispatch
     woke this executor), every log line written meanwhile naming the job, attempt and
     workspace."""
@@ -232,7 +234,7 @@ async def run_claimed(job_ctx: JobContext, claim: ClaimReply) -> None:
         ),
     ):
         log.info("running job")
-        runner = RUNNING[claim.job_id] = JobRunner(job_ctx, claim)
+        runner = RUNNING[claim.job_id] = JobRunner(job_ctx, claim, asked)
         try:
             await runner.run()
         finally:

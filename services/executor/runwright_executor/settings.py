@@ -3,7 +3,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from msgspec import Meta
+from runwright_common.errors import SettingsError
 from runwright_common.settings import CommonSettings
+
+RENEWALS_PER_LEASE = 3
+"""A lease must outlast at least this many renewal periods, so that two renewals in a row can
+be lost or late (a NATS hiccup, a starved event loop) without the job being declared lost."""
 
 
 class ExecutorSettings(CommonSettings, frozen=True, kw_only=True):
@@ -13,7 +18,13 @@ class ExecutorSettings(CommonSettings, frozen=True, kw_only=True):
     """``RUNWRIGHT_CHROMIUM_NO_SANDBOX=1``: run Chromium without its sandbox. Only for an executor
     that must run as root; it refuses to start as root otherwise."""
     headless: bool = True
-    lease_ms: int = 30_000
+    lease_ms: Annotated[int, Meta(ge=1000)] = 6_000
+    """``RUNWRIGHT_LEASE_MS``: how long a claim or renewal keeps a job this executor's. A dead
+    executor's jobs leave ``running`` at most this plus the queue's ``RUNWRIGHT_REAPER_INTERVAL_S``
+    after its last renewal (docs/failure-detection.md)."""
+    lease_renew_ms: Annotated[int, Meta(ge=100)] = 1_500
+    """``RUNWRIGHT_LEASE_RENEW_MS``: how often a running job's lease is renewed (one NATS request
+    to the queue each); at most ``RUNWRIGHT_LEASE_MS`` / 3."""
     drain_grace_s: float = 60.0
     files_dir: str = ""  # default: runwright-files in the system's temporary directory
     env_prefix: str = "RUNWRIGHT_VAR_"
@@ -29,6 +40,14 @@ class ExecutorSettings(CommonSettings, frozen=True, kw_only=True):
     timeout_stretch: Annotated[float, Meta(ge=1, le=10)] = 3.0
     """``RUNWRIGHT_TIMEOUT_STRETCH``: the most a step's timeouts grow while the host is short of
     CPU (they count the time the page was given; see ``runwright_engine.pressure``); 1: never."""
+
+    def __post_init__(self) -> None:
+        if self.lease_ms < RENEWALS_PER_LEASE * self.lease_renew_ms:
+            raise SettingsError(
+                f"RUNWRIGHT_LEASE_MS ({self.lease_ms}) must be at least {RENEWALS_PER_LEASE} times "
+                f"RUNWRIGHT_LEASE_RENEW_MS ({self.lease_renew_ms}): a lease must survive two lost "
+                "renewals"
+            )
 
     def warm_slots(self) -> int:
         """How many spare contexts to keep: one per slot, never more than the slots."""

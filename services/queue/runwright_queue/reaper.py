@@ -1,9 +1,15 @@
-"""A job never hangs: a lease that was not renewed in time means its executor is gone."""
+"""A job never hangs: a lease that was not renewed in time means its executor is gone.
+
+Expiry is judged by the database's clock (``lease_expires_at < now()``; renewals set it from the
+same clock), never an executor's. A pass that comes late because the queue itself was stalled
+reaps nothing (never two passes in a row): renewals that waited for the queue meanwhile are
+applied first (see docs/failure-detection.md)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 
 import asyncpg
 from runwright_common.logging import get_logger
@@ -15,6 +21,16 @@ from runwright_queue.timers import lose_executor
 
 log = get_logger("runwright.queue.reaper")
 EXECUTOR_LOST = "executor lost"
+STALL_S = 1.0
+"""A pass starting this much later than it meant to means the queue was stalled."""
+MIN_GAP_S = 0.1
+"""Passes come at most this often, however close the next expiry."""
+NEXT_EXPIRY = (
+    "SELECT extract(epoch FROM min(lease_expires_at) - clock_timestamp()) FROM queue.jobs "
+    "WHERE status IN ('running', 'paused', 'waiting_for_approval')"
+)
+"""Seconds until the next active lease runs out, by the database's clock (the partial index
+``jobs_lease_idx`` answers it)."""
 
 
 async def reap_expired(pool: asyncpg.Pool, max_requeues: int = 3) -> int:
@@ -52,6 +68,17 @@ async def reap_expired(pool: asyncpg.Pool, max_requeues: int = 3) -> int:
     return reaped
 
 
+def _clock() -> float:
+    """Seconds, counting while the machine is suspended (as the database's clock does)."""
+    return time.clock_gettime(getattr(time, "CLOCK_BOOTTIME", time.CLOCK_MONOTONIC))
+
+
+async def next_expiry_s(pool: asyncpg.Pool) -> float | None:
+    """Seconds until the next active lease runs out (None: no active lease)."""
+    value = await pool.fetchval(NEXT_EXPIRY)
+    return None if value is None else float(value)
+
+
 async def run_reaper(
     pool: asyncpg.Pool,
     stop: asyncio.Event,
@@ -59,11 +86,25 @@ async def run_reaper(
     on_change: object,
     max_requeues: int = 3,
 ) -> None:
+    """A pass every ``interval_s``, or sooner when a lease runs out sooner: a lease is reaped
+    within ``MIN_GAP_S`` of its end while the queue keeps up, never later than ``interval_s``."""
+    late_s, skipped = 0.0, False
     while not stop.is_set():
-        try:
-            if await reap_expired(pool, max_requeues) and callable(on_change):
-                on_change()
-        except (asyncpg.PostgresError, OSError) as exc:
-            log.warning("reaper pass failed", error=str(exc))
+        wait_s = interval_s
+        if late_s > STALL_S and not skipped:  # never two in a row: a slow queue still reaps
+            log.warning("reaper pass late; renewals go first", late_s=round(late_s, 2))
+            skipped = True
+        else:
+            skipped = False
+            try:
+                if await reap_expired(pool, max_requeues) and callable(on_change):
+                    on_change()
+                upcoming = await next_expiry_s(pool)
+                if upcoming is not None:
+                    wait_s = min(interval_s, max(MIN_GAP_S, upcoming + 0.005))
+            except (asyncpg.PostgresError, OSError) as exc:
+                log.warning("reaper pass failed", error=str(exc))
+        waited_from = _clock()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval_s)
+            await asyncio.wait_for(stop.wait(), wait_s)
+        late_s = _clock() - waited_from - wait_s

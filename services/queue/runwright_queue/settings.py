@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from typing import Annotated
+
+from msgspec import Meta
 from runwright_common.errors import SettingsError
 from runwright_common.settings import CommonSettings
 
@@ -8,7 +11,10 @@ from runwright_queue.sealing import BadKey, Keyring
 
 class QueueSettings(CommonSettings, frozen=True, kw_only=True):
     database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
-    reaper_interval_s: float = 2.0
+    reaper_interval_s: Annotated[float, Meta(gt=0, le=10)] = 1.0
+    """``RUNWRIGHT_REAPER_INTERVAL_S``: how often the reaper looks for expired leases. A dead
+    executor's jobs leave ``running`` at most the executor's ``RUNWRIGHT_LEASE_MS`` plus this after
+    its last renewal (docs/failure-detection.md)."""
     max_queued: int = 10_000
     workspace_concurrency: int = 50
     redispatch_after_s: float = 30.0
