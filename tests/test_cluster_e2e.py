@@ -86,6 +86,16 @@ def submit(api: httpx.Client, document: dict[str, Any]) -> str:
     return job_id
 
 
+def completed(api: httpx.Client, job_id: str) -> bool:
+    """Whether the job ends completed; if not, the test fails naming how it ended."""
+    job = wait_status(api, job_id, TERMINAL)
+    if job["status"] != "completed":
+        _, events = read_events(api, f"/api/v1/jobs/{job_id}/events")
+        ended = [e.data for e in events if e.event in ("status", "step", "approval")][-3:]
+        pytest.fail(f"job {job_id} {job['status']}: {ended}")
+    return True
+
+
 def wait_status(api: httpx.Client, job_id: str, wanted: tuple[str, ...]) -> dict[str, Any]:
     deadline = time.monotonic() + 120
     while True:
@@ -231,7 +241,7 @@ def test_a_nats_node_killed_while_jobs_run_loses_no_job_and_rejoins(
     assert not victim.alive()
     more = [submit(gateways[i % 2], steps(demo, 2)) for i in range(2)]
     for job_id in jobs + more:
-        assert wait_status(gateways[1], job_id, TERMINAL)["status"] == "completed", job_id
+        assert completed(gateways[1], job_id)
     cluster.revive()
     assert victim.alive()
     infos = wait_all_current(cluster)
