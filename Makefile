@@ -13,7 +13,7 @@ help: ## list the targets
 install: ## install everything: Python deps (uv, locked), Chromium (Playwright's or Debian's)
 	@bash deploy/bootstrap.sh
 
-run: install ## start the whole system in the foreground (Ctrl-C stops it)
+run: install ## start the whole system in the foreground (Ctrl-C stops it; RUNWRIGHT_CLUSTER=1: clustered)
 	@$(VENV)/bin/runwright run
 
 test: install ## run the test suite (real nats-server, PostgreSQL, Chromium)

@@ -195,7 +195,7 @@ def _ratio(ours: float, theirs: float) -> str:
 
 
 def run(stack: Stack, jobs: int = 200) -> str:
-    slots = stack.config.executors * stack.config.executor_slots
+    slots = stack.config.executor_count * stack.config.executor_slots
     baseline = summary_ms(asyncio.run(nats_round_trips(stack.nats.url, 1000)))
     running, first_steps = asyncio.run(submit_to_running(stack, jobs))
     ours = summary_ms(running)

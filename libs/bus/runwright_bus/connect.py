@@ -13,20 +13,27 @@ from runwright_common.logging import get_logger
 log = get_logger("runwright.bus")
 
 
+def _address(url: str) -> tuple[str, int]:
+    parsed = urlparse(url if "://" in url else f"nats://{url}")
+    return parsed.hostname or "127.0.0.1", parsed.port or 4222
+
+
 async def wait_for_port(url: str, timeout: float = 30.0) -> None:
-    first = url.split(",")[0]
-    parsed = urlparse(first if "://" in first else f"nats://{first}")
-    host, port = parsed.hostname or "127.0.0.1", parsed.port or 4222
+    """Until one of the servers in ``url`` (comma-separated: a cluster's nodes) accepts a
+    connection; a node that is down does not hold a service back while another is up."""
+    addresses = [_address(part.strip()) for part in url.split(",") if part.strip()]
     deadline = time.monotonic() + timeout
     while True:
-        try:
-            _, writer = await asyncio.open_connection(host, port)
+        for host, port in addresses:
+            try:
+                _, writer = await asyncio.open_connection(host, port)
+            except OSError:
+                continue
             writer.close()
             return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.05)
+        if time.monotonic() > deadline:
+            raise OSError(f"no NATS server accepts connections at {url}")
+        await asyncio.sleep(0.05)
 
 
 async def connect(
@@ -54,7 +61,7 @@ async def connect(
         log.info("nats reconnected")
 
     return await nats.connect(
-        servers=url.split(","),
+        servers=[part.strip() for part in url.split(",") if part.strip()],
         name=name,
         error_cb=on_error,
         disconnected_cb=on_disconnected,

@@ -11,8 +11,10 @@ from typing import Any
 import msgspec
 import structlog
 from nats.aio.msg import Msg
+from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
+from nats.js.errors import ServiceUnavailableError
 from opentelemetry import context as otel_context
 from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind
@@ -25,6 +27,40 @@ from runwright_proto.streams import ConsumerSpec
 log = get_logger("runwright.consume")
 
 Handler = Callable[[Any, Msg], Awaitable[None]]
+OUTAGE_PAUSE_S = (0.1, 0.25, 0.5, 1.0, 2.0)
+"""Pauses between fetches while JetStream does not answer (the last one repeats)."""
+
+
+class Fetcher:
+    """Batches from a pull subscription that outlast a JetStream outage: a node of the cluster
+    dying, the consumer's leader moving, a nats-server restarting. A fetch that finds no one to
+    answer (503, no responders) is tried again after a pause, with a warning, instead of ending
+    the loop that consumes (which would leave the service up and its work undone)."""
+
+    def __init__(self, sub: JetStreamContext.PullSubscription, consumer: str) -> None:
+        self.sub = sub
+        self.consumer = consumer
+        self.failures = 0
+
+    async def fetch(self, batch: int, timeout: float = 1.0) -> list[Msg]:
+        try:
+            msgs = await self.sub.fetch(batch, timeout=timeout)
+        except (NatsTimeout, TimeoutError):
+            self.failures = 0
+            return []
+        except (ServiceUnavailableError, NoRespondersError) as exc:
+            pause = OUTAGE_PAUSE_S[min(self.failures, len(OUTAGE_PAUSE_S) - 1)]
+            self.failures += 1
+            log.warning(
+                "jetstream did not answer a fetch; trying again",
+                consumer=self.consumer,
+                error=str(exc) or type(exc).__name__,
+                failures=self.failures,
+            )
+            await asyncio.sleep(pause)
+            return []
+        self.failures = 0
+        return msgs
 
 
 async def consume_keyed(
@@ -43,12 +79,12 @@ async def consume_keyed(
     its delay; :class:`PermanentError` or undecodable data → term (logged as a dead letter).
     """
     sub = await js.pull_subscribe_bind(spec.durable, spec.stream)
+    fetcher = Fetcher(sub, spec.durable)
     decoder = msgspec.json.Decoder(kind)
     try:
         while not stop.is_set():
-            try:
-                msgs = await sub.fetch(batch, timeout=1.0)
-            except (NatsTimeout, TimeoutError):
+            msgs = await fetcher.fetch(batch)
+            if not msgs:
                 continue
             lanes: dict[str, list[Msg]] = defaultdict(list)
             for msg in msgs:

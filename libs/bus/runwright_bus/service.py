@@ -38,6 +38,8 @@ class ServiceContext:
     """Totals the health answer reports beside the checks (read when asked)."""
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     started: bool = False
+    failed: str = ""
+    """The background task that ended with an error (the service then stops, and exits 1)."""
 
     async def readiness(self) -> dict[str, str]:
         results = {
@@ -64,7 +66,23 @@ class ServiceContext:
         get_logger(f"runwright.{self.name}").info("draining")
 
     def spawn(self, coro: Awaitable[None], name: str) -> None:
-        self.tasks.append(asyncio.create_task(coro, name=name))  # type: ignore[arg-type]
+        """Run ``coro`` until the service stops. Should it end with an error, the service stops
+        and exits with an error: a process left up with one of its loops dead would answer
+        health checks while its work went undone; stopped, it is started again."""
+        task: asyncio.Task[None] = asyncio.create_task(coro, name=name)  # type: ignore[arg-type]
+        task.add_done_callback(self._ended)
+        self.tasks.append(task)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or (error := task.exception()) is None:
+            return
+        if self.failed or self.stop.is_set():
+            return  # stopping already: asyncio reports an error while draining
+        self.failed = task.get_name()
+        get_logger(f"runwright.{self.name}").error(
+            "background task failed; stopping", task=self.failed, exc_info=error
+        )
+        self.stop.set()
 
 
 @asynccontextmanager
@@ -104,6 +122,8 @@ async def service(name: str, settings: CommonSettings) -> AsyncIterator[ServiceC
                 await asyncio.wait(ctx.tasks, timeout=30)
             shutdown_tracing()
     log.info("stopped")
+    if ctx.failed:
+        raise RuntimeError(f"background task {ctx.failed} failed")
 
 
 async def _drain(nc: Client) -> None:

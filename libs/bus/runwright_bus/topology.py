@@ -8,7 +8,9 @@ How many copies of each stream a JetStream cluster keeps is the installation's c
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
+from typing import TypeVar
 
 import msgspec
 from nats.errors import TimeoutError as NatsTimeout
@@ -24,6 +26,11 @@ from nats.js.errors import APIError, NotFoundError
 from runwright_common.errors import SettingsError
 from runwright_common.settings import env_name, load
 from runwright_proto.streams import ALL_STREAMS, ConsumerSpec, StreamSpec
+
+T = TypeVar("T")
+SETTLE_S = 60.0
+"""How long a JetStream request is tried again while the system is busy or choosing a leader."""
+INSUFFICIENT_RESOURCES = 10023
 
 
 class Replicas(msgspec.Struct, frozen=True, kw_only=True):
@@ -75,6 +82,38 @@ def consumer_config(spec: ConsumerSpec) -> ConsumerConfig:
     )
 
 
+def _passing(exc: Exception) -> bool:
+    """A refusal that passes: no answer in time, or JetStream "temporarily unavailable" (a
+    cluster electing a leader, a node that just came back); not "too few servers"."""
+    if isinstance(exc, NatsTimeout | TimeoutError):
+        return True
+    return isinstance(exc, APIError) and exc.code == 503 and exc.err_code != INSUFFICIENT_RESOURCES
+
+
+async def settled(call: Callable[[], Awaitable[T]], within_s: float = SETTLE_S) -> T:
+    """``call()``, tried again while JetStream is busy or between leaders (every replica of
+    every service declares the topology at once on a cluster's first start)."""
+    deadline = asyncio.get_running_loop().time() + within_s
+    delay = 0.1
+    while True:
+        try:
+            return await call()
+        except (APIError, NatsTimeout, TimeoutError) as exc:
+            if not _passing(exc) or asyncio.get_running_loop().time() > deadline:
+                raise
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 2.0)
+
+
+async def _declare_stream(js: JetStreamContext, config: StreamConfig) -> None:
+    assert config.name is not None
+    try:
+        await js.stream_info(config.name)
+        await js.update_stream(config)
+    except NotFoundError:
+        await js.add_stream(config)
+
+
 async def ensure_topology(
     js: JetStreamContext,
     streams: Iterable[StreamSpec],
@@ -89,11 +128,7 @@ async def ensure_topology(
     for spec in streams:
         config = stream_config(spec, replicas.of(spec.name))
         try:
-            try:
-                await js.stream_info(spec.name)
-                await js.update_stream(config)
-            except NotFoundError:
-                await js.add_stream(config)
+            await settled(partial(_declare_stream, js, config))
         except APIError as exc:
             if config.num_replicas == 1:
                 raise
@@ -103,7 +138,7 @@ async def ensure_topology(
                 "JetStream servers in the cluster (a single nats-server keeps 1)"
             ) from exc
     for consumer in consumers:
-        await js.add_consumer(consumer.stream, consumer_config(consumer))
+        await settled(partial(js.add_consumer, consumer.stream, consumer_config(consumer)))
 
 
 async def wait_for_consumer(

@@ -28,7 +28,15 @@ def build_parser() -> Parser:
         "--version", action="version", version=f"runwright {version('runwright-cli')}"
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="start the whole system in the foreground (embedded default)")
+    serve = commands.add_parser(
+        "run", help="start the whole system in the foreground (embedded default)"
+    )
+    serve.add_argument(
+        "--cluster",
+        action="store_true",
+        help="three NATS nodes, two replicas of every service, three executors"
+        " (also RUNWRIGHT_CLUSTER=1)",
+    )
     demo = commands.add_parser("demo", help="serve the bundled demo web application")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8090)
@@ -97,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
 
         sys.exit(run_migrate(os.environ, args.database_url, args.check))
     if args.command == "run":
-        sys.exit(run_foreground())
+        sys.exit(run_foreground(cluster=args.cluster))
     if args.command == "demo":
         from runwright_demo.__main__ import main as serve_demo
 

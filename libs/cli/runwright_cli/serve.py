@@ -15,15 +15,18 @@ from runwright_stack.stack import Stack, StackConfig
 console = Console(highlight=False)
 
 
-def config_from(env: Mapping[str, str]) -> StackConfig:
+def config_from(env: Mapping[str, str], *, cluster: bool = False) -> StackConfig:
+    """``cluster``: the clustered shape (``--cluster``), as ``RUNWRIGHT_CLUSTER=1`` asks too."""
+    executors = env.get("RUNWRIGHT_EXECUTORS")
     return StackConfig(
         data_dir=Path(env.get("RUNWRIGHT_DATA_DIR", ".runwright")),
         gateway_port=int(env.get("RUNWRIGHT_GATEWAY_PORT", "8080")),
         admin_token=env.get("RUNWRIGHT_ADMIN_TOKEN") or None,
         database_url=env.get("DATABASE_URL") or env.get("RUNWRIGHT_DATABASE_URL") or None,
         demo_port=int(env.get("RUNWRIGHT_DEMO_PORT", "8090")) or None,
-        executors=int(env.get("RUNWRIGHT_EXECUTORS", "1")),
+        executors=int(executors) if executors else None,
         executor_slots=int(env.get("RUNWRIGHT_EXECUTOR_SLOTS", "2")),
+        cluster=cluster or env.get("RUNWRIGHT_CLUSTER", "").lower() in ("1", "true", "yes"),
     )
 
 
@@ -46,8 +49,14 @@ def token_lines(stack: Stack, config: StackConfig) -> list[str]:
 def _announce(stack: Stack, config: StackConfig, started: float) -> None:
     console.print(
         f"\n[bold green]Runwright is running[/] "
-        f"({time.monotonic() - started:.1f} s) at {stack.gateway_url}"
+        f"({time.monotonic() - started:.1f} s) at {', '.join(stack.gateway_urls)}"
     )
+    if config.cluster:
+        console.print(
+            f"  cluster:     {len(stack.nats_nodes)} NATS nodes ({stack.nats_address}), "
+            f"{sum(1 for c in stack.children.values() if c.health_port)} service processes "
+            "(any gateway serves every request)"
+        )
     lines = token_lines(stack, config)
     console.print(lines[0])
     console.print(f"  logs:        {stack.log_dir}")
@@ -72,8 +81,8 @@ def _progress(_: str, text: str) -> None:
     console.print(f"  [green]✓[/] {text}")
 
 
-def run_foreground() -> int:
-    config = config_from(os.environ)
+def run_foreground(*, cluster: bool = False) -> int:
+    config = config_from(os.environ, cluster=cluster)
     stack = Stack(config)
     stopping = False
 

@@ -19,6 +19,7 @@ import os
 import secrets
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -58,6 +59,8 @@ class EmbeddedPostgres:
         self.durable = durable
         self.account: Account | None = system_account(PG_USER)
         self.proc: subprocess.Popen[bytes] | None = None
+        self._lock = threading.RLock()
+        self._restarting = False
 
     @property
     def password(self) -> str:
@@ -113,14 +116,26 @@ class EmbeddedPostgres:
                 == 0
             ):
                 return
-            if not self.alive():
+            if self.proc is None or self.proc.poll() is not None:
                 raise RuntimeError(f"PostgreSQL exited while starting; see {self.log}")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"PostgreSQL not ready after {timeout:g} s; see {self.log}")
             time.sleep(0.1)
 
     def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        """Running, or being restarted on purpose (the supervisor leaves it alone meanwhile)."""
+        return self._restarting or (self.proc is not None and self.proc.poll() is None)
+
+    def restart(self, timeout: float = 60) -> None:
+        """Stop fast and start again: same port, same data; returns once it accepts sessions."""
+        with self._lock:
+            self._restarting = True
+            try:
+                self.stop()
+                self._launch()
+                self.wait_ready(timeout)
+            finally:
+                self._restarting = False
 
     def _stop_leftover(self) -> None:
         """A server an earlier run left behind stops; a lock file naming a process that is not
@@ -178,7 +193,13 @@ class EmbeddedPostgres:
             os.chown(hba, self.account.uid, self.account.gid)
 
     def launch(self) -> None:
-        """Start the server process (after a crash too: same port, same data)."""
+        """Start the server process (after a crash too: same port, same data); a no-op while it
+        runs or is being restarted."""
+        with self._lock:
+            if not self.alive():
+                self._launch()
+
+    def _launch(self) -> None:
         self._stop_leftover()
         argv = [
             str(bin_dir() / "postgres"),

@@ -1,6 +1,9 @@
 """The whole system on one machine: nats-server, PostgreSQL, the six services, the demo app.
 
 Used by ``runwright run`` (``make run``) and by the end-to-end tests, so both run the same way.
+Clustered (``StackConfig.cluster``, ``runwright run --cluster``): three nats-server nodes in one
+JetStream cluster with every stream at three replicas, two replicas of each service but the
+executor, three executors, the gateways on ``gateway_port`` and the port after it.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from runwright_db.migrate_all import migrate_all
 
 from runwright_stack import priority
 from runwright_stack.accounts import Account, drop_to, open_to_accounts, private_dir, system_account
-from runwright_stack.nats_server import NatsServer
+from runwright_stack.nats_server import ClusterPlan, NatsServer
 from runwright_stack.ports import free_port, port_in_use, wait_for_port
 from runwright_stack.postgres import EmbeddedPostgres
 from runwright_stack.processes import spawn, tail, terminate
@@ -34,6 +37,12 @@ from runwright_stack.supervision import Restarts
 EGRESS_ALLOW = "RUNWRIGHT_EGRESS_ALLOW"
 SERVICES = ("queue", "scheduler", "approval", "artifact", "executor", "gateway")
 NO_DATABASE = frozenset({"executor"})
+CLUSTER_NODES = 3
+"""nats-server nodes in the clustered shape (and so each stream's replicas)."""
+CLUSTER_REPLICAS = 2
+"""Processes of each service but the executor in the clustered shape."""
+CLUSTER_EXECUTORS = 3
+REPLICAS_SETTING = "RUNWRIGHT_STREAM_REPLICAS"
 DATABASE_LOGIN = ("RUNWRIGHT_DATABASE_URL", "DATABASE_URL", "PGPASSWORD", "PGPASSFILE", "PGUSER")
 STORE_CREDENTIALS = ("RUNWRIGHT_S3_ACCESS_KEY", "RUNWRIGHT_S3_SECRET_KEY")
 """Only the artifact service holds object-store credentials."""
@@ -65,10 +74,30 @@ class StackConfig:
     admin_token: str | None = None
     database_url: str | None = None
     demo_port: int | None = None
-    executors: int = 1
+    executors: int | None = None
+    """Executor processes; None: one, or three when clustered."""
     executor_slots: int = 2
     durable: bool = True
     env: dict[str, str] = field(default_factory=dict)
+    cluster: bool = False
+    """Three NATS nodes (streams at three replicas), two replicas of every other service."""
+
+    @property
+    def executor_count(self) -> int:
+        if self.executors is not None:
+            return self.executors
+        return CLUSTER_EXECUTORS if self.cluster else 1
+
+    def replicas(self, service: str) -> int:
+        """Processes of ``service``."""
+        if service == "executor":
+            return self.executor_count
+        return CLUSTER_REPLICAS if self.cluster else 1
+
+    @property
+    def gateway_ports(self) -> list[int]:
+        """Where the gateways listen: ``gateway_port`` and, clustered, the port after it."""
+        return [self.gateway_port + i for i in range(self.replicas("gateway"))]
 
 
 def write_admin_token(path: Path) -> str:
@@ -107,22 +136,58 @@ class Child:
         return self.proc is not None and self.proc.poll() is None
 
 
+def child_name(config: StackConfig, service: str, index: int) -> str:
+    """``queue``, ``executor-0``, ...; clustered, every service's replicas are numbered
+    (``gateway-0``, ``gateway-1``, ...)."""
+    return f"{service}-{index}" if service == "executor" or config.cluster else service
+
+
 class Stack:
     def __init__(self, config: StackConfig) -> None:
         self.config = config
         self.data_dir = config.data_dir.resolve()
         self.log_dir = self.data_dir / "logs"
-        self.nats = NatsServer(self.data_dir, self.log_dir, authorize=True)
+        self.nats_nodes = self._nats_nodes()
+        self.nats = self.nats_nodes[0]
+        """The first node (the only one unless clustered)."""
         self.postgres: EmbeddedPostgres | None = None
         self.children: dict[str, Child] = {}
-        self.nats_restarts = Restarts()
+        self.nats_restarts = [Restarts() for _ in self.nats_nodes]
         self.postgres_restarts = Restarts()
         self.database_passwords: dict[str, str] = {}
         self.token = ""
 
+    def _nats_nodes(self) -> list[NatsServer]:
+        if not self.config.cluster:
+            return [NatsServer(self.data_dir, self.log_dir, authorize=True)]
+        plans = ClusterPlan.new(CLUSTER_NODES)
+        first = NatsServer(self.data_dir, self.log_dir, authorize=True, cluster=plans[0])
+        return [first] + [
+            NatsServer(
+                self.data_dir, self.log_dir, authorize=True, cluster=p, passwords=first.passwords
+            )
+            for p in plans[1:]
+        ]
+
+    @property
+    def nats_address(self) -> str:
+        """Every node, comma-separated, without credentials (what services are given)."""
+        return ",".join(node.address for node in self.nats_nodes)
+
+    @property
+    def nats_urls(self) -> list[str]:
+        """Each node's administrator URL (every subject): for tools and tests; nats-py takes
+        the list as ``servers``."""
+        return [node.url for node in self.nats_nodes]
+
     @property
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{self.config.gateway_port}"
+
+    @property
+    def gateway_urls(self) -> list[str]:
+        """Every gateway (clustered: two, on ``gateway_port`` and the port after it)."""
+        return [f"http://127.0.0.1:{port}" for port in self.config.gateway_ports]
 
     @property
     def metrics_urls(self) -> dict[str, str]:
@@ -179,24 +244,37 @@ class Stack:
 
     def start(self, progress: Progress = _quiet, ready_timeout: float = 180) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        if port_in_use(self.config.gateway_port):
-            raise RuntimeError(
-                f"port {self.config.gateway_port} is in use; set "
-                "RUNWRIGHT_GATEWAY_PORT to a free port"
-            )
+        for port in self.config.gateway_ports:
+            if port_in_use(port):
+                raise RuntimeError(
+                    f"port {port} is in use; set RUNWRIGHT_GATEWAY_PORT to a free port"
+                    + (
+                        " (the gateways take it and the port after it)"
+                        if self.config.cluster
+                        else ""
+                    )
+                )
         self.token = self.admin_token()
         (self.data_dir / "api-url").write_text(self.gateway_url + "\n")  # for the runwright CLI
         started = time.monotonic()
-        self.nats.start()
-        progress(
-            "nats",
-            f"nats-server with JetStream on {self.nats.address} (a user per service) "
-            f"({(time.monotonic() - started) * 1000:.0f} ms)",
-        )
+        self._start_nats()
+        if self.config.cluster:
+            progress(
+                "nats",
+                f"NATS JetStream cluster of {len(self.nats_nodes)} nodes on {self.nats_address} "
+                f"(streams at {len(self.nats_nodes)} replicas, a user per service) "
+                f"({(time.monotonic() - started) * 1000:.0f} ms)",
+            )
+        else:
+            progress(
+                "nats",
+                f"nats-server with JetStream on {self.nats.address} (a user per service) "
+                f"({(time.monotonic() - started) * 1000:.0f} ms)",
+            )
         self._start_postgres(progress)
         self._migrate(progress)
         for name in SERVICES:
-            for index in range(self.config.executors if name == "executor" else 1):
+            for index in range(self.config.replicas(name)):
                 self._add_service(name, index)
         if self.config.demo_port:
             self._add_child(
@@ -208,6 +286,16 @@ class Stack:
         for child in self.children.values():
             self._launch(child)
         self.wait_ready(progress, ready_timeout)
+
+    def _start_nats(self, timeout: float = 30) -> None:
+        """Every node; clustered, until JetStream answers (the nodes have met and chosen a
+        leader), so the services' first stream declarations succeed."""
+        for node in self.nats_nodes:
+            node.launch()
+        for node in self.nats_nodes:
+            wait_for_port(node.port, 15)
+        if self.config.cluster:
+            jetstream_ready(self.nats_nodes, timeout)
 
     def _start_postgres(self, progress: Progress) -> None:
         if self.config.database_url:
@@ -250,18 +338,20 @@ class Stack:
         env = dict(os.environ)
         env.update(
             {
-                "RUNWRIGHT_NATS_URL": self.nats.address,
+                "RUNWRIGHT_NATS_URL": self.nats_address,
                 **self.nats.credentials(name),
                 "RUNWRIGHT_LOG_FORMAT": "json",
-                "RUNWRIGHT_INSTANCE": f"{name}-{index}" if name == "executor" else name,
+                "RUNWRIGHT_INSTANCE": child_name(self.config, name, index),
             }
         )
+        if self.config.cluster:
+            env[REPLICAS_SETTING] = str(len(self.nats_nodes))
         if name not in NO_DATABASE:
             env.update(self.database_env(name))
         if name in ("gateway", "artifact"):
             env.setdefault("RUNWRIGHT_ARTIFACT_DIR", str(self.data_dir / "artifacts"))
         if name == "gateway":
-            env["RUNWRIGHT_GATEWAY_PORT"] = str(self.config.gateway_port)
+            env["RUNWRIGHT_GATEWAY_PORT"] = str(self.config.gateway_ports[index])
             if self.config.admin_token:
                 env["RUNWRIGHT_ADMIN_TOKEN"] = self.token
             else:
@@ -289,7 +379,7 @@ class Stack:
         if name in NO_DATABASE:
             for variable in DATABASE_LOGIN:
                 env.pop(variable, None)
-        key = f"{name}-{index}" if name == "executor" else name
+        key = child_name(self.config, name, index)
         # Its own health port, whatever the environment says (one value would clash), kept
         # across restarts; the metrics are scraped there.
         env["RUNWRIGHT_HEALTH_PORT"] = str(self._health_port())
@@ -297,7 +387,7 @@ class Stack:
         self.children[key].health_port = int(env["RUNWRIGHT_HEALTH_PORT"])
 
     def _health_port(self) -> int:
-        taken = {c.health_port for c in self.children.values()} | {self.config.gateway_port}
+        taken = {c.health_port for c in self.children.values()} | set(self.config.gateway_ports)
         while (port := free_port()) in taken or port == self.config.demo_port:
             pass
         return port
@@ -345,6 +435,8 @@ class Stack:
         self.children[name] = Child(name, argv, env, self.log_dir / f"{name}.log", account)
 
     def _launch(self, child: Child) -> None:
+        if child.alive():
+            return  # a test and the supervisor may both start it again
         argv, drop = child.argv, drop_to(child.account)
         if child.account is not None and (how := priority.available()) != "none":
             argv, drop = priority.as_account(argv, child.account, how), {}
@@ -353,21 +445,25 @@ class Stack:
 
     def wait_ready(self, progress: Progress, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        wait_for_port(self.config.gateway_port, timeout)
+        for port in self.config.gateway_ports:
+            wait_for_port(port, timeout)
         seen: set[str] = set()
         while True:
             self._check_alive()
-            try:
-                body = httpx.get(f"{self.gateway_url}/readyz", timeout=5).json()
-            except (httpx.HTTPError, ValueError):
-                body = {"services": {}, "ready": False}
+            bodies = []
+            for url in self.gateway_urls:
+                try:
+                    bodies.append(httpx.get(f"{url}/readyz", timeout=5).json())
+                except (httpx.HTTPError, ValueError):
+                    bodies.append({"services": {}, "ready": False})
+            body = bodies[0]
             for name, info in body.get("services", {}).items():
                 if info.get("ready") and name not in seen:
                     seen.add(name)
                     progress(name, f"{name} service ready")
-            if body.get("ready"):
+            if all(b.get("ready") for b in bodies):
                 if "gateway" not in seen:
-                    progress("gateway", f"gateway ready on {self.gateway_url}")
+                    progress("gateway", f"gateway ready on {', '.join(self.gateway_urls)}")
                 if self.config.demo_port:
                     wait_for_port(self.config.demo_port, 30)
                     progress("demo", f"demo app on http://127.0.0.1:{self.config.demo_port}")
@@ -385,7 +481,8 @@ class Stack:
                 )
 
     def supervise_once(self, progress: Progress = _quiet) -> None:
-        """Start again what died: nats-server and PostgreSQL first (same port, same data), then
+        """Start again what died: nats-server (each node) and PostgreSQL first (same port, same
+        data), then
         the services; at once the first time, with back-off while something keeps dying."""
         for name, alive, launch, log, restarts in self._supervised():
             if alive():
@@ -426,7 +523,14 @@ class Stack:
         self,
     ) -> list[tuple[str, Callable[[], bool], Callable[[], None], Path, Restarts]]:
         found: list[tuple[str, Callable[[], bool], Callable[[], None], Path, Restarts]] = [
-            ("nats-server", self.nats.alive, self.nats.launch, self.nats.log, self.nats_restarts)
+            (
+                f"nats-server {node.name}" if self.config.cluster else "nats-server",
+                node.alive,
+                node.launch,
+                node.log,
+                restarts,
+            )
+            for node, restarts in zip(self.nats_nodes, self.nats_restarts, strict=True)
         ]
         if self.postgres is not None:
             pg = self.postgres
@@ -442,6 +546,26 @@ class Stack:
 
     def stop(self, grace_s: float = 20) -> None:
         terminate([c.proc for c in self.children.values() if c.proc is not None], grace_s)
-        self.nats.stop()
+        for node in self.nats_nodes:
+            node.stop()
         if self.postgres is not None:
             self.postgres.stop()
+
+
+def jetstream_ready(nodes: list[NatsServer], timeout: float) -> None:
+    """Until every node's monitoring ``/healthz`` says ok: the nodes have met, chosen a JetStream
+    meta leader and caught up."""
+    deadline = time.monotonic() + timeout
+    waiting = list(nodes)
+    while waiting:
+        node = waiting[0]
+        try:
+            if httpx.get(f"{node.monitor_url}/healthz", timeout=2).status_code == 200:
+                waiting.pop(0)
+                continue
+            said = "not ready"
+        except httpx.HTTPError as exc:
+            said = str(exc) or type(exc).__name__
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"NATS node {node.name} not ready after {timeout:g} s: {said}")
+        time.sleep(0.1)

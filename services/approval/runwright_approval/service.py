@@ -4,6 +4,7 @@ into webhook deliveries and send them, report readiness, drain on SIGTERM."""
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from typing import Any
 
 import httpx
@@ -13,7 +14,7 @@ from nats.js.api import DeliverPolicy
 from runwright_bus import consume_keyed, ensure_topology, serve
 from runwright_bus import request as nats_request
 from runwright_bus.service import service
-from runwright_bus.topology import consumer_config
+from runwright_bus.topology import consumer_config, settled
 from runwright_common import metrics
 from runwright_common.settings import load
 from runwright_db import create_pool, prepare_schema, retention
@@ -34,7 +35,7 @@ async def ensure_notify_consumer(js: JetStreamContext) -> None:
     """The ``approval-notify`` durable, created to deliver only events published after it."""
     spec = webhooks.APPROVAL_NOTIFY
     config = dataclasses.replace(consumer_config(spec), deliver_policy=DeliverPolicy.NEW)
-    await js.add_consumer(spec.stream, config)
+    await settled(partial(js.add_consumer, spec.stream, config))
 
 
 async def main() -> None:

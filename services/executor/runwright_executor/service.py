@@ -11,11 +11,11 @@ from pathlib import Path
 
 import structlog
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeout
 from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind
 from playwright.async_api import async_playwright
 from runwright_bus import decode, ensure_topology, request
+from runwright_bus.consume import Fetcher
 from runwright_bus.service import ServiceContext, service
 from runwright_bus.topology import wait_for_consumer
 from runwright_common import metrics
@@ -126,14 +126,14 @@ async def main() -> None:
 async def pull_loop(ctx: ServiceContext, job_ctx: JobContext, settings: ExecutorSettings) -> None:
     """Take work only with a free slot; on stop, finish running jobs within the grace period."""
     sub = await ctx.js.pull_subscribe_bind(streams.EXECUTORS.durable, streams.EXECUTORS.stream)
+    fetcher = Fetcher(sub, streams.EXECUTORS.durable)
     slots = asyncio.Semaphore(settings.executor_slots)
     running: set[asyncio.Task[None]] = set()
     metrics.executor_slots(lambda: len(running), settings.executor_slots)
     while not ctx.stop.is_set():
         await slots.acquire()
-        try:
-            msgs = await sub.fetch(1, timeout=1.0)
-        except (NatsTimeout, TimeoutError):
+        msgs = await fetcher.fetch(1)
+        if not msgs:
             slots.release()
             continue
         task = asyncio.create_task(_take(ctx, job_ctx, msgs[0], slots))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from datetime import datetime
+from functools import partial
 
 import asyncpg
 import msgspec
@@ -19,7 +20,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import DeliverPolicy
 from runwright_bus import consume_keyed, ensure_topology
-from runwright_bus.topology import consumer_config
+from runwright_bus.topology import consumer_config, settled
 from runwright_proto import streams
 
 from runwright_gateway.audit import INSERT
@@ -96,7 +97,7 @@ async def ensure_consumer(js: JetStreamContext) -> None:
     gateway replica shares it, so each event is recorded by one)."""
     await ensure_topology(js, [streams.EVENTS])
     config = dataclasses.replace(consumer_config(SPEC), deliver_policy=DeliverPolicy.NEW)
-    await js.add_consumer(SPEC.stream, config)
+    await settled(partial(js.add_consumer, SPEC.stream, config))
 
 
 async def run(js: JetStreamContext, pool: asyncpg.Pool, stop: asyncio.Event) -> None:
