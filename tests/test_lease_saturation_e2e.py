@@ -7,17 +7,15 @@ and how late the renewals went out is printed from the executors' own metrics.""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import pytest
 from runwright_common.settings import load
 from runwright_executor.settings import ExecutorSettings
 from runwright_stack.stack import Stack
+from support.busy import every_core_busy
 from support.runbooks import runbook
 from support.sse import read_events
 from support.stack import running_stack
@@ -26,22 +24,6 @@ pytestmark = pytest.mark.e2e
 
 JOBS = 6
 STEP_MS = 8000
-
-
-@contextmanager
-def every_core_busy() -> Iterator[int]:
-    """Busy-loop processes, one per core and one more, stopped (by their ids) on leaving."""
-    procs = [
-        subprocess.Popen([sys.executable, "-c", "while True: pass"])
-        for _ in range((os.cpu_count() or 1) + 1)
-    ]
-    try:
-        yield len(procs)
-    finally:
-        for proc in procs:
-            proc.kill()
-        for proc in procs:
-            proc.wait()
 
 
 @pytest.fixture(scope="module")

@@ -21,12 +21,8 @@ import itertools
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -35,6 +31,7 @@ from runwright_stack.ports import free_port
 from runwright_stack.stack import Stack, StackConfig
 
 from tests.bench.stats import percentile, table
+from tests.support.busy import every_core_busy
 from tests.support.stack import new_data_dir
 
 KILLS = int(os.environ.get("BENCH_DETECT_KILLS", "10"))
@@ -93,21 +90,6 @@ def waiting(seconds: float) -> dict[str, object]:
             }
         ],
     }
-
-
-@contextmanager
-def every_core_busy() -> Iterator[int]:
-    procs = [
-        subprocess.Popen([sys.executable, "-c", "while True: pass"])
-        for _ in range((os.cpu_count() or 1) + 1)
-    ]
-    try:
-        yield len(procs)
-    finally:
-        for proc in procs:
-            proc.kill()
-        for proc in procs:
-            proc.wait()
 
 
 class Bench:
