@@ -80,7 +80,13 @@ def steps(demo: str, count: int, wait_ms: int = 10) -> dict[str, Any]:
 
 
 def submit(api: httpx.Client, document: dict[str, Any], **fields: Any) -> str:
-    made = api.post("/api/v1/jobs", json={"runbook": document, **fields})
+    """Submit as a client should: a 503 (no queue replica answered while a node's clients
+    reconnect) is tried again, a few times."""
+    for _ in range(10):
+        made = api.post("/api/v1/jobs", json={"runbook": document, **fields})
+        if made.status_code != 503:
+            break
+        time.sleep(1)
     assert made.status_code == 201, made.text
     job_id: str = made.json()["id"]
     return job_id

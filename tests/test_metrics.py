@@ -5,6 +5,7 @@ emits exactly the metrics the page lists for it, so dashboards and alerts stay t
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -73,7 +74,10 @@ def test_each_service_emits_exactly_what_the_page_says(service: str) -> None:
 
 async def test_metrics_are_served_beside_the_probes_in_the_text_format(health: str) -> None:
     metrics.configure("queue")
-    metrics.job_finished("acme", "completed", 3.0)
+    # The metrics are the process's own: other tests in this process (the queue's code run in
+    # it) may have counted jobs of other workspaces; this one's is new.
+    workspace = f"acme-{uuid.uuid4().hex[:8]}"
+    metrics.job_finished(workspace, "completed", 3.0)
     async with httpx.AsyncClient(base_url=health) as http:
         scraped = await http.get("/metrics")
         alive, readiness = await http.get("/healthz"), await http.get("/readyz")
@@ -85,8 +89,8 @@ async def test_metrics_are_served_beside_the_probes_in_the_text_format(health: s
     assert info.labels["version"]
     assert info.value == 1
     finished = families["runwright_jobs_finished"].samples
-    assert [(s.labels, s.value) for s in finished] == [
-        ({"workspace": "acme", "status": "completed"}, 1.0)
+    assert [(s.labels, s.value) for s in finished if s.labels["workspace"] == workspace] == [
+        ({"workspace": workspace, "status": "completed"}, 1.0)
     ]
     assert "runwright_http_requests_total" not in scraped.text  # the gateway's, not the queue's
     assert (alive.status_code, alive.json()) == (200, {"alive": True})

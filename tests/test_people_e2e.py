@@ -26,6 +26,7 @@ from aiosmtpd.controller import Controller
 from runwright_stack.ports import free_port
 from runwright_stack.stack import Stack
 from support.runbooks import runbook
+from support.stack import another_gateway_env
 from test_job_list_api_e2e import later
 
 pytestmark = pytest.mark.e2e
@@ -355,8 +356,7 @@ def another_gateway(stack: Stack, **changes: str | None) -> Iterator[str]:
     """Another gateway process on the same NATS and PostgreSQL, as a second replica would be
     (``changes``: its environment's differences; None removes a variable)."""
     port = free_port()
-    env = dict(stack.service("gateway").env)
-    env.update({"RUNWRIGHT_GATEWAY_PORT": str(port), "RUNWRIGHT_INSTANCE": f"gateway-{port}"})
+    env = another_gateway_env(stack, port)
     for name, value in changes.items():
         if value is None:
             env.pop(name, None)

@@ -29,6 +29,7 @@ import httpx
 import pytest
 from runwright_stack.ports import free_port
 from runwright_stack.stack import Stack
+from support.stack import another_gateway_env
 
 pytestmark = pytest.mark.e2e
 
@@ -137,15 +138,8 @@ def _process(
 def sso_gateway(stack: Stack, port: int, issuer: str, **settings: str) -> Iterator[Path]:
     """A gateway process on the stack's NATS and PostgreSQL with SSO set (``settings``: the
     ``RUNWRIGHT_OIDC_*`` and other variables): its log."""
-    env = dict(stack.service("gateway").env)
-    env.update(
-        {
-            "RUNWRIGHT_GATEWAY_PORT": str(port),
-            "RUNWRIGHT_INSTANCE": f"gateway-{port}",
-            "RUNWRIGHT_OIDC_ISSUER": issuer,
-            **settings,
-        }
-    )
+    env = another_gateway_env(stack, port)
+    env.update({"RUNWRIGHT_OIDC_ISSUER": issuer, **settings})
     log = stack.log_dir / f"gateway-{port}.log"
     with _process(
         [sys.executable, "-m", "runwright_gateway"],

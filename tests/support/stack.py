@@ -150,3 +150,17 @@ def supervised_stack(**overrides: Any) -> Iterator[tuple[Stack, Supervisor]]:
     with running_stack(before_stop=stop_supervising, nats_restarts=True, **overrides) as stack:
         supervisors.append(Supervisor(stack))
         yield stack, supervisors[0]
+
+
+def another_gateway_env(stack: Stack, port: int) -> dict[str, str]:
+    """The environment of one more gateway process beside the stack's (a second replica): the
+    first gateway's settings, its own public port, health port and instance name."""
+    env = dict(stack.service("gateway").env)
+    env.update(
+        {
+            "RUNWRIGHT_GATEWAY_PORT": str(port),
+            "RUNWRIGHT_HEALTH_PORT": str(free_port()),
+            "RUNWRIGHT_INSTANCE": f"gateway-{port}",
+        }
+    )
+    return env
