@@ -34,6 +34,8 @@ class Options:
     """Faults to inject first (``FaultDriver.plan``), to repeat what a run found."""
     concurrency: int = 0
     """Jobs in flight at once (0: three per executor slot)."""
+    restart_postgres: bool = True
+    """Restart PostgreSQL once, half way through the faults."""
 
 
 @dataclass
@@ -157,7 +159,7 @@ async def soak(stack: Stack, options: Options) -> Outcome:
             options.interval_s,
             plan=list(options.plan),
         )
-        driver.postgres_at = max(1, options.faults // 2)
+        driver.postgres_at = max(1, options.faults // 2) if options.restart_postgres else -1
         stop_faults = asyncio.Event()
         faults = asyncio.create_task(driver.run(stop_faults))
         started = time.monotonic()
