@@ -153,6 +153,58 @@ async def test_an_expired_lease_fails_the_job_as_executor_lost(pool: asyncpg.Poo
     assert seqs == list(range(1, len(seqs) + 1))
 
 
+WATCH = reaper.Watch(unwatched_s=2.0, grace_s=10.0)
+
+
+async def unwatched_for(pool: asyncpg.Pool, seconds: float) -> None:
+    """As if no reaper had passed for ``seconds`` (PostgreSQL or NATS was down meanwhile)."""
+    await pool.execute(
+        "UPDATE queue.reaper_watch SET passed_at = now() - make_interval(secs => $1)", seconds
+    )
+
+
+async def test_after_an_outage_expired_leases_get_a_grace_period_instead_of_being_reaped(
+    pool: asyncpg.Pool,
+) -> None:
+    cmd = command()
+    await submission.submit(pool, cmd, keys=KEYS)
+    await claims.claim(pool, ClaimJob(job_id=cmd.job_id, executor_id="ex", lease_ms=1), keys=KEYS)
+    await asyncio.sleep(0.05)
+    await unwatched_for(pool, 30)
+    assert await reaper.reap_expired(pool, watch=WATCH) == 0
+    job = await pool.fetchrow(
+        "SELECT status, extract(epoch FROM lease_expires_at - now()) AS left FROM queue.jobs"
+    )
+    assert job["status"] == "running"
+    assert 9 < job["left"] <= 10, "the lease runs the grace period from the pass"
+    renewed = await claims.renew(
+        pool, RenewLease(job_id=cmd.job_id, attempt=1, executor_id="ex", lease_ms=1)
+    )
+    assert renewed.ok, "the executor that lived through the outage keeps its job"
+    await asyncio.sleep(0.05)
+    assert await reaper.reap_expired(pool, watch=WATCH) == 1, "the next pass reaps as usual"
+    assert await pool.fetchval("SELECT reason FROM queue.jobs") == "executor lost"
+
+
+async def test_one_outage_grants_one_grace_whichever_replicas_pass(pool: asyncpg.Pool) -> None:
+    cmd = command()
+    await submission.submit(pool, cmd, keys=KEYS)
+    await claims.claim(pool, ClaimJob(job_id=cmd.job_id, executor_id="ex", lease_ms=1), keys=KEYS)
+    await unwatched_for(pool, 30)
+    await asyncio.gather(*(reaper.reap_expired(pool, watch=WATCH) for _ in range(3)))
+    await pool.execute("UPDATE queue.jobs SET lease_expires_at = now() - interval '1 ms'")
+    assert await reaper.reap_expired(pool, watch=WATCH) == 1, "the replicas' passes stamped it"
+
+
+async def test_a_watched_pass_reaps_and_grants_nothing(pool: asyncpg.Pool) -> None:
+    cmd = command()
+    await submission.submit(pool, cmd, keys=KEYS)
+    await claims.claim(pool, ClaimJob(job_id=cmd.job_id, executor_id="ex", lease_ms=1), keys=KEYS)
+    await asyncio.sleep(0.05)
+    await unwatched_for(pool, 1)
+    assert await reaper.reap_expired(pool, watch=WATCH) == 1
+
+
 async def test_concurrent_finishes_apply_once(pool: asyncpg.Pool) -> None:
     cmd = command()
     await submission.submit(pool, cmd, keys=KEYS)

@@ -76,9 +76,12 @@ QUEUE_REPORTS = ConsumerSpec(
     filter_subject=subjects.REPORTS,
     ack_wait_s=30,
     # A report out of its turn, or an approval whose screenshot is still being stored, is sent
-    # back for a fraction of a second; each return counts as a delivery.
+    # back for a fraction of a second; each return counts as a delivery. No BackOff: with one,
+    # nats-server redelivers a negatively acknowledged message after the BackOff step its
+    # delivery count has reached, not the delay the nak asked for, so after a PostgreSQL outage
+    # (every report sent back a few times) reports trickled back 10 s apart while the leases of
+    # the jobs that sent them ran out (tests/test_dependency_outage_e2e.py).
     max_deliver=500,
-    backoff_s=[0.5, 1, 2, 5, 10],
     max_ack_pending=10_000,
     description="The queue service applies executor reports to Postgres.",
 )

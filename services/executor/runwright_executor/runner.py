@@ -66,6 +66,8 @@ def lease_clock() -> float:
 
 RETRY_PAUSE_S = 0.2
 """After a failed renewal, the next try comes this soon (the lease may be close to its end)."""
+OUTAGE_RETRY_MAX_S = 1.0
+"""Once the lease may have run out, tries back off up to this far apart."""
 
 
 @dataclass
@@ -86,6 +88,9 @@ class JobContext:
     """How steps' timeouts stretch while the host is short of CPU (None: they never do)."""
     lease_renew_ms: int = 1_500
     """How often a running job's lease is renewed (``RUNWRIGHT_LEASE_RENEW_MS``)."""
+    lease_patience_s: float = 120.0
+    """How long after its lease may have run out an attempt keeps asking for a renewal before it
+    gives the job up (``RUNWRIGHT_LEASE_PATIENCE_S``)."""
 
 
 def file_ref(record: FileRecord) -> FileRef:
@@ -116,7 +121,7 @@ class NatsObserver(Observer):
             description = self.runner.describe(step)
             await steering.approve(step, description, self.runner.stager.stage, self.files_dir)
             await steering.wait_while_paused()
-        self.runner.check_lease()  # no step starts on a lease that may have run out
+        await self.runner.lease_held()  # no step starts on a lease that may have run out
 
     async def held(self, step: Step, result: StepResult, round_: int) -> Held:
         return await self.runner.steering.hold(
@@ -186,6 +191,8 @@ class JobRunner:
         self._work: asyncio.Task[None] | None = None
         self._seq = 0
         self._sending = asyncio.Lock()
+        self._keeper: asyncio.Task[None] | None = None
+        self._renewed = asyncio.Event()
 
     def cancel(self) -> None:
         """A person cancelled the job: abort the running step now; the context closes."""
@@ -211,7 +218,7 @@ class JobRunner:
         )
 
     async def run(self) -> None:
-        lease = asyncio.create_task(self._keep_lease(), name=f"lease-{self.job_id}")
+        lease = self._keeper = asyncio.create_task(self._keep_lease(), name=f"lease-{self.job_id}")
         await self.steering.start()
         work = self._work = asyncio.create_task(self._run(), name=f"job-{self.job_id}")
         try:
@@ -227,25 +234,45 @@ class JobRunner:
             with contextlib.suppress(asyncio.CancelledError, LeaseLost):
                 await lease
 
-    def check_lease(self) -> None:
-        """Raise `LeaseLost` if the lease may have run out (the queue may have given the job to
-        another attempt): the attempt must do nothing more."""
-        if lease_clock() >= self.lease_until:
-            raise LeaseLost("could not renew the lease in time")
+    async def lease_held(self) -> None:
+        """Return once the lease surely holds: at once while it does; after it may have run out
+        (PostgreSQL or NATS down, the queue unreachable), once a renewal is granted again, since
+        a granted renewal proves no other attempt took the job. Raise `LeaseLost` once the
+        keeper gives up. No step starts before this returns."""
+        waited = False
+        while lease_clock() >= self.lease_until:
+            if self._keeper is None or self._keeper.done():
+                raise LeaseLost("could not renew the lease in time")
+            if not waited:
+                log.warning("lease not confirmed; the next step waits for a renewal")
+                waited = True
+            self._renewed.clear()
+            renewed = asyncio.create_task(self._renewed.wait())
+            try:
+                await asyncio.wait({renewed, self._keeper}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                renewed.cancel()
+        if waited:
+            log.info("lease renewed again; the run goes on")
 
     async def _keep_lease(self) -> None:
         """Renew every ``lease_renew_ms``; after a failed try, try again shortly, each try's
-        timeout within what is left of the lease. Raises `LeaseLost` when the queue says the job
-        is no longer this attempt's, or when the lease may have run out."""
+        timeout within what is left of the lease. Once the lease may have run out, keep trying
+        (no new step starts meanwhile) for ``lease_patience_s``: a renewal granted after an outage
+        resumes the run. Raises `LeaseLost` when the queue says the job is no longer this
+        attempt's, or when no renewal came within the patience."""
         lease_s = self.ctx.lease_ms / 1000
         every_s = self.ctx.lease_renew_ms / 1000
         due = self.lease_until - lease_s + every_s
+        pause_s = RETRY_PAUSE_S
         while True:
             await asyncio.sleep(max(0.0, due - lease_clock()))
             sent = lease_clock()
             left = self.lease_until - sent
-            if left <= 0:
-                raise LeaseLost("could not renew the lease in time")
+            if -left > self.ctx.lease_patience_s:
+                raise LeaseLost(
+                    f"no renewal granted for {self.ctx.lease_patience_s:g} s after the lease ended"
+                )
             try:
                 reply: RenewReply = await request(
                     self.ctx.nc,
@@ -257,15 +284,19 @@ class JobRunner:
                         lease_ms=self.ctx.lease_ms,
                     ),
                     RenewReply,
-                    timeout=min(every_s, left),
+                    timeout=min(every_s, left) if left > RETRY_PAUSE_S else every_s,
                 )
             except Exception as exc:
                 log.info("lease not renewed; trying again", error=repr(exc), left_s=round(left, 2))
-                due = lease_clock() + RETRY_PAUSE_S
+                if left <= 0:  # an outage: try on, less often
+                    pause_s = min(OUTAGE_RETRY_MAX_S, pause_s * 2)
+                due = lease_clock() + (pause_s if left <= 0 else RETRY_PAUSE_S)
                 continue
             if not reply.ok:
                 raise LeaseLost(reply.reason or "lease lost")
             self.lease_until = sent + lease_s
+            self._renewed.set()
+            pause_s = RETRY_PAUSE_S
             late = sent - due
             metrics.lease_renewed(late)
             due = sent + every_s

@@ -111,6 +111,7 @@ async def main() -> None:
             executor_id=ctx.instance,
             lease_ms=settings.lease_ms,
             lease_renew_ms=settings.lease_renew_ms,
+            lease_patience_s=settings.lease_patience_s,
             files_dir=Path(settings.files_dir or Path(tempfile.gettempdir()) / "runwright-files"),
             env_prefix=settings.env_prefix,
             egress=egress,

@@ -25,6 +25,11 @@ class ExecutorSettings(CommonSettings, frozen=True, kw_only=True):
     lease_renew_ms: Annotated[int, Meta(ge=100)] = 1_500
     """``RUNWRIGHT_LEASE_RENEW_MS``: how often a running job's lease is renewed (one NATS request
     to the queue each); at most ``RUNWRIGHT_LEASE_MS`` / 3."""
+    lease_patience_s: Annotated[float, Meta(ge=0, le=3600)] = 120.0
+    """``RUNWRIGHT_LEASE_PATIENCE_S``: once a running job's lease may have run out because renewals
+    fail (PostgreSQL, NATS or every queue replica unreachable), how long the attempt keeps asking
+    before it gives the job up. No step starts meanwhile; a renewal granted again resumes the run
+    (docs/failure-detection.md)."""
     drain_grace_s: float = 60.0
     files_dir: str = ""  # default: runwright-files in the system's temporary directory
     env_prefix: str = "RUNWRIGHT_VAR_"

@@ -3,13 +3,17 @@
 Expiry is judged by the database's clock (``lease_expires_at < now()``; renewals set it from the
 same clock), never an executor's. A pass that comes late because the queue itself was stalled
 reaps nothing (never two passes in a row): renewals that waited for the queue meanwhile are
-applied first (see docs/failure-detection.md)."""
+applied first. A pass that finds no reaper passed for a while (PostgreSQL or NATS was down, or
+every queue replica was) reaps nothing either: nobody could have renewed a lease meanwhile, so
+every active lease gets a grace period to be renewed in first (see docs/failure-detection.md)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import asyncpg
 from runwright_common.logging import get_logger
@@ -31,12 +35,55 @@ NEXT_EXPIRY = (
 )
 """Seconds until the next active lease runs out, by the database's clock (the partial index
 ``jobs_lease_idx`` answers it)."""
+WATCH = (
+    "WITH before AS (SELECT passed_at FROM queue.reaper_watch FOR UPDATE) "
+    "UPDATE queue.reaper_watch SET passed_at = now() FROM before "
+    "RETURNING extract(epoch FROM now() - before.passed_at)"
+)
+"""Seconds since any reaper last passed, by the database's clock, stamping this pass. The row
+lock orders the replicas' passes, so one outage grants one grace period."""
+GRACE = (
+    "UPDATE queue.jobs SET lease_expires_at = now() + make_interval(secs => $2) "
+    "WHERE status = ANY($1) AND lease_expires_at < now() + make_interval(secs => $2)"
+)
 
 
-async def reap_expired(pool: asyncpg.Pool, max_requeues: int = 3) -> int:
-    """Fail every active job whose lease expired. Returns how many were reaped."""
+@dataclass(frozen=True)
+class Watch:
+    """When to suspect the system rather than the executors."""
+
+    unwatched_s: float
+    """No reaper passed for longer than this: nobody could renew a lease meanwhile."""
+    grace_s: float
+    """Then every active lease runs at least this long from now (``RUNWRIGHT_OUTAGE_GRACE_S``)."""
+
+    @classmethod
+    def for_interval(cls, interval_s: float, grace_s: float) -> Watch:
+        """Passes come at most ``interval_s`` apart from each replica; one stall more is an
+        outage."""
+        return cls(unwatched_s=interval_s + STALL_S, grace_s=grace_s)
+
+
+async def reap_expired(
+    pool: asyncpg.Pool, max_requeues: int = 3, *, watch: Watch | None = None
+) -> int:
+    """Fail every active job whose lease expired. Returns how many were reaped.
+
+    With a ``watch``: when no reaper passed for longer than it allows, extend every active lease
+    by its grace period instead, and reap nothing this pass."""
     reaped = 0
     async with pool.acquire() as conn, conn.transaction():
+        if watch is not None:
+            unwatched = await conn.fetchval(WATCH)
+            if unwatched is not None and float(unwatched) > watch.unwatched_s:
+                extended = await conn.execute(GRACE, list(ACTIVE), watch.grace_s)
+                log.warning(
+                    "no reaper passed for a while: active leases get a grace period first",
+                    unwatched_s=round(float(unwatched), 2),
+                    grace_s=watch.grace_s,
+                    leases=int(extended.split()[-1]),
+                )
+                return 0
         rows = await conn.fetch(
             "SELECT id FROM queue.jobs WHERE status = ANY($1) AND lease_expires_at < now() "
             "ORDER BY lease_expires_at LIMIT 100 FOR UPDATE SKIP LOCKED",
@@ -85,19 +132,28 @@ async def run_reaper(
     interval_s: float,
     on_change: object,
     max_requeues: int = 3,
+    *,
+    grace_s: float = 10.0,
+    connected: Callable[[], bool] = lambda: True,
 ) -> None:
     """A pass every ``interval_s``, or sooner when a lease runs out sooner: a lease is reaped
-    within ``MIN_GAP_S`` of its end while the queue keeps up, never later than ``interval_s``."""
+    within ``MIN_GAP_S`` of its end while the queue keeps up, never later than ``interval_s``.
+
+    No pass while ``connected()`` says the queue is cut off from NATS: renewals cannot reach it,
+    so silence says nothing about the executors (the watch grants a grace period after)."""
+    watch = Watch.for_interval(interval_s, grace_s)
     late_s, skipped = 0.0, False
     while not stop.is_set():
         wait_s = interval_s
-        if late_s > STALL_S and not skipped:  # never two in a row: a slow queue still reaps
+        if not connected():
+            pass  # renewals cannot arrive; the first pass after reconnecting grants a grace
+        elif late_s > STALL_S and not skipped:  # never two in a row: a slow queue still reaps
             log.warning("reaper pass late; renewals go first", late_s=round(late_s, 2))
             skipped = True
         else:
             skipped = False
             try:
-                if await reap_expired(pool, max_requeues) and callable(on_change):
+                if await reap_expired(pool, max_requeues, watch=watch) and callable(on_change):
                     on_change()
                 upcoming = await next_expiry_s(pool)
                 if upcoming is not None:

@@ -186,7 +186,13 @@ async def main() -> None:
         ctx.spawn(relay.run(ctx.stop), "outbox-relay")
         ctx.spawn(
             reaper.run_reaper(
-                pool, ctx.stop, settings.reaper_interval_s, relay.kick, settings.max_requeues
+                pool,
+                ctx.stop,
+                settings.reaper_interval_s,
+                relay.kick,
+                settings.max_requeues,
+                grace_s=settings.outage_grace_s,
+                connected=lambda: ctx.nc.is_connected,
             ),
             "reaper",
         )

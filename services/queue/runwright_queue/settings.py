@@ -15,6 +15,11 @@ class QueueSettings(CommonSettings, frozen=True, kw_only=True):
     """``RUNWRIGHT_REAPER_INTERVAL_S``: how often the reaper looks for expired leases. A dead
     executor's jobs leave ``running`` at most the executor's ``RUNWRIGHT_LEASE_MS`` plus this after
     its last renewal (docs/failure-detection.md)."""
+    outage_grace_s: Annotated[float, Meta(ge=1, le=600)] = 10.0
+    """``RUNWRIGHT_OUTAGE_GRACE_S``: after a stretch in which no reaper could pass (PostgreSQL or
+    NATS down, every queue replica gone), every active lease runs at least this long from the
+    first pass after it, so that executors that lived through the outage renew before anything is
+    reaped (docs/failure-detection.md)."""
     max_queued: int = 10_000
     workspace_concurrency: int = 50
     redispatch_after_s: float = 30.0
