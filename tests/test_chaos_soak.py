@@ -32,12 +32,7 @@ def test_a_short_soak_under_faults_loses_nothing_and_repeats_nothing(
     # loaded two-core machine (issue 16); `make soak` runs the clustered shape.
     shape: dict[str, bool] = {}
     with supervised_stack(after_stop=keep_logs, **shape) as (stack, _):
-        # No PostgreSQL restart in the suite's short form: after one, on the merged issue-16
-        # code, the stack's own end-of-test check has twice found PostgreSQL still "shutting
-        # down" (under investigation, issue 16); `make soak` restarts it.
-        options = Options(
-            jobs=60, faults=8, max_duration_s=300, settle_s=240, restart_postgres=False
-        )
+        options = Options(jobs=60, faults=8, max_duration_s=300, settle_s=240)
         outcomes.append(asyncio.run(soak(stack, options)))
     [outcome] = outcomes
     print(outcome.table())

@@ -1,5 +1,6 @@
-"""The embedded PostgreSQL: a cluster in a 0700 data dir, and a restart after SIGKILL even when
-the lock file it left names a live process that is not PostgreSQL."""
+"""The embedded PostgreSQL: a cluster in a 0700 data dir, a restart after SIGKILL even when the
+lock file it left names a live process that is not PostgreSQL, and a restart from a thread that
+then ends (the chaos soak's fault driver restarts it from an ``asyncio.to_thread`` worker)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import shutil
 import stat
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import pytest
 from runwright_stack.accounts import drop_to
 from runwright_stack.postgres import EmbeddedPostgres
 from support.stack import new_data_dir
+from support.threads import wait_until_thread_ended
 
 
 @pytest.fixture
@@ -92,5 +95,52 @@ def test_as_root_the_cluster_runs_in_a_group_of_its_own_and_only_searches_the_da
         mode = stat.S_IMODE(data_dir.stat().st_mode)
         assert mode & 0o007 == 0, "others get nothing on the data dir"
         assert mode & 0o040 == 0, "the shared group may search it, not list it"
+    finally:
+        postgres.stop()
+
+
+def test_a_restart_from_a_thread_that_then_ends_goes_on_taking_new_sessions(
+    data_dir: Path,
+) -> None:
+    """Issue 16: the server the restart started was sent the parent-death signal when the thread
+    that started it ended; SIGTERM is PostgreSQL's smart shutdown, so it refused every new session
+    ("the database system is shutting down") and waited for the services' pooled ones, forever."""
+    postgres = EmbeddedPostgres(data_dir, data_dir / "logs", durable=False)
+    postgres.start()
+    try:
+        restarted, release = threading.Event(), threading.Event()
+
+        def restart_then_end() -> None:
+            postgres.restart()
+            restarted.set()
+            release.wait(30)
+
+        thread = threading.Thread(target=restart_then_end, name="fault driver")
+        thread.start()
+        assert restarted.wait(60)
+        server = postgres.proc
+
+        async def sessions() -> None:
+            held = await asyncpg.connect(postgres.url)  # as a service's pool holds one
+            try:
+                release.set()
+                await asyncio.to_thread(wait_until_thread_ended, thread)
+                fresh = await asyncpg.connect(postgres.url)
+                try:
+                    assert await fresh.fetchval("SELECT 1") == 1
+                finally:
+                    await fresh.close()
+                assert await held.fetchval("SELECT 1") == 1
+            finally:
+                await held.close()
+
+        asyncio.run(sessions())
+        assert postgres.proc is server
+        assert postgres.alive()
+        # By the time that session answered, a shutdown request would have been logged.
+        requests = [
+            line for line in postgres.log.read_text().splitlines() if "shutdown request" in line
+        ]
+        assert len(requests) == 1, f"only the restart's own fast shutdown: {requests}"
     finally:
         postgres.stop()

@@ -47,10 +47,9 @@ def refused_by_nats(log_dir: Path, *, restarts: bool = False) -> list[str]:
 
 
 class Supervisor:
-    """``runwright run``'s supervision loop on a thread, which a test can hold back a while.
-
-    Processes it restarts die with the thread (their parent-death signal follows the thread that
-    started them), so it runs until the stack's last check is done."""
+    """``runwright run``'s supervision loop on a thread, which a test can hold back a while; it
+    runs until the stack's last check is done. What it restarts lives as long as the test's
+    process, not its thread (``runwright_stack.processes`` forks every child on one thread)."""
 
     def __init__(self, stack: Stack) -> None:
         self.stack = stack

@@ -216,8 +216,15 @@ class EmbeddedPostgres:
         ]
         if not self.durable:
             argv += ["-F", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+        # Should we die, a fast shutdown: SIGTERM is PostgreSQL's smart one, which refuses new
+        # sessions and waits for every open one to end (the services' pools never end theirs).
         self.proc = spawn(
-            argv, env=dict(os.environ), log=self.log, cwd=self.pgdata, **drop_to(self.account)
+            argv,
+            env=dict(os.environ),
+            log=self.log,
+            cwd=self.pgdata,
+            death_signal=signal.SIGINT,
+            **drop_to(self.account),
         )
 
     def kill(self) -> None:

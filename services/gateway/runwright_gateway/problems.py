@@ -13,7 +13,7 @@ from litestar.exceptions import HTTPException, NotFoundException, ValidationExce
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from nats import errors as nats_errors
 from nats.js import errors as js_errors
-from runwright_common.errors import ServiceUnavailable
+from runwright_common.errors import RetryableError, ServiceUnavailable
 from runwright_common.logging import get_logger
 from runwright_proto import limits
 from runwright_proto.api.problems import PROBLEM_MEDIA_TYPE, FieldError
@@ -181,6 +181,13 @@ def on_unavailable(request: Request[Any, Any, Any], exc: ServiceUnavailable) -> 
     return render(request, unavailable(str(exc)))
 
 
+def on_retryable(request: Request[Any, Any, Any], exc: RetryableError) -> Response[bytes]:
+    """A service answered that retrying can help (its database connection was cut by a restart,
+    say): a 503 with ``Retry-After``, as for a dependency that is down, not a 500."""
+    log.warning("a service answered: try again", error=str(exc))
+    return render(request, unavailable("the request could not be done just now; retry shortly"))
+
+
 _CLIENT_PACKAGES = (("asyncpg", "PostgreSQL"), ("nats", "NATS"), ("minio", "the object store"))
 
 
@@ -224,6 +231,7 @@ HANDLERS: dict[Any, Any] = {
     Problem: on_problem,
     HTTPException: on_http_exception,
     ServiceUnavailable: on_unavailable,
+    RetryableError: on_retryable,
     RequestEntityTooLarge: on_too_large,
     **dict.fromkeys(DATABASE_DOWN + BUS_DOWN + NETWORK_DOWN, on_dependency_down),
     500: on_crash,
