@@ -19,6 +19,8 @@ import asyncpg
 import httpx
 import nats
 import pytest
+from nats.js.api import ObjectStoreConfig
+from runwright_bus.topology import keep_replicas
 from runwright_proto import streams, subjects
 from runwright_scheduler.firing import SCHEDULE_LABEL
 from runwright_stack.stack import Stack
@@ -171,6 +173,27 @@ def test_the_cluster_forms_with_every_stream_at_three_replicas(
         STREAMS, 3
     )
     assert all_current(infos), {name: info.cluster for name, info in infos.items()}
+
+
+def test_a_bucket_made_with_one_copy_is_raised_to_the_settings_three(cluster: Stack) -> None:
+    """As the artifact service does for the staging bucket of an installation grown from one
+    nats-server to a cluster."""
+
+    async def raised() -> tuple[int, int]:
+        nc = await nats.connect(servers=cluster.nats_urls, connect_timeout=5)
+        try:
+            js = nc.jetstream(timeout=10)
+            await js.create_object_store("grown", config=ObjectStoreConfig(replicas=1))
+            before = (await js.stream_info("OBJ_grown")).config.num_replicas
+            await keep_replicas(js, "OBJ_grown", 3)
+            await keep_replicas(js, "OBJ_grown", 1)  # never lowers
+            after = (await js.stream_info("OBJ_grown")).config.num_replicas
+            await js.delete_object_store("grown")
+            return before or 0, after or 0
+        finally:
+            await nc.close()
+
+    assert asyncio.run(raised()) == (1, 3)
 
 
 def test_a_job_submitted_on_one_gateway_is_followed_to_the_end_on_the_other(

@@ -5,6 +5,8 @@ for more copies than it has servers stops with a message naming the setting."""
 from __future__ import annotations
 
 import contextlib
+import json
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from runwright_common.errors import SettingsError
 from runwright_common.settings import load
 from runwright_proto import streams
 from runwright_stack.nats_server import NatsServer
+from runwright_stack.ports import free_port, wait_for_port
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +88,24 @@ async def test_more_replicas_than_servers_is_refused_with_a_message_naming_the_s
         await ensure_topology(nc.jetstream(), streams.ALL_STREAMS)
     assert "RUNWRIGHT_STREAM_REPLICAS" in str(refused.value)
     assert "3 replicas" in str(refused.value)
+
+
+def varz(server: NatsServer) -> dict[str, object]:
+    with urllib.request.urlopen(f"{server.monitor_url}/varz", timeout=10) as answer:
+        body: dict[str, object] = json.load(answer)
+    return body
+
+
+@pytest.mark.parametrize("durable", [True, False])
+def test_a_durable_server_fsyncs_before_it_acknowledges(tmp_path: Path, durable: bool) -> None:
+    """As under ``make run`` (durable): ``sync_interval: always``; the suite's own servers keep
+    the default interval (speed over a power loss nobody tests)."""
+    node = NatsServer(tmp_path, tmp_path, durable=durable)
+    node.monitor_port = free_port()
+    node.start()
+    try:
+        wait_for_port(node.monitor_port, 15)
+        config = varz(node)["jetstream"]["config"]  # type: ignore[index]
+        assert bool(config.get("sync_always")) is durable
+    finally:
+        node.stop()

@@ -24,8 +24,11 @@ from nats.js.api import (
 )
 from nats.js.errors import APIError, NotFoundError
 from runwright_common.errors import SettingsError
+from runwright_common.logging import get_logger
 from runwright_common.settings import env_name, load
 from runwright_proto.streams import ALL_STREAMS, ConsumerSpec, StreamSpec
+
+log = get_logger("runwright.topology")
 
 T = TypeVar("T")
 SETTLE_S = 60.0
@@ -139,6 +142,23 @@ async def ensure_topology(
             ) from exc
     for consumer in consumers:
         await settled(partial(js.add_consumer, consumer.stream, consumer_config(consumer)))
+
+
+async def keep_replicas(js: JetStreamContext, stream: str, wanted: int) -> None:
+    """Raise ``stream`` to ``wanted`` copies if it has fewer (never lowers: fewer copies is an
+    operator's explicit decision). A stream the system declares gets its setting through
+    ``ensure_topology``; this is for one made elsewhere (an object store's)."""
+    info = await settled(partial(js.stream_info, stream))
+    if (info.config.num_replicas or 1) >= wanted:
+        return
+    log.warning(
+        "stream has fewer copies than the setting asks; raising",
+        stream=stream,
+        replicas=info.config.num_replicas,
+        wanted=wanted,
+    )
+    info.config.num_replicas = wanted
+    await settled(partial(js.update_stream, info.config))
 
 
 async def wait_for_consumer(

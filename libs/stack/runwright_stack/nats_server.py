@@ -78,7 +78,12 @@ class NatsServer:
 
     With ``cluster`` it is one node of a JetStream cluster on loopback: its own name
     (``runwright-<n>``), store (``<data>/nats-<n>``), log, client and route ports; every node
-    shares ``passwords`` (the same users everywhere)."""
+    shares ``passwords`` (the same users everywhere).
+
+    ``durable`` (the stack's default, as under ``make run``): JetStream fsyncs every write before
+    it acknowledges it (``sync_interval: always``), as PostgreSQL commits to disk: the nodes of a
+    loopback cluster share one machine, so one power loss takes every replica at once, and only
+    the disk keeps an acknowledged message then (the reliability notes)."""
 
     def __init__(
         self,
@@ -89,6 +94,7 @@ class NatsServer:
         authorize: bool = False,
         cluster: ClusterPlan | None = None,
         passwords: dict[str, str] | None = None,
+        durable: bool = False,
     ) -> None:
         suffix = f"-{cluster.index}" if cluster is not None else ""
         self.cluster = cluster
@@ -100,6 +106,7 @@ class NatsServer:
         self.monitor_port = free_port() if cluster is not None else 0
         """Clustered: nats-server's monitoring endpoints (``/healthz``, ``/jsz``) on loopback."""
         self.passwords = (passwords or new_passwords()) if authorize else {}
+        self.durable = durable
         self.proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
 
@@ -146,6 +153,8 @@ class NatsServer:
         text = authorization(self.passwords) if self.passwords else ""
         if self.cluster is not None:
             text += self.cluster.block()
+        if self.durable:
+            text += "jetstream {\n  sync_interval: always\n}\n"
         if text:
             self.auth_file.touch(mode=0o600)
             self.auth_file.chmod(0o600)

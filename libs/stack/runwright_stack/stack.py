@@ -158,13 +158,21 @@ class Stack:
         self.token = ""
 
     def _nats_nodes(self) -> list[NatsServer]:
+        durable = self.config.durable
         if not self.config.cluster:
-            return [NatsServer(self.data_dir, self.log_dir, authorize=True)]
+            return [NatsServer(self.data_dir, self.log_dir, authorize=True, durable=durable)]
         plans = ClusterPlan.new(CLUSTER_NODES)
-        first = NatsServer(self.data_dir, self.log_dir, authorize=True, cluster=plans[0])
+        first = NatsServer(
+            self.data_dir, self.log_dir, authorize=True, cluster=plans[0], durable=durable
+        )
         return [first] + [
             NatsServer(
-                self.data_dir, self.log_dir, authorize=True, cluster=p, passwords=first.passwords
+                self.data_dir,
+                self.log_dir,
+                authorize=True,
+                cluster=p,
+                passwords=first.passwords,
+                durable=durable,
             )
             for p in plans[1:]
         ]

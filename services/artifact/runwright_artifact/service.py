@@ -38,7 +38,7 @@ async def main() -> None:
             s3_secure=settings.s3_secure,
         )
         await store.ensure_ready()
-        staging = await staging_bucket(ctx.js)
+        staging = await staging_bucket(ctx.js, own=True)
         relay = OutboxRelay(pool, ctx.js, "artifact.outbox")
         metrics.on_scrape(relay.measure)
 
