@@ -196,6 +196,11 @@ async def test_one_outage_grants_one_grace_whichever_replicas_pass(pool: asyncpg
     assert await reaper.reap_expired(pool, watch=WATCH) == 1, "the replicas' passes stamped it"
 
 
+def test_a_short_silence_grants_a_short_grace() -> None:
+    assert WATCH.grace_for(2.5) == 4.5, "a stall delays detection by about its length"
+    assert WATCH.grace_for(30) == 10, "at most the setting"
+
+
 async def test_a_watched_pass_reaps_and_grants_nothing(pool: asyncpg.Pool) -> None:
     cmd = command()
     await submission.submit(pool, cmd, keys=KEYS)

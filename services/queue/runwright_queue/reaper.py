@@ -55,7 +55,15 @@ class Watch:
     unwatched_s: float
     """No reaper passed for longer than this: nobody could renew a lease meanwhile."""
     grace_s: float
-    """Then every active lease runs at least this long from now (``RUNWRIGHT_OUTAGE_GRACE_S``)."""
+    """Then every active lease runs at least this long from now (``RUNWRIGHT_OUTAGE_GRACE_S``),
+    or less after a shorter silence (`grace_for`)."""
+
+    def grace_for(self, unwatched_s: float) -> float:
+        """As long as the silence and the threshold together, at most ``grace_s``: a queue
+        stalled for two seconds on a saturated machine delays the detection of a dead executor
+        by about that much, not by the whole grace; executors back from a long outage (NATS
+        clients reconnect within a few seconds) get all of it."""
+        return min(self.grace_s, unwatched_s + self.unwatched_s)
 
     @classmethod
     def for_interval(cls, interval_s: float, grace_s: float) -> Watch:
@@ -76,11 +84,12 @@ async def reap_expired(
         if watch is not None:
             unwatched = await conn.fetchval(WATCH)
             if unwatched is not None and float(unwatched) > watch.unwatched_s:
-                extended = await conn.execute(GRACE, list(ACTIVE), watch.grace_s)
+                grace_s = watch.grace_for(float(unwatched))
+                extended = await conn.execute(GRACE, list(ACTIVE), grace_s)
                 log.warning(
                     "no reaper passed for a while: active leases get a grace period first",
                     unwatched_s=round(float(unwatched), 2),
-                    grace_s=watch.grace_s,
+                    grace_s=round(grace_s, 2),
                     leases=int(extended.split()[-1]),
                 )
                 return 0
