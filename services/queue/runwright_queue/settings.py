@@ -17,9 +17,10 @@ class QueueSettings(CommonSettings, frozen=True, kw_only=True):
     its last renewal (docs/failure-detection.md)."""
     outage_grace_s: Annotated[float, Meta(ge=1, le=600)] = 10.0
     """``RUNWRIGHT_OUTAGE_GRACE_S``: after a stretch in which no reaper could pass (PostgreSQL or
-    NATS down, every queue replica gone), every active lease runs at least this long from the
-    first pass after it, so that executors that lived through the outage renew before anything is
-    reaped (docs/failure-detection.md)."""
+    NATS down, every queue replica gone), every active lease runs from the first pass after it
+    for as long as that stretch plus a reaper interval and a second, at most this, so that
+    executors that lived through the outage renew before anything is reaped
+    (docs/failure-detection.md)."""
     max_queued: int = 10_000
     workspace_concurrency: int = 50
     redispatch_after_s: float = 30.0
