@@ -264,15 +264,13 @@ def test_a_nats_node_killed_while_jobs_run_loses_no_job_and_rejoins(
     infos = asyncio.run(stream_infos(cluster))
     leader = infos[streams.DISPATCH.name].cluster.leader
     [victim] = [node for node in cluster.nats_nodes if node.name == leader]
-    # Known gap (see the branch's report): a claim whose reply is lost with the node leaves its
-    # job running with no executor until the lease runs out, and a job that does not ask to be
-    # requeued then fails as "executor lost" although none of its steps ran. These jobs ask.
-    again = {"on_executor_loss": "requeue"}
-    jobs = [submit(gateways[i % 2], steps(demo, 6, wait_ms=400), **again) for i in range(6)]
+    # The default loss policy (fail): a claim whose reply is lost with the node is asked again
+    # under the same claim id and gets the same grant, so no job is left to its lease.
+    jobs = [submit(gateways[i % 2], steps(demo, 6, wait_ms=400)) for i in range(6)]
     wait_status(gateways[0], jobs[0], ("running", *TERMINAL))
     victim.kill()
     assert not victim.alive()
-    more = [submit(gateways[i % 2], steps(demo, 2), **again) for i in range(2)]
+    more = [submit(gateways[i % 2], steps(demo, 2)) for i in range(2)]
     for job_id in jobs + more:
         assert completed(gateways[1], job_id)
     cluster.revive()

@@ -12,7 +12,10 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import asyncpg
+import msgspec
 import pytest
+from runwright_common import metrics
+from runwright_common.errors import PermanentError
 from runwright_proto.commands import ClaimJob, RenewLease, StepSpec, SubmitJob
 from runwright_proto.reports import JobFinished, StepFinished, StepStarted
 from runwright_queue import claims, reaper, reports, submission
@@ -229,3 +232,124 @@ async def test_concurrent_finishes_apply_once(pool: asyncpg.Pool) -> None:
         s["body"] for s in statuses if '"completed"' in s["body"] or '"failed"' in s["body"]
     ]
     assert len(terminal) == 1
+
+
+def claim_of(executor: str, claim_id: str = "") -> ClaimJob:
+    return ClaimJob(job_id="nudge", executor_id=executor, lease_ms=30000, claim_id=claim_id)
+
+
+def started_in(workspace: str) -> float:
+    """Jobs the queue counted as started in ``workspace`` (the queue-wait histogram's count)."""
+    return sum(
+        sample.value
+        for family in metrics.JOB_QUEUE_WAIT.collect()
+        for sample in family.samples
+        if sample.name.endswith("_count") and sample.labels.get("workspace") == workspace
+    )
+
+
+async def submit_in(pool: asyncpg.Pool, workspace: str, **changes: object) -> str:
+    cmd = msgspec.structs.replace(command(), workspace=workspace, **changes)
+    assert (await submission.submit(pool, cmd, keys=KEYS)).created
+    return cmd.job_id
+
+
+async def test_a_claim_asked_again_gets_the_same_grant_and_records_nothing_new(
+    pool: asyncpg.Pool,
+) -> None:
+    workspace = f"w-{uuid.uuid4().hex[:8]}"
+    first_job = await submit_in(pool, workspace, secrets={"pw": "s3cret"})
+    second_job = await submit_in(pool, workspace)
+    claim_id = str(uuid.uuid4())
+    first = await claims.claim(pool, claim_of("ex-1", claim_id), keys=KEYS)
+    assert (first.granted, first.job_id, first.attempt) == (True, first_job, 1)
+    row = "SELECT version, attempt, claim_id, lease_expires_at FROM queue.jobs WHERE id = $1"
+    before = await pool.fetchrow(row, uuid.UUID(first_job))
+    outbox = await pool.fetchval("SELECT count(*) FROM queue.outbox")
+    again = await claims.claim(pool, claim_of("ex-1", claim_id), keys=KEYS)
+    assert again == first, "the same grant: job, attempt, runbook, secrets, trace"
+    assert again.secrets == {"pw": "s3cret"}
+    after = await pool.fetchrow(row, uuid.UUID(first_job))
+    assert (after["version"], after["attempt"]) == (before["version"], 1), "no new transition"
+    assert after["claim_id"] == uuid.UUID(claim_id)
+    assert after["lease_expires_at"] >= before["lease_expires_at"], "extended as a renewal"
+    assert await events(pool, first_job) == [(1, "status"), (2, "status")], "one running event"
+    assert await pool.fetchval("SELECT count(*) FROM queue.outbox") == outbox
+    assert started_in(workspace) == 1, "counted as started once"
+    other = await claims.claim(pool, claim_of("ex-1", str(uuid.uuid4())), keys=KEYS)
+    assert (other.granted, other.job_id, other.attempt) == (True, second_job, 1)
+    assert started_in(workspace) == 2
+
+
+async def test_a_claim_id_repeats_only_a_grant_its_executor_still_holds(
+    pool: asyncpg.Pool,
+) -> None:
+    workspace = f"w-{uuid.uuid4().hex[:8]}"
+    jobs = [await submit_in(pool, workspace) for _ in range(3)]
+    claim_id = str(uuid.uuid4())
+    assert (await claims.claim(pool, claim_of("ex-1", claim_id), keys=KEYS)).job_id == jobs[0]
+    stranger = await claims.claim(pool, claim_of("ex-2", claim_id), keys=KEYS)
+    assert stranger.job_id == jobs[1], "another executor's claim is a claim of its own"
+    done = JobFinished(job_id=jobs[0], attempt=1, at=now(), status="completed")
+    assert await reports.apply_report(pool, done, keys=KEYS) is True
+    later = await claims.claim(pool, claim_of("ex-1", claim_id), keys=KEYS)
+    assert (later.job_id, later.attempt) == (jobs[2], 1), "the job it named is no longer held"
+
+
+async def test_tries_of_one_claim_at_once_take_one_job(pool: asyncpg.Pool) -> None:
+    """A retry that reaches another queue replica while the first try is still in its
+    transaction waits for it and gets its grant, instead of a second job nobody would run. The
+    test holds the workspace's claim lock until every try is inside claim_next, waiting."""
+    workspace = f"w-{uuid.uuid4().hex[:8]}"
+    jobs = [await submit_in(pool, workspace) for _ in range(4)]
+    claim_id = str(uuid.uuid4())
+    tries = 3
+    async with pool.acquire() as holder, holder.transaction():
+        await holder.execute("SELECT pg_advisory_xact_lock(hashtext($1))", workspace)
+        pending = [
+            asyncio.create_task(claims.claim(pool, claim_of("ex-1", claim_id), keys=KEYS))
+            for _ in range(tries)
+        ]
+        waiting = (
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
+        for _ in range(3000):  # a state in PostgreSQL: polled, 30 s at most
+            if await holder.fetchval(waiting) == tries:
+                break
+            await asyncio.sleep(0.01)
+        else:
+            pytest.fail(f"{await holder.fetchval(waiting)} of {tries} tries waiting")
+    replies = await asyncio.gather(*pending)
+    assert {(r.granted, r.job_id, r.attempt) for r in replies} == {(True, jobs[0], 1)}
+    statuses = await pool.fetch(
+        "SELECT status FROM queue.jobs WHERE workspace = $1 ORDER BY created_at, id", workspace
+    )
+    assert [s["status"] for s in statuses] == ["running", "queued", "queued", "queued"]
+    assert await events(pool, jobs[0]) == [(1, "status"), (2, "status")]
+
+
+async def test_claims_without_an_id_are_each_a_new_claim_as_before(pool: asyncpg.Pool) -> None:
+    """An executor of the previous release sends no claim id, and a queue of the previous
+    release calls the seven-argument claim_next: both go on working during a rolling upgrade."""
+    workspace = f"w-{uuid.uuid4().hex[:8]}"
+    jobs = [await submit_in(pool, workspace) for _ in range(3)]
+    first = await claims.claim(pool, claim_of("ex-1"), keys=KEYS)
+    second = await claims.claim(pool, claim_of("ex-1"), keys=KEYS)
+    assert [first.job_id, second.job_id] == jobs[:2]
+    old = await pool.fetchrow(
+        "SELECT outcome, job_id FROM queue.claim_next($1, 50, 'ex-old', 30000, $2, "
+        "'runwright.events.', $3)",
+        ["running", "paused", "waiting_for_approval"],
+        '{"type":"status","job_id":"00000000-0000-0000-0000-000000000000","workspace":"$",'
+        '"seq":0,"status":"running"}',
+        list(KEYS.key_ids),
+    )
+    assert (old["outcome"], str(old["job_id"])) == ("granted", jobs[2])
+    ids = await pool.fetch("SELECT claim_id FROM queue.jobs WHERE workspace = $1", workspace)
+    assert [r["claim_id"] for r in ids] == [None, None, None]
+
+
+async def test_a_claim_id_that_is_not_a_uuid_is_refused(pool: asyncpg.Pool) -> None:
+    with pytest.raises(PermanentError, match="claim_id 'x' is not a UUID"):
+        await claims.claim(pool, claim_of("ex-1", "x"), keys=KEYS)

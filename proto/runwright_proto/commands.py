@@ -111,6 +111,10 @@ class ClaimJob(_Message, tag="job.claim", frozen=True):
     job_id: str
     executor_id: str
     lease_ms: int
+    claim_id: str = ""
+    """A fresh UUID per claim the executor makes, the same on each try of it: a try whose reply
+    was lost is answered again with the same grant (same job and attempt), not a second job.
+    Empty (an executor of an earlier release): every request is a new claim."""
 
 
 NOTHING_QUEUED = "nothing queued"

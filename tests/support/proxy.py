@@ -3,6 +3,9 @@
 with relay(gateway_port) as proxy:
     ... talk to proxy.url ...
     proxy.cut()   # what a dropped network connection looks like to both ends
+
+``downstream`` makes, per connection, a function through which everything the server sends
+passes on its way to the client (``support.nats_tap`` drops chosen NATS messages with it).
 """
 
 from __future__ import annotations
@@ -10,15 +13,20 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+
+Change = Callable[[bytes], bytes]
+"""What reaches the client of what the server sent (a chunk in, the bytes to pass on out)."""
 
 
 class Relay:
-    def __init__(self, target_port: int) -> None:
+    def __init__(self, target_port: int, downstream: Callable[[], Change] | None = None) -> None:
         self.target_port = target_port
+        self.downstream = downstream
         self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.port: int = self.listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
         self.open: list[socket.socket] = []
         self.accepted = 0
         self.lock = threading.Lock()
@@ -33,8 +41,9 @@ class Relay:
             with self.lock:
                 self.open += [client, upstream]
                 self.accepted += 1
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
+            change = self.downstream() if self.downstream is not None else None
+            for source, sink, how in ((client, upstream, None), (upstream, client, change)):
+                threading.Thread(target=_pump, args=(source, sink, how), daemon=True).start()
 
     def cut(self) -> None:
         """Reset every connection open now; new ones are relayed as before."""
@@ -54,16 +63,16 @@ def _close(sock: socket.socket) -> None:
     sock.close()
 
 
-def _pump(source: socket.socket, sink: socket.socket) -> None:
+def _pump(source: socket.socket, sink: socket.socket, change: Change | None = None) -> None:
     with contextlib.suppress(OSError):  # the relay cut the connection, or a side hung up
         while chunk := source.recv(65536):
-            sink.sendall(chunk)
+            sink.sendall(change(chunk) if change is not None else chunk)
     _close(sink)
 
 
 @contextmanager
-def relay(target_port: int) -> Iterator[Relay]:
-    proxy = Relay(target_port)
+def relay(target_port: int, downstream: Callable[[], Change] | None = None) -> Iterator[Relay]:
+    proxy = Relay(target_port, downstream)
     thread = threading.Thread(target=proxy.serve, name="tcp-relay", daemon=True)
     thread.start()
     try:

@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import random
 import time
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
@@ -253,6 +254,7 @@ class Simulator:
                     job_id=dispatch.job_id,
                     executor_id=self.instance,
                     lease_ms=self.settings.lease_ms,
+                    claim_id=str(uuid.uuid4()),  # one try: the executor's normal path
                 ),
                 ClaimReply,
             )

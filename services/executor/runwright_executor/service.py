@@ -14,7 +14,7 @@ from nats.aio.msg import Msg
 from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind
 from playwright.async_api import async_playwright
-from runwright_bus import decode, ensure_topology, request
+from runwright_bus import decode, ensure_topology
 from runwright_bus.consume import Fetcher
 from runwright_bus.service import ServiceContext, service
 from runwright_bus.topology import wait_for_consumer
@@ -28,10 +28,11 @@ from runwright_engine.egress.contexts import Spares
 from runwright_engine.egress.policy import EgressPolicy
 from runwright_engine.egress.proxy import EgressProxy
 from runwright_engine.pressure import Pressure
-from runwright_proto import streams, subjects
-from runwright_proto.commands import CONCURRENCY_LIMIT, ClaimJob, ClaimReply, DispatchJob
+from runwright_proto import streams
+from runwright_proto.commands import CONCURRENCY_LIMIT, ClaimReply, DispatchJob
 
-from runwright_executor.runner import CONTEXT_OPTIONS, JobContext, JobRunner, lease_clock
+from runwright_executor import claiming
+from runwright_executor.runner import CONTEXT_OPTIONS, JobContext, JobRunner
 from runwright_executor.settings import ExecutorSettings
 
 log = get_logger("runwright.executor")
@@ -187,23 +188,16 @@ async def _claim_and_run(ctx: ServiceContext, job_ctx: JobContext, msg: Msg) -> 
         f"consume {msg.subject}", kind=SpanKind.CONSUMER
     ):
         dispatch: DispatchJob = decode(msg.data, DispatchJob)
-        asked = lease_clock()  # the lease the claim grants begins later
         try:
-            claim: ClaimReply = await request(
-                ctx.nc,
-                subjects.CLAIM,
-                ClaimJob(
-                    job_id=dispatch.job_id,
-                    executor_id=job_ctx.executor_id,
-                    lease_ms=job_ctx.lease_ms,
-                ),
-                ClaimReply,
+            claimed = await claiming.claim(
+                ctx.nc, dispatch.job_id, job_ctx.executor_id, job_ctx.lease_ms
             )
         except RetryableError as exc:
             log.warning("claim failed; dispatch will be redelivered", error=str(exc))
             await msg.nak(delay=1.0)
             answered("retry")
             return
+        claim, asked = claimed.reply, claimed.asked
         if not claim.granted and claim.reason == CONCURRENCY_LIMIT:
             await msg.nak(delay=2.0)  # a job waits for its workspace: try again shortly
             answered("retry")

@@ -1,6 +1,7 @@
 """Ownership of a running job: claims bump the attempt and take a lease; renewals extend it.
 
-The broker may deliver a dispatch twice or late; Postgres decides who runs the job.
+The broker may deliver a dispatch twice or late; Postgres decides who runs the job. A claim asked
+again under the same ``claim_id`` (its reply was lost) gets the same grant back.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 from runwright_common import metrics
+from runwright_common.errors import PermanentError
 from runwright_common.logging import get_logger
 from runwright_proto import subjects
 from runwright_proto.commands import (
@@ -36,9 +38,10 @@ _encode = msgspec.json.Encoder().encode
 CLAIM = (
     "SELECT c.*, j.workspace, j.trace, extract(epoch FROM now() - "
     "greatest(j.created_at, coalesce(j.run_at, j.created_at))) AS waited "
-    "FROM queue.claim_next($1, $2, $3, $4, $5, $6, $7) c LEFT JOIN queue.jobs j ON j.id = c.job_id"
+    "FROM queue.claim_next($1, $2, $3, $4, $5, $6, $7, $8) c "
+    "LEFT JOIN queue.jobs j ON j.id = c.job_id"
 )
-"""One call, one round trip (``migrations/013_claim_event_workspace.sql``); the job's workspace
+"""One call, one round trip (``migrations/020_idempotent_claim.sql``); the job's workspace
 and trace context (which the claim does not change) come with it, and how long it waited (from
 its submission or its run time to the claim's transaction, for the queue-wait histogram)."""
 NO_JOB_ID = UUID(int=0)
@@ -58,9 +61,13 @@ async def claim(
     """Claim the best eligible job: highest priority, oldest first, in a workspace below its
     concurrency limit. A dispatch message only wakes the executor; Postgres picks the job.
 
+    A ``claim_id`` already granted to this executor, for a job it still holds, gets that grant
+    again (the executor asks again when the answer was lost): no transition, event or metric.
+
     A job whose sealed secrets do not open (its key is gone) fails with that reason, and the
     next best job is tried; each pass ends one job, so this ends."""
     actor = f"executor:{cmd.executor_id}"
+    claim_id = _claim_id(cmd)
     event = StatusEvent(
         job_id=str(NO_JOB_ID),
         workspace=ANY_WORKSPACE,
@@ -81,6 +88,7 @@ async def claim(
                 _encode(event).decode(),
                 SUBJECT_PREFIX,
                 list(keys.key_ids),
+                claim_id,
             )
             assert row is not None
             match row["outcome"]:
@@ -95,7 +103,14 @@ async def claim(
             except SecretsUnreadable:
                 await _fail_unreadable(conn, row, keys, ("running",))
                 continue
-            if row["attempt"] == 1:
+            if row["outcome"] == "again":
+                log.info(
+                    "claim asked again: the same grant",
+                    job_id=str(row["job_id"]),
+                    attempt=row["attempt"],
+                    claim_id=cmd.claim_id,
+                )
+            elif row["attempt"] == 1:
                 metrics.job_started(row["workspace"], float(row["waited"] or 0))
         return ClaimReply(
             granted=True,
@@ -109,6 +124,16 @@ async def claim(
             workspace=row["workspace"] or "",
             trace=row["trace"] or {},
         )
+
+
+def _claim_id(cmd: ClaimJob) -> UUID | None:
+    """The claim's id; none from an executor of an earlier release (each of its claims is new)."""
+    if not cmd.claim_id:
+        return None
+    try:
+        return UUID(cmd.claim_id)
+    except ValueError:
+        raise PermanentError(f"claim_id {cmd.claim_id!r} is not a UUID") from None
 
 
 def _secrets(row: asyncpg.Record, keys: Keyring) -> dict[str, str]:
