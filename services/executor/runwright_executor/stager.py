@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime
 
 from nats.js import JetStreamContext
+from nats.js.errors import ObjectNotFoundError
 from nats.js.object_store import ObjectStore
 from runwright_bus import publish
 from runwright_bus.staging import staging_bucket
@@ -18,6 +19,17 @@ from runwright_proto import subjects
 from runwright_proto.artifacts import ArtifactStaged
 
 log = get_logger("runwright.executor.stager")
+
+
+async def _already_staged(bucket: ObjectStore, name: str) -> bool:
+    """Whether an earlier try stored the whole file (its description is written last) before
+    something after it failed: putting it again would purge the earlier chunks, which only the
+    artifact service may do, so a retry only announces it."""
+    try:
+        info = await bucket.get_info(name)
+    except ObjectNotFoundError:
+        return False
+    return not info.deleted
 
 
 class Stager:
@@ -43,8 +55,9 @@ class Stager:
             try:
                 if self._bucket is None:
                     self._bucket = await staging_bucket(self.js)
-                with record.path.open("rb") as handle:
-                    await self._bucket.put(artifact_id, handle)
+                if attempt == 0 or not await _already_staged(self._bucket, artifact_id):
+                    with record.path.open("rb") as handle:
+                        await self._bucket.put(artifact_id, handle)
                 await publish(
                     self.js,
                     subjects.artifact_staged(self.job_id),
