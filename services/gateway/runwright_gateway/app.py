@@ -138,7 +138,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
             shutdown_tracing()
 
     configure_logging("gateway", fmt=settings.log_format, level=settings.log_level)
-    configure_tracing("gateway")
+    configure_tracing("gateway", slow_statement_ms=settings.trace_db_slow_ms)
     metrics.configure("gateway", enabled=settings.metrics)
     return Litestar(
         route_handlers=ROUTES,
