@@ -145,8 +145,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
         lifespan=[lifespan],
         exception_handlers=HANDLERS,
         before_request=screening.screen,
-        middleware=[HttpMetrics, AuditMiddleware, AccessLogMiddleware],
-        plugins=telemetry.plugins(),
+        middleware=[*telemetry.middleware(), HttpMetrics, AuditMiddleware, AccessLogMiddleware],
         request_max_body_size=MAX_BODY_BYTES,
         logging_config=None,  # the process's logging is structlog's (configure_logging)
         state=State(
