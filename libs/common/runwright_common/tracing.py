@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import cache
 
 from opentelemetry import baggage, propagate, trace
 from opentelemetry import context as otel_context
@@ -84,7 +85,11 @@ def shutdown_tracing() -> None:
         _provider.shutdown()
 
 
+@cache
 def tracer(name: str) -> trace.Tracer:
+    """The tracer called ``name``, made once: the SDK's ``get_tracer`` costs more than a span
+    (it builds the scope and adds a warnings filter on every call), and callers ask per message.
+    One asked for before the provider is installed is a proxy that finds it once it is."""
     return trace.get_tracer(name)
 
 
