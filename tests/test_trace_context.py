@@ -59,12 +59,12 @@ def test_otel_sdk_disabled_turns_tracing_off() -> None:
         """
         from opentelemetry import trace
         from runwright_common.tracing import configure_tracing, current_carrier
-        from runwright_gateway.telemetry import plugins
+        from runwright_gateway.telemetry import middleware
         assert configure_tracing("queue") is None
         with trace.get_tracer("t").start_as_current_span("x") as span:
             assert not span.is_recording()
             assert "traceparent" not in current_carrier()
-        assert plugins() == []
+        assert middleware() == []
         print("off")
         """
     )

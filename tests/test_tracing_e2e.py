@@ -55,6 +55,7 @@ def test_a_job_is_one_trace_from_the_submit_to_its_last_status() -> None:
             env={
                 "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
                 "OTEL_BSP_SCHEDULE_DELAY": "100",
+                "RUNWRIGHT_TRACE_DB_SLOW_MS": "0",  # every statement a span, however fast
             }
         ) as stack,
         httpx.Client(

@@ -37,7 +37,7 @@ from tests.bench.stats import summary_ms, table
 from tests.support.stack import new_data_dir
 
 ROUNDS = 12
-SUBMITS = 150
+SUBMITS = 600
 RUNNING = 60
 SCRAPE_EVERY_S = 5.0
 SIDES = ("on", "sampled", "metrics", "off")

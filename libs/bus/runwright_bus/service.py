@@ -93,7 +93,7 @@ async def service(name: str, settings: CommonSettings) -> AsyncIterator[ServiceC
     on exit, background tasks are awaited, then resources close and NATS is drained.
     """
     configure_logging(name, fmt=settings.log_format, level=settings.log_level)
-    configure_tracing(name)
+    configure_tracing(name, slow_statement_ms=settings.trace_db_slow_ms)
     metrics.configure(name, enabled=settings.metrics)
     log = get_logger(f"runwright.{name}")
     instance = settings.instance or f"{name}-{socket.gethostname()}-{os.getpid()}"

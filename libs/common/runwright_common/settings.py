@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 
 from runwright_common.errors import SettingsError
+from runwright_common.tracing import SLOW_STATEMENT_MS
 
 T = TypeVar("T", bound=msgspec.Struct)
 
@@ -71,6 +72,9 @@ class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
     """``RUNWRIGHT_HEALTH_PORT``: ``/healthz``, ``/readyz`` and ``/metrics`` (0: not served)."""
     metrics: bool = True
     """``RUNWRIGHT_METRICS``: record Prometheus metrics and serve ``/metrics`` (0: off)."""
+    trace_db_slow_ms: Annotated[float, msgspec.Meta(ge=0)] = SLOW_STATEMENT_MS
+    """``RUNWRIGHT_TRACE_DB_SLOW_MS``: with tracing on, a database statement that took this long
+    or longer (or failed) is a span; 0: every statement."""
     instance: str = ""
     migrate_on_start: bool = True
     """``RUNWRIGHT_MIGRATE_ON_START``: a service with tables migrates its schema as it starts;

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import cache
 
 from opentelemetry import baggage, propagate, trace
 from opentelemetry import context as otel_context
@@ -19,6 +20,11 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Link
 
 _provider: TracerProvider | None = None
+
+SLOW_STATEMENT_MS = 5.0
+"""A database statement this slow or slower is a span (``RUNWRIGHT_TRACE_DB_SLOW_MS``; see
+``runwright_db.tracing``)."""
+_slow_statement_ns = int(SLOW_STATEMENT_MS * 1_000_000)
 
 JOB_KEYS = ("job_id", "attempt", "workspace")
 """What a job's messages carry in their baggage (``runwright.<key>``), so that every service
@@ -40,13 +46,18 @@ def _exporting() -> bool:
     )
 
 
-def configure_tracing(service: str) -> TracerProvider | None:
+def configure_tracing(
+    service: str, *, slow_statement_ms: float = SLOW_STATEMENT_MS
+) -> TracerProvider | None:
     """Install a tracer provider; export over OTLP/HTTP when an endpoint is configured.
+    A database statement becomes a span when it took ``slow_statement_ms`` or longer (0: every
+    statement).
 
     The SDK reads the rest from the standard variables: the sampler (``OTEL_TRACES_SAMPLER``),
     the batching (``OTEL_BSP_*``), the resource (``OTEL_SERVICE_NAME`` wins over the default
     ``runwright-<service>``, ``OTEL_RESOURCE_ATTRIBUTES``)."""
-    global _provider
+    global _provider, _slow_statement_ns
+    _slow_statement_ns = int(slow_statement_ms * 1_000_000)
     if disabled():
         return None
     attributes = (
@@ -64,12 +75,21 @@ def configure_tracing(service: str) -> TracerProvider | None:
     return provider
 
 
+def slow_statement_ns() -> int:
+    """How long a database statement takes before it is a span, in nanoseconds."""
+    return _slow_statement_ns
+
+
 def shutdown_tracing() -> None:
     if _provider is not None:
         _provider.shutdown()
 
 
+@cache
 def tracer(name: str) -> trace.Tracer:
+    """The tracer called ``name``, made once: the SDK's ``get_tracer`` costs more than a span
+    (it builds the scope and adds a warnings filter on every call), and callers ask per message.
+    One asked for before the provider is installed is a proxy that finds it once it is."""
     return trace.get_tracer(name)
 
 

@@ -9,8 +9,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from runwright_db.after_commit import HookedConnection
-from runwright_db.tracing import instrument_asyncpg
+from runwright_db.tracing import connection_class
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
@@ -49,8 +48,8 @@ async def create_pool(
     **kw: Any,
 ) -> asyncpg.Pool:
     await wait_for_database(dsn)
-    instrument_asyncpg()
-    kw.setdefault("connection_class", HookedConnection)  # after_commit works on its connections
+    # after_commit works on its connections; with tracing on, slow statements are spans
+    kw.setdefault("connection_class", connection_class())
     pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=_init, **kw)
     assert pool is not None
     return pool

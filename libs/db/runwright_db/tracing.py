@@ -1,57 +1,111 @@
-"""Database spans through the official asyncpg instrumentation, only inside a span of ours: a
-query made outside any (an outbox sweep, a timer, a health check) starts no trace of its own.
-Statements are recorded with their placeholders, never their parameters."""
+"""Database spans for slow statements only.
+
+Every statement on a pool's connection is timed (two clock reads); one that took at least
+``RUNWRIGHT_TRACE_DB_SLOW_MS`` (5 ms unless set; 0: every statement), or that failed, becomes a
+span afterwards, with the statement's real start and end, as a child of the span that was current
+while it ran. A statement made outside any span of ours (an outbox sweep, a timer, a health
+check) starts no trace of its own. Statements are recorded with their placeholders, never their
+parameters.
+
+A span for every statement (the asyncpg instrumentation's way) made ten of a submission's fourteen
+spans and about half of what tracing added to its latency (measured beside ``make bench
+BENCH_ARGS=instrumentation``). A statement that took under a few milliseconds says nothing a
+trace needs; a slow one, a slow ``COMMIT`` included, is kept.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import re
+import time
+from collections.abc import Awaitable
 from typing import Any
 
+import asyncpg
 from opentelemetry import trace
-from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
-from runwright_common.tracing import disabled
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from runwright_common.tracing import disabled, slow_statement_ns
 
-TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
-"""Statements that make no span: a transaction's edges say nothing its statements do not, and
-they are a fifth of a submission's spans (measured by ``make bench BENCH_ARGS=instrumentation``)."""
+from runwright_db.after_commit import HookedConnection
 
-
-def _wanted(name: str, context: Any) -> bool:
-    """Only a statement inside a span of ours, and not a transaction's edge."""
-    if name.lstrip().upper().startswith(TRANSACTION_CONTROL):
-        return False
-    return trace.get_current_span(context).get_span_context().is_valid
+_tracer = trace.get_tracer("runwright_db")
+_FIRST_WORD = re.compile(r"\s*(?:/\*.*?\*/\s*)*(\w+)", re.DOTALL)
+"""A statement's first word, after any leading comments."""
 
 
-class _ChildTracer(trace.Tracer):
-    def __init__(self, inner: trace.Tracer) -> None:
-        self._inner = inner
+class TracedConnection(HookedConnection):
+    """A pool's connection when tracing is on: each statement is timed, and a slow or failed one
+    becomes a span (see the module's docstring)."""
 
-    def start_span(self, name: str, context: Any = None, *args: Any, **kwargs: Any) -> trace.Span:
-        if not _wanted(name, context):
-            return trace.INVALID_SPAN
-        return self._inner.start_span(name, context, *args, **kwargs)
+    async def execute(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        return await self._timed(query, super().execute(query, *args, **kwargs))
 
-    @contextmanager
-    def start_as_current_span(  # type: ignore[override]
-        self, name: str, context: Any = None, *args: Any, **kwargs: Any
-    ) -> Iterator[trace.Span]:
-        if not _wanted(name, context):
-            yield trace.INVALID_SPAN
-            return
-        with self._inner.start_as_current_span(name, context, *args, **kwargs) as span:
-            yield span
+    async def executemany(self, command: str, *args: Any, **kwargs: Any) -> Any:
+        return await self._timed(command, super().executemany(command, *args, **kwargs))
+
+    async def fetch(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        return await self._timed(query, super().fetch(query, *args, **kwargs))
+
+    async def fetchrow(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        return await self._timed(query, super().fetchrow(query, *args, **kwargs))
+
+    async def fetchval(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        return await self._timed(query, super().fetchval(query, *args, **kwargs))
+
+    async def _timed(self, query: str, statement: Awaitable[Any]) -> Any:
+        started = time.time_ns()
+        failed: Exception | None = None
+        try:
+            return await statement
+        except Exception as exc:
+            failed = exc
+            raise
+        finally:
+            ended = time.time_ns()
+            if failed is not None or ended - started >= slow_statement_ns():
+                record_statement(self, query, started, ended, failed)
 
 
-class _ChildSpansOnly(trace.TracerProvider):
-    def get_tracer(self, *args: Any, **kwargs: Any) -> trace.Tracer:
-        return _ChildTracer(trace.get_tracer_provider().get_tracer(*args, **kwargs))
-
-
-def instrument_asyncpg() -> None:
-    """Once per process, unless tracing is off (``OTEL_SDK_DISABLED=true``)."""
-    instrumentor = AsyncPGInstrumentor()  # type: ignore[no-untyped-call]
-    if disabled() or instrumentor.is_instrumented_by_opentelemetry:
+def record_statement(
+    conn: asyncpg.Connection, query: str, started: int, ended: int, failed: Exception | None
+) -> None:
+    """The statement's span, started and ended at the given times (nanoseconds since the epoch),
+    under the current span; nothing when no span of ours is current or it is not sampled."""
+    if not trace.get_current_span().is_recording():
         return
-    instrumentor.instrument(tracer_provider=_ChildSpansOnly())
+    span = _tracer.start_span(
+        operation(query),
+        kind=SpanKind.CLIENT,
+        attributes=_attributes(conn, query),
+        start_time=started,
+    )
+    if failed is not None:
+        span.set_status(Status(StatusCode.ERROR, type(failed).__qualname__))
+    span.end(end_time=ended)
+
+
+def operation(query: str) -> str:
+    """The span's name: the statement's first word (``SELECT``, ``INSERT``, ``COMMIT``…)."""
+    first = _FIRST_WORD.match(query)
+    return first[1].upper() if first else "postgresql"
+
+
+def _attributes(conn: asyncpg.Connection, query: str) -> dict[str, str | int]:
+    """The attributes the OpenTelemetry conventions name for a database client's span."""
+    found: dict[str, str | int] = {"db.system": "postgresql", "db.statement": query}
+    params = getattr(conn, "_params", None)
+    if database := getattr(params, "database", None):
+        found["db.name"] = database
+    if user := getattr(params, "user", None):
+        found["db.user"] = user
+    addr = getattr(conn, "_addr", None)
+    if isinstance(addr, tuple):
+        found["net.peer.name"], found["net.peer.port"] = addr[0], addr[1]
+    elif isinstance(addr, str):
+        found["net.peer.name"] = addr
+    return found
+
+
+def connection_class() -> type[HookedConnection]:
+    """What a pool hands out: timed connections, or plain ones with tracing off
+    (``OTEL_SDK_DISABLED=true``)."""
+    return HookedConnection if disabled() else TracedConnection

@@ -10,8 +10,6 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from runwright_common.logging import get_logger
 
-from runwright_gateway import telemetry
-
 log = get_logger("runwright.gateway.access")
 
 QUIET = frozenset({"/healthz", "/readyz"})
@@ -37,7 +35,6 @@ class AccessLogMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        telemetry.name_span(scope)
         answer: dict[str, Any] = {"status": 500}
 
         async def sending(message: Message) -> None:

@@ -138,15 +138,14 @@ def create_app(settings: GatewaySettings) -> Litestar:
             shutdown_tracing()
 
     configure_logging("gateway", fmt=settings.log_format, level=settings.log_level)
-    configure_tracing("gateway")
+    configure_tracing("gateway", slow_statement_ms=settings.trace_db_slow_ms)
     metrics.configure("gateway", enabled=settings.metrics)
     return Litestar(
         route_handlers=ROUTES,
         lifespan=[lifespan],
         exception_handlers=HANDLERS,
         before_request=screening.screen,
-        middleware=[HttpMetrics, AuditMiddleware, AccessLogMiddleware],
-        plugins=telemetry.plugins(),
+        middleware=[*telemetry.middleware(), HttpMetrics, AuditMiddleware, AccessLogMiddleware],
         request_max_body_size=MAX_BODY_BYTES,
         logging_config=None,  # the process's logging is structlog's (configure_logging)
         state=State(
