@@ -6,6 +6,7 @@ tests/test_queue_invariants.py does)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from runwright_proto.commands import (
     SubmitJob,
 )
 from runwright_proto.reports import JobFinished
-from runwright_queue import claims, leases, reports, submission
+from runwright_queue import claims, leases, reaper, reports, submission
 from runwright_queue.sealing import transient
 from runwright_runbook import parse_runbook
 from runwright_stack.stack import Stack
@@ -57,7 +58,10 @@ async def running(pool: asyncpg.Pool, executor_id: str) -> str:
     cmd = command()
     await submission.submit(pool, cmd, keys=KEYS)
     reply = await claims.claim(
-        pool, ClaimJob(job_id=cmd.job_id, executor_id=executor_id, lease_ms=1000), keys=KEYS
+        pool,
+        ClaimJob(job_id=cmd.job_id, executor_id=executor_id, lease_ms=1000),
+        workspace_concurrency=1000,
+        keys=KEYS,
     )
     assert reply.granted
     assert reply.job_id == cmd.job_id
@@ -131,3 +135,23 @@ async def test_a_renewal_naming_more_jobs_than_a_request_may_carry_is_refused(
         pool, RenewLeases(executor_id="ex", lease_ms=1000, jobs=jobs[:RENEW_BATCH])
     )
     assert len(full.lost) == RENEW_BATCH
+
+
+async def test_batched_renewals_and_the_reapers_grace_never_deadlock(pool: asyncpg.Pool) -> None:
+    """Both lock many jobs; in different orders they would wait on each other until
+    PostgreSQL's deadlock check killed one (a second later), again and again under load."""
+    ids = [await running(pool, "ex") for _ in range(300)]
+    jobs = [JobLease(job_id=j, attempt=1) for j in sorted(ids, reverse=True)]
+    watch = reaper.Watch(unwatched_s=2.0, grace_s=10.0)
+    for _ in range(8):
+        await pool.execute("UPDATE queue.reaper_watch SET passed_at = now() - interval '30 s'")
+        renewals = [
+            leases.renew_many(
+                pool, RenewLeases(executor_id="ex", lease_ms=1000, jobs=jobs[i : i + 100])
+            )
+            for i in range(0, len(jobs), 100)
+        ]
+        results = await asyncio.gather(
+            reaper.reap_expired(pool, watch=watch), *renewals, return_exceptions=True
+        )
+        assert not [r for r in results if isinstance(r, BaseException)], results

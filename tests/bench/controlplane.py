@@ -13,8 +13,16 @@ event latency (the executor sent the step's report -> the step event arrived on 
 of every part (its process tree, from /proc, in cores).
 
 Phase 2, concurrency: jobs of one long step submitted in blocks until 10,000 run at once (or the
-stack stops keeping up): per block, jobs running, claim and lease-renewal latency, leases lost,
-CPU.
+stack stops keeping up), at the executor's shipped lease (6 s, renewed every 1.5 s): per block,
+once claimed, a steady window of a lease and two seconds in which the stack only holds the jobs:
+renewal requests and leases renewed per second, their latency, jobs the queue declared lost, and
+the CPU each part spent (per renewal request, per lease renewed, per 1,000 running jobs). It runs
+once per renewal protocol, each on a stack of its own: per-job renewal (the previous release's,
+the baseline) and the executor's batched renewal (one request per executor and period).
+
+Options, from the environment: ``BENCH_CONTROLPLANE_PHASES=concurrency`` (that phase alone),
+``BENCH_CONTROLPLANE_RENEWALS=batch`` (no baseline), ``BENCH_HOLD_TARGET``, ``BENCH_HOLD_BLOCK``,
+``BENCH_HOLD_BUDGET_S``, ``BENCH_SIM_PROCESSES``.
 
 Baselines in the same run on the same nats-server: a raw JetStream work-queue stream, N messages
 published and pulled/acked by as many consumers as there are simulated executors (the floor for
@@ -60,6 +68,9 @@ class Plan:
     step_ms: int = 200
     hold_target: int = 10_000
     hold_block: int = 1_000
+    baseline_block: int = 250
+    """Blocks of the baselines' concurrency phase (per-job renewal breaks within the first
+    thousand at the shipped lease)."""
     hold_step_s: int = 3_600
     hold_budget_s: float = 600.0
     job_streams: int = 20
@@ -642,7 +653,8 @@ def render_hold(holds: dict[str, list[dict[str, Any]]], plan: Plan) -> str:
     ]
     return table(
         f"control plane, concurrency: jobs of one {plan.hold_step_s} s step, submitted in blocks "
-        f"of {plan.hold_block} to {plan.fleet.processes} simulated executors; lease "
+        f"of {plan.hold_block} ({plan.baseline_block} for a baseline) to "
+        f"{plan.fleet.processes} simulated executors; lease "
         f"{plan.fleet.lease_ms} ms renewed every {plan.fleet.renew_ms} ms; after each block is "
         f"claimed, a steady window of {plan.fleet.lease_ms / 1000 + 2:.0f} s (latencies p50 / p99 "
         "ms; lost: jobs the queue declared lost / leases the executors were told or gave up lost "
@@ -762,7 +774,12 @@ def run(plan: Plan | None = None) -> str:
         phases = plan.phases if last else tuple(p for p in plan.phases if p == "concurrency")
         if not phases:
             continue
-        mode = replace(plan, phases=phases, fleet=replace(plan.fleet, renew=renew))
+        mode = replace(
+            plan,
+            phases=phases,
+            fleet=replace(plan.fleet, renew=renew),
+            hold_block=plan.hold_block if last else plan.baseline_block,
+        )
         result = measure_on_a_stack(mode)
         holds[renew] = result.hold
     out = [render(result, plan)] if "throughput" in plan.phases else []

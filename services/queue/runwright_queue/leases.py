@@ -21,18 +21,23 @@ from runwright_proto.jobs import ACTIVE
 RENEW_MANY = """
 WITH asked AS (
     SELECT * FROM unnest($1::uuid[], $2::int[]) AS a(id, attempt)
+), held AS (
+    SELECT j.id FROM queue.jobs j JOIN asked a ON j.id = a.id AND j.attempt = a.attempt
+    WHERE j.executor_id = $3 AND j.status = ANY($5)
+    ORDER BY j.id FOR UPDATE OF j
 ), renewed AS (
     UPDATE queue.jobs j SET lease_expires_at = now() + make_interval(secs => $4 / 1000.0)
-    FROM asked a
-    WHERE j.id = a.id AND j.attempt = a.attempt AND j.executor_id = $3 AND j.status = ANY($5)
+    FROM held h WHERE j.id = h.id
     RETURNING j.id
 )
 SELECT a.id, a.attempt AS asked, j.attempt, j.status, j.executor_id
 FROM asked a LEFT JOIN queue.jobs j ON j.id = a.id
 WHERE NOT EXISTS (SELECT 1 FROM renewed r WHERE r.id = a.id)
 """
-"""Extend the matching leases, and say of every other job named what it is now (the join reads
-the rows as they were before this statement, which for a job not renewed is as it is)."""
+"""Lock the leases still held, in id order (as the reaper's grace does: two statements that
+lock many jobs in different orders deadlock), extend them, and say of every other job named
+what it is now (the join reads the rows as they were before this statement, which for a job
+not renewed is as it is)."""
 
 
 def why_lost(row: asyncpg.Record, executor_id: str) -> str:

@@ -44,8 +44,11 @@ WATCH = (
 lock orders the replicas' passes, so one outage grants one grace period."""
 GRACE = (
     "UPDATE queue.jobs SET lease_expires_at = now() + make_interval(secs => $2) "
-    "WHERE status = ANY($1) AND lease_expires_at < now() + make_interval(secs => $2)"
+    "WHERE id IN (SELECT id FROM queue.jobs WHERE status = ANY($1) "
+    "AND lease_expires_at < now() + make_interval(secs => $2) ORDER BY id FOR UPDATE)"
 )
+"""Rows locked in id order, as a batched lease renewal locks them (``runwright_queue.leases``):
+in any other order the two deadlock."""
 
 
 @dataclass(frozen=True)
