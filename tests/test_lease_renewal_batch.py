@@ -131,6 +131,13 @@ async def test_a_renewal_naming_more_jobs_than_a_request_may_carry_is_refused(
     jobs = [JobLease(job_id=str(uuid.uuid4()), attempt=1) for _ in range(RENEW_BATCH + 1)]
     with pytest.raises(PermanentError, match=f"at most {RENEW_BATCH}"):
         await leases.renew_many(pool, RenewLeases(executor_id="ex", lease_ms=1000, jobs=jobs))
+    with pytest.raises(PermanentError, match="not a job id"):
+        await leases.renew_many(
+            pool,
+            RenewLeases(
+                executor_id="ex", lease_ms=1000, jobs=[JobLease(job_id="job-1", attempt=1)]
+            ),
+        )
     full = await leases.renew_many(
         pool, RenewLeases(executor_id="ex", lease_ms=1000, jobs=jobs[:RENEW_BATCH])
     )

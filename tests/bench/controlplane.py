@@ -522,6 +522,18 @@ async def drain(db: asyncpg.Connection, timeout: float) -> None:
         await asyncio.sleep(0.5)
 
 
+GRACE_LINE = "no reaper passed for a while"
+"""The queue's warning when its reaper found no pass for longer than the interval and a second
+(the queue was stalled, or PostgreSQL or NATS down) and gave every active lease a grace period
+instead of reaping: while it happens, a late renewal costs nothing."""
+
+
+def graces(stack: SimulatedStack) -> int:
+    """Outage graces the queue has granted so far (from its log)."""
+    log = stack.log_dir / "queue.log"
+    return log.read_text(errors="replace").count(GRACE_LINE) if log.exists() else 0
+
+
 async def executors_lost(db: asyncpg.Connection) -> int:
     """Jobs the queue declared lost (their lease ran out): each is a live job lost."""
     return int(await db.fetchval("SELECT count(*) FROM queue.jobs WHERE reason = 'executor lost'"))
@@ -551,6 +563,7 @@ async def hold_levels(
         wanted += block
         start = time.time()
         failed = submitter.failed
+        graces_before = graces(stack)
         await submitter.burst(body, block)
         submit_s = time.time() - start
         running = 0
@@ -587,6 +600,7 @@ async def hold_levels(
                 "renewed_per_s": renewed / steady_s,
                 "lost": await executors_lost(db) - lost_before,
                 "named_lost": named_lost,
+                "graces": graces(stack) - graces_before,
                 "renew_failed": len(window(samples.get("renew_failed", []), start, end)),
                 "cores": cores,
                 "plane": cores["queue"] + cores["postgres"] + cores["nats-server"],
@@ -641,6 +655,7 @@ def render_hold(holds: dict[str, list[dict[str, Any]]], plan: Plan) -> str:
             f"{r['requests_per_s']:.1f}",
             f"{r['renewed_per_s']:.0f}",
             f"{r['lost']} / {r['named_lost']} / {r['renew_failed']}",
+            str(r["graces"]),
             f"{r['cores']['queue']:.2f} / {r['cores']['postgres']:.2f} / "
             f"{r['cores']['nats-server']:.2f} / {r['cores']['sim executors']:.2f}",
             f"{r['plane'] * 1000 / r['requests_per_s']:.2f}" if r["requests_per_s"] else "-",
@@ -658,7 +673,8 @@ def render_hold(holds: dict[str, list[dict[str, Any]]], plan: Plan) -> str:
         f"{plan.fleet.lease_ms} ms renewed every {plan.fleet.renew_ms} ms; after each block is "
         f"claimed, a steady window of {plan.fleet.lease_ms / 1000 + 2:.0f} s (latencies p50 / p99 "
         "ms; lost: jobs the queue declared lost / leases the executors were told or gave up lost "
-        "/ renewal requests failed; control plane = queue + postgres + nats-server)",
+        "/ renewal requests failed; graces: times the queue, finding its reaper stalled, extended "
+        "every lease instead of reaping; control plane = queue + postgres + nats-server)",
         rows,
         (
             "renewal",
@@ -670,6 +686,7 @@ def render_hold(holds: dict[str, list[dict[str, Any]]], plan: Plan) -> str:
             "requests/s",
             "leases renewed/s",
             "lost",
+            "graces",
             "queue / postgres / nats / sim cores",
             "control-plane CPU ms per request",
             "CPU µs per lease renewed",

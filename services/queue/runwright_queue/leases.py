@@ -10,8 +10,6 @@ executor, in an active status; every job named and not extended is reported lost
 
 from __future__ import annotations
 
-from uuid import UUID
-
 import asyncpg
 from runwright_common import metrics
 from runwright_common.errors import PermanentError
@@ -20,7 +18,7 @@ from runwright_proto.jobs import ACTIVE
 
 RENEW_MANY = """
 WITH asked AS (
-    SELECT * FROM unnest($1::uuid[], $2::int[]) AS a(id, attempt)
+    SELECT * FROM unnest($1::text[]::uuid[], $2::int[]) AS a(id, attempt)
 ), held AS (
     SELECT j.id FROM queue.jobs j JOIN asked a ON j.id = a.id AND j.attempt = a.attempt
     WHERE j.executor_id = $3 AND j.status = ANY($5)
@@ -55,18 +53,17 @@ async def renew_many(pool: asyncpg.Pool, cmd: RenewLeases) -> RenewLeasesReply:
         raise PermanentError(f"at most {RENEW_BATCH} jobs a renewal, not {len(cmd.jobs)}")
     if not cmd.jobs:
         return RenewLeasesReply()
-    try:
-        ids = [UUID(job.job_id) for job in cmd.jobs]
-    except ValueError as exc:
+    try:  # the ids go as text: PostgreSQL reads 500 UUIDs far faster than Python does
+        rows = await pool.fetch(
+            RENEW_MANY,
+            [job.job_id for job in cmd.jobs],
+            [job.attempt for job in cmd.jobs],
+            cmd.executor_id,
+            float(cmd.lease_ms),
+            list(ACTIVE),
+        )
+    except asyncpg.DataError as exc:
         raise PermanentError(f"not a job id: {exc}") from exc
-    rows = await pool.fetch(
-        RENEW_MANY,
-        ids,
-        [job.attempt for job in cmd.jobs],
-        cmd.executor_id,
-        float(cmd.lease_ms),
-        list(ACTIVE),
-    )
     metrics.leases_renewed("batch", len(cmd.jobs) - len(rows))
     return RenewLeasesReply(
         lost=[LostLease(job_id=str(r["id"]), reason=why_lost(r, cmd.executor_id)) for r in rows]
