@@ -162,3 +162,27 @@ async def test_batched_renewals_and_the_reapers_grace_never_deadlock(pool: async
             reaper.reap_expired(pool, watch=watch), *renewals, return_exceptions=True
         )
         assert not [r for r in results if isinstance(r, BaseException)], results
+
+
+UPDATES = (
+    "SELECT pg_stat_get_xact_tuples_updated('queue.jobs'::regclass) AS updated, "
+    "pg_stat_get_xact_tuples_hot_updated('queue.jobs'::regclass) AS hot"
+)
+"""Rows of queue.jobs this backend updated, and how many of those in place (HOT), not yet
+reported to the statistics."""
+
+
+async def test_a_batched_renewal_is_a_hot_update_that_writes_no_index(pool: asyncpg.Pool) -> None:
+    """No index holds the lease, and pages keep room for new versions: renewing every running
+    job of a page in one statement changes the rows in place (HOT), not each index of the
+    table (migrations/022_hot_lease_renewals.sql)."""
+    ids = [await running(pool, "ex") for _ in range(60)]
+    renewal = RenewLeases(
+        executor_id="ex", lease_ms=5000, jobs=[JobLease(job_id=j, attempt=1) for j in ids]
+    )
+    async with pool.acquire() as conn, conn.transaction():
+        before = await conn.fetchrow(UPDATES)
+        reply = await leases.renew_many(conn, renewal)  # type: ignore[arg-type]
+        after = await conn.fetchrow(UPDATES)
+    assert reply.lost == []
+    assert (after["updated"] - before["updated"], after["hot"] - before["hot"]) == (60, 60)

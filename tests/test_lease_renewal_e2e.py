@@ -97,7 +97,9 @@ def test_an_executor_renews_all_its_jobs_in_one_request_per_period_and_a_lost_on
     batched, per_job = asyncio.run(renewals_seen(stack.nats.url, window_s))
     print(f"\n{len(batched)} renewal requests in {window_s:g} s for {JOBS} running jobs")
     assert per_job == 0, "no job renewed on its own"
-    assert 2 <= len(batched) <= 4, [len(b.jobs) for b in batched]  # one per period
+    # One a period (a retry after a slow answer may add one), each naming every running job:
+    # renewed one by one they would be nine requests of one job each.
+    assert 2 <= len(batched) <= 6, [len(b.jobs) for b in batched]
     for request in batched:
         assert sorted(j.job_id for j in request.jobs) == sorted(ids)
         assert {j.attempt for j in request.jobs} == {1}

@@ -33,8 +33,9 @@ NEXT_EXPIRY = (
     "SELECT extract(epoch FROM min(lease_expires_at) - clock_timestamp()) FROM queue.jobs "
     "WHERE status IN ('running', 'paused', 'waiting_for_approval')"
 )
-"""Seconds until the next active lease runs out, by the database's clock (the partial index
-``jobs_lease_idx`` answers it)."""
+"""Seconds until the next active lease runs out, by the database's clock (read from the active
+jobs, found by the partial index ``jobs_active_workspace_idx``; leases are not indexed, so that a
+renewal is a HOT update: ``migrations/022_hot_lease_renewals.sql``)."""
 WATCH = (
     "WITH before AS (SELECT passed_at FROM queue.reaper_watch FOR UPDATE) "
     "UPDATE queue.reaper_watch SET passed_at = now() FROM before "
