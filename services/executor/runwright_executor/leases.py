@@ -125,9 +125,9 @@ class LeaseKeeper:
                 await asyncio.wait_for(self._changed.wait(), max(0.0, self._next - lease_clock()))
                 continue  # a lease came or went: look again
             sent = lease_clock()
-            due = [
+            due = [  # a copy: a lease given up leaves ``held``
                 lease
-                for lease in self.held.values()
+                for lease in list(self.held.values())
                 if lease.due <= sent + self.every_s * JOIN_SHARE and not self._given_up(lease, sent)
             ]
             chunks = [due[i : i + self.batch] for i in range(0, len(due), self.batch)]
