@@ -22,7 +22,7 @@ TINY = Plan(
     hold_budget_s=60,
     job_streams=2,
     baseline_messages=200,
-    fleet=FleetConfig(processes=2, slots=20, lease_ms=3_000),
+    fleet=FleetConfig(processes=2, slots=20, lease_ms=3_000, renew_ms=1_000),
 )
 
 

@@ -51,7 +51,7 @@ async def health() -> AsyncIterator[str]:
 
 def test_the_page_lists_every_metric_of_the_contract() -> None:
     table = documented()
-    assert len(table) == 26
+    assert len(table) == 28
     assert table["runwright_jobs_finished_total"] == ("counter", {"workspace", "status"}, {"queue"})
     assert all(name.startswith("runwright_") for name in table)
 

@@ -108,7 +108,18 @@ CHANNELS: tuple[Channel, ...] = (
         commands.RenewReply,
         "executor",
         "queue",
-        "extend the lease on a running job",
+        "extend the lease on a running job (executors of earlier releases; this release renews "
+        "all its jobs together on runwright.queue.renew_leases)",
+    ),
+    _request(
+        "queue.renew_leases",
+        subjects.RENEW_LEASES,
+        commands.RenewLeases,
+        commands.RenewLeasesReply,
+        "executor",
+        "queue",
+        "extend the leases of all the executor's running jobs at once (at most "
+        f"{commands.RENEW_BATCH} a request); the reply names the jobs it no longer holds",
     ),
     _request(
         "queue.workspace_limits",

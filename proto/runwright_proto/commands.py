@@ -156,6 +156,40 @@ class RenewReply(_Message, tag="lease.renewed", frozen=True):
     reason: str | None = None
 
 
+RENEW_BATCH = 500
+"""Jobs named in one `RenewLeases` at most: an executor with more sends several (500 jobs make a
+request of about 35 kB, far below NATS' default 1 MB payload limit)."""
+
+
+class JobLease(Struct, frozen=True, kw_only=True):
+    """One running job whose lease an executor renews: the attempt it holds."""
+
+    job_id: str
+    attempt: int
+
+
+class RenewLeases(_Message, tag="leases.renew", frozen=True):
+    """Renew the leases of many running jobs of one executor at once (one request and one
+    statement per period instead of one per job). Each job keeps its lease only for the attempt
+    named here, as with `RenewLease`."""
+
+    executor_id: str
+    lease_ms: int
+    jobs: list[JobLease]
+
+
+class LostLease(Struct, frozen=True, kw_only=True):
+    job_id: str
+    reason: str
+
+
+class RenewLeasesReply(_Message, tag="leases.renewed", frozen=True):
+    """Every job of the request not named in ``lost`` holds its lease for ``lease_ms`` more;
+    those named must stop running (another attempt holds the job, or it ended)."""
+
+    lost: list[LostLease] = []
+
+
 class HealthReply(_Message, tag="health", frozen=True):
     service: str
     instance: str

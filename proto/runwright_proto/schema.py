@@ -39,6 +39,8 @@ MESSAGES: dict[str, Any] = {
     | commands.ClaimReply
     | commands.RenewLease
     | commands.RenewReply
+    | commands.RenewLeases
+    | commands.RenewLeasesReply
     | commands.HealthReply
     | commands.ErrorReply,
     "reports": reports.Report,

@@ -14,6 +14,10 @@ CLAIM = "runwright.queue.claim"
 RENEW = "runwright.queue.renew"
 """Request/reply, executor to queue: renew the lease on a running job."""
 
+RENEW_LEASES = "runwright.queue.renew_leases"
+"""Request/reply, executor to queue: renew the leases of all its running jobs at once
+(``RenewLeases``; ``RENEW`` stays for executors of earlier releases)."""
+
 DISPATCH = "runwright.dispatch.jobs"
 """JetStream (stream DISPATCH, work queue): a job is ready for an executor."""
 

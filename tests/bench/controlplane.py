@@ -13,8 +13,16 @@ event latency (the executor sent the step's report -> the step event arrived on 
 of every part (its process tree, from /proc, in cores).
 
 Phase 2, concurrency: jobs of one long step submitted in blocks until 10,000 run at once (or the
-stack stops keeping up): per block, jobs running, claim and lease-renewal latency, leases lost,
-CPU.
+stack stops keeping up), at the executor's shipped lease (6 s, renewed every 1.5 s): per block,
+once claimed, a steady window of a lease and two seconds in which the stack only holds the jobs:
+renewal requests and leases renewed per second, their latency, jobs the queue declared lost, and
+the CPU each part spent (per renewal request, per lease renewed, per 1,000 running jobs). It runs
+once per renewal protocol, each on a stack of its own: per-job renewal (the previous release's,
+the baseline) and the executor's batched renewal (one request per executor and period).
+
+Options, from the environment: ``BENCH_CONTROLPLANE_PHASES=concurrency`` (that phase alone),
+``BENCH_CONTROLPLANE_RENEWALS=batch`` (no baseline), ``BENCH_HOLD_TARGET``, ``BENCH_HOLD_BLOCK``,
+``BENCH_HOLD_BUDGET_S``, ``BENCH_SIM_PROCESSES``.
 
 Baselines in the same run on the same nats-server: a raw JetStream work-queue stream, N messages
 published and pulled/acked by as many consumers as there are simulated executors (the floor for
@@ -27,8 +35,9 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import asyncpg
@@ -47,6 +56,7 @@ from tests.support.sim_fleet import FleetConfig, SimulatedStack
 from tests.support.stack import new_data_dir
 
 SERVICES = ("gateway", "queue", "scheduler", "approval", "artifact")
+PHASES = ("throughput", "concurrency")
 
 
 @dataclass
@@ -58,13 +68,42 @@ class Plan:
     step_ms: int = 200
     hold_target: int = 10_000
     hold_block: int = 1_000
+    baseline_block: int = 250
+    """Blocks of the baselines' concurrency phase (per-job renewal breaks within the first
+    thousand at the shipped lease)."""
     hold_step_s: int = 3_600
-    hold_budget_s: float = 240.0
+    hold_budget_s: float = 600.0
     job_streams: int = 20
     baseline_messages: int = 20_000
     fleet: FleetConfig = field(
         default_factory=lambda: FleetConfig(processes=2, slots=5_000, jitter_ms=50.0)
     )
+    phases: tuple[str, ...] = PHASES
+    renewals: tuple[str, ...] = ("per_job", "batch")
+    """Renewal protocols the concurrency phase runs, each on a stack of its own: the last is
+    the executor's (and the throughput phase's), those before it baselines."""
+
+    @classmethod
+    def from_env(cls) -> Plan:
+        """``make bench BENCH_ARGS=controlplane`` with, in the environment,
+        ``BENCH_CONTROLPLANE_PHASES=concurrency`` (only that phase),
+        ``BENCH_CONTROLPLANE_RENEWALS=batch`` (no per-job baseline), ``BENCH_HOLD_TARGET``,
+        ``BENCH_HOLD_BLOCK``, ``BENCH_HOLD_BUDGET_S``, ``BENCH_SIM_PROCESSES``."""
+        env = os.environ
+        plan = cls()
+        if phases := env.get("BENCH_CONTROLPLANE_PHASES"):
+            plan.phases = tuple(p.strip() for p in phases.split(",") if p.strip())
+            if unknown := set(plan.phases) - set(PHASES):
+                raise SystemExit(f"BENCH_CONTROLPLANE_PHASES: unknown phase {sorted(unknown)}")
+        if renewals := env.get("BENCH_CONTROLPLANE_RENEWALS"):
+            plan.renewals = tuple(r.strip() for r in renewals.split(",") if r.strip())
+            if unknown := set(plan.renewals) - {"per_job", "batch"}:
+                raise SystemExit(f"BENCH_CONTROLPLANE_RENEWALS: unknown {sorted(unknown)}")
+        plan.hold_target = int(env.get("BENCH_HOLD_TARGET", plan.hold_target))
+        plan.hold_block = int(env.get("BENCH_HOLD_BLOCK", plan.hold_block))
+        plan.hold_budget_s = float(env.get("BENCH_HOLD_BUDGET_S", plan.hold_budget_s))
+        plan.fleet.processes = int(env.get("BENCH_SIM_PROCESSES", plan.fleet.processes))
+        return plan
 
 
 def runbook(steps: int, step_ms: int) -> dict[str, Any]:
@@ -385,11 +424,14 @@ class Measured:
 
 
 async def measure(stack: SimulatedStack, plan: Plan) -> Measured:
+    """The plan's phases on ``stack`` (whose simulated executors renew as ``plan.fleet``
+    says)."""
     result = Measured()
-    result.dispatch_floor = await raw_dispatch(
-        stack.nats.url, plan.baseline_messages, plan.fleet.processes
-    )
-    result.claim_floor = await raw_request_reply(stack.nats.url, 500)
+    if "throughput" in plan.phases:
+        result.dispatch_floor = await raw_dispatch(
+            stack.nats.url, plan.baseline_messages, plan.fleet.processes
+        )
+        result.claim_floor = await raw_request_reply(stack.nats.url, 500)
     db = await asyncpg.connect(stack.database_url)
     followers = Followers(stack, plan.job_streams)
     submitter = Submitter(stack, followers)
@@ -401,10 +443,11 @@ async def measure(stack: SimulatedStack, plan: Plan) -> Measured:
             samples.setdefault(kind, []).extend(found)
 
     try:
-        followers.start()
-        await asyncio.wait_for(followers.ready.wait(), 30)
+        if "throughput" in plan.phases:
+            followers.start()
+            await asyncio.wait_for(followers.ready.wait(), 30)
         body = {"runbook": runbook(plan.steps, plan.step_ms)}
-        for rate in plan.rates:
+        for rate in plan.rates if "throughput" in plan.phases else ():
             result.throughput.append(
                 await throughput_level(db, stack, submitter, followers, cpu, body, rate, plan)
             )
@@ -414,8 +457,9 @@ async def measure(stack: SimulatedStack, plan: Plan) -> Measured:
             level["claim"] = ms(claims)
             level["claims_per_s"] = len(claims) / (level["end"] - level["start"])
         result.throughput_ids = list(submitter.ids)
-        await drain(db, 120)
-        result.hold = await hold_levels(db, stack, submitter, cpu, samples, collect, plan)
+        if "concurrency" in plan.phases:
+            await drain(db, 120)
+            result.hold = await hold_levels(db, stack, submitter, cpu, samples, collect, plan)
     finally:
         result.step_events_seen = (len(followers.workspace), len(followers.jobs))
         await followers.close()
@@ -478,6 +522,23 @@ async def drain(db: asyncpg.Connection, timeout: float) -> None:
         await asyncio.sleep(0.5)
 
 
+GRACE_LINE = "no reaper passed for a while"
+"""The queue's warning when its reaper found no pass for longer than the interval and a second
+(the queue was stalled, or PostgreSQL or NATS down) and gave every active lease a grace period
+instead of reaping: while it happens, a late renewal costs nothing."""
+
+
+def graces(stack: SimulatedStack) -> int:
+    """Outage graces the queue has granted so far (from its log)."""
+    log = stack.log_dir / "queue.log"
+    return log.read_text(errors="replace").count(GRACE_LINE) if log.exists() else 0
+
+
+async def executors_lost(db: asyncpg.Connection) -> int:
+    """Jobs the queue declared lost (their lease ran out): each is a live job lost."""
+    return int(await db.fetchval("SELECT count(*) FROM queue.jobs WHERE reason = 'executor lost'"))
+
+
 async def hold_levels(
     db: asyncpg.Connection,
     stack: SimulatedStack,
@@ -487,33 +548,44 @@ async def hold_levels(
     collect: Any,
     plan: Plan,
 ) -> list[dict[str, Any]]:
+    """Blocks of long jobs until ``hold_target`` run at once. After each block has been
+    claimed, a steady window of one lease and two seconds (every job renews several times, and
+    a renewal that failed would have let its lease run out): renewal latency and rate, leases
+    lost, and the CPU of each part while the stack does nothing but hold the jobs."""
     body = {"runbook": runbook(1, plan.hold_step_s * 1000)}
     rows: list[dict[str, Any]] = []
     wanted = 0
+    lost_before = await executors_lost(db)
+    steady_s = plan.fleet.lease_ms / 1000 + 2
     deadline = time.monotonic() + plan.hold_budget_s
     while wanted < plan.hold_target and time.monotonic() < deadline:
         block = min(plan.hold_block, plan.hold_target - wanted)
         wanted += block
-        cpu.cores()
         start = time.time()
         failed = submitter.failed
+        graces_before = graces(stack)
         await submitter.burst(body, block)
         submit_s = time.time() - start
         running = 0
-        settle = time.monotonic() + 60
+        settle = time.monotonic() + 90
         while time.monotonic() < min(settle, deadline + 30):
             running = (await status_counts(db)).get("running", 0)
             if running >= wanted - (submitter.failed - failed):
                 break
             await asyncio.sleep(0.5)
-        # A few seconds at this load, so every job renews its lease at least once... or not:
-        # a renewal comes every lease/3 (10 s by default); measure for that long.
-        await asyncio.sleep(plan.fleet.lease_ms / 3000)
+        settled = time.time()
+        cpu.cores()  # from here on the stack only holds the jobs
+        busy_before = machine_busy()
+        await asyncio.sleep(steady_s)
         end = time.time()
         cores = cpu.cores()
+        busy_after = machine_busy()
+        await asyncio.sleep(0.6)  # the simulated executors write their samples every 0.5 s
         collect()
         counts = await status_counts(db)
-        renewals = window(samples.get("renew", []), start, end)
+        requests = window(samples.get("renew", []), settled, end)
+        renewed = sum(window(samples.get("renewed", []), settled, end))
+        named_lost = len(window(samples.get("lost", []), 0, end))
         rows.append(
             {
                 "wanted": wanted,
@@ -521,15 +593,23 @@ async def hold_levels(
                 "queued": counts.get("queued", 0),
                 "failed_submits": submitter.failed - failed,
                 "submit_per_s": block / submit_s,
-                "claim": ms(window(samples.get("claim", []), start, end)),
-                "renew": ms(renewals),
-                "renew_per_s": len(renewals) / (end - start),
-                "lost": len(window(samples.get("lost", []), start, end)),
+                "claimed_s": settled - start,
+                "claim": ms(window(samples.get("claim", []), start, settled)),
+                "renew": ms(requests),
+                "requests_per_s": len(requests) / steady_s,
+                "renewed_per_s": renewed / steady_s,
+                "lost": await executors_lost(db) - lost_before,
+                "named_lost": named_lost,
+                "graces": graces(stack) - graces_before,
                 "renew_failed": len(window(samples.get("renew_failed", []), start, end)),
                 "cores": cores,
+                "plane": cores["queue"] + cores["postgres"] + cores["nats-server"],
+                "machine": (busy_after[0] - busy_before[0])
+                / max(busy_after[1] - busy_before[1], 1),
+                "load": os.getloadavg()[0],
             }
         )
-        if counts.get("running", 0) < wanted * 0.95 or rows[-1]["lost"]:
+        if counts.get("running", 0) < wanted * 0.95 or rows[-1]["lost"] or named_lost:
             break  # it no longer keeps up: the row says where it broke
     return rows
 
@@ -561,7 +641,63 @@ def cost_per_job(result: Measured) -> str:
     )
 
 
+def render_hold(holds: dict[str, list[dict[str, Any]]], plan: Plan) -> str:
+    """The concurrency phase, a block of rows per renewal protocol, and what holding a running
+    job costs (CPU of queue, PostgreSQL and nats-server in the steady window)."""
+    rows = [
+        (
+            renew,
+            str(r["wanted"]),
+            str(r["running"]),
+            f"{r['claimed_s']:.0f}",
+            r["claim"],
+            r["renew"],
+            f"{r['requests_per_s']:.1f}",
+            f"{r['renewed_per_s']:.0f}",
+            f"{r['lost']} / {r['named_lost']} / {r['renew_failed']}",
+            str(r["graces"]),
+            f"{r['cores']['queue']:.2f} / {r['cores']['postgres']:.2f} / "
+            f"{r['cores']['nats-server']:.2f} / {r['cores']['sim executors']:.2f}",
+            f"{r['plane'] * 1000 / r['requests_per_s']:.2f}" if r["requests_per_s"] else "-",
+            f"{r['plane'] * 1e6 / r['renewed_per_s']:.0f}" if r["renewed_per_s"] else "-",
+            f"{r['plane'] * 1000 / max(r['running'], 1):.3f}",
+            f"{r['machine'] * 100:.0f} % / {r['load']:.1f}",
+        )
+        for renew, found in holds.items()
+        for r in found
+    ]
+    return table(
+        f"control plane, concurrency: jobs of one {plan.hold_step_s} s step, submitted in blocks "
+        f"of {plan.hold_block} ({plan.baseline_block} for a baseline) to "
+        f"{plan.fleet.processes} simulated executors; lease "
+        f"{plan.fleet.lease_ms} ms renewed every {plan.fleet.renew_ms} ms; after each block is "
+        f"claimed, a steady window of {plan.fleet.lease_ms / 1000 + 2:.0f} s (latencies p50 / p99 "
+        "ms; lost: jobs the queue declared lost / leases the executors were told or gave up lost "
+        "/ renewal requests failed; graces: times the queue, finding its reaper stalled, extended "
+        "every lease instead of reaping; control plane = queue + postgres + nats-server)",
+        rows,
+        (
+            "renewal",
+            "submitted",
+            "running",
+            "claimed in s",
+            "claim",
+            "renew",
+            "requests/s",
+            "leases renewed/s",
+            "lost",
+            "graces",
+            "queue / postgres / nats / sim cores",
+            "control-plane CPU ms per request",
+            "CPU µs per lease renewed",
+            "control-plane cores per 1,000 running",
+            "machine busy / load",
+        ),
+    )
+
+
 def render(result: Measured, plan: Plan) -> str:
+    """The throughput phase, its CPU per job and the same-run baselines."""
     floor_p50 = percentile(result.claim_floor, 50) * 1000
     floor_p99 = percentile(result.claim_floor, 99) * 1000
     peak_claims = max((r["claims_per_s"] for r in result.throughput), default=0.0)
@@ -620,40 +756,6 @@ def render(result: Measured, plan: Plan) -> str:
     out += [
         "",
         table(
-            f"control plane, concurrency: jobs of one {plan.hold_step_s} s step, submitted in "
-            f"blocks of {plan.hold_block}; lease {plan.fleet.lease_ms} ms, renewed every third "
-            "(latencies p50 / p99 ms)",
-            [
-                (
-                    str(r["wanted"]),
-                    str(r["running"]),
-                    str(r["queued"]),
-                    f"{r['submit_per_s']:.0f}",
-                    r["claim"],
-                    r["renew"],
-                    f"{r['renew_per_s']:.0f}",
-                    f"{r['lost']} / {r['renew_failed']}",
-                    f"{r['cores']['queue']:.2f} / {r['cores']['postgres']:.2f} / "
-                    f"{r['cores']['nats-server']:.2f}",
-                    busiest(r["cores"]),
-                )
-                for r in result.hold
-            ],
-            (
-                "submitted",
-                "running",
-                "queued",
-                "submits/s",
-                "claim",
-                "renew",
-                "renewals/s",
-                "leases lost / renewals failed",
-                "queue / postgres / nats cores",
-                "busiest (cores)",
-            ),
-        ),
-        "",
-        table(
             "same-run baselines on the same nats-server",
             [
                 (
@@ -679,14 +781,35 @@ def render(result: Measured, plan: Plan) -> str:
 
 
 def run(plan: Plan | None = None) -> str:
-    plan = plan or Plan()
+    """Each renewal protocol of the plan on a stack of its own (baselines first); the
+    throughput phase on the last (the executor's protocol)."""
+    plan = plan or Plan.from_env()
+    holds: dict[str, list[dict[str, Any]]] = {}
+    result = Measured()
+    for renew in plan.renewals:
+        last = renew == plan.renewals[-1]
+        phases = plan.phases if last else tuple(p for p in plan.phases if p == "concurrency")
+        if not phases:
+            continue
+        mode = replace(
+            plan,
+            phases=phases,
+            fleet=replace(plan.fleet, renew=renew),
+            hold_block=plan.hold_block if last else plan.baseline_block,
+        )
+        result = measure_on_a_stack(mode)
+        holds[renew] = result.hold
+    out = [render(result, plan)] if "throughput" in plan.phases else []
+    if "concurrency" in plan.phases:
+        out.append(render_hold(holds, plan))
+    return "\n\n".join(out) + f"\n(cores of this machine: {os.cpu_count()})"
+
+
+def measure_on_a_stack(plan: Plan) -> Measured:
     stack = simulated_stack(plan)
     stack.start(ready_timeout=180)
     try:
-        result = asyncio.run(measure(stack, plan))
+        return asyncio.run(measure(stack, plan))
     finally:
         stack.stop()
-        import shutil
-
         shutil.rmtree(stack.data_dir, ignore_errors=True)
-    return render(result, plan) + f"\n(cores of this machine: {os.cpu_count()})"

@@ -3,18 +3,22 @@
 It signs in to nats-server as the executor, answers ``runwright.health.executor``, pulls
 ``DispatchJob`` from the executors' durable consumer, claims each job (``ClaimJob`` request/reply,
 acknowledging the dispatch as the real executor does, or nak-ing it with the same delays),
-subscribes to the job's control subject, renews the lease every third of it, and reports every
-step on the ordered report path (``StepStarted``, ``StepFinished``, ``JobFinished``, each with the
-next ``seq`` and the same ``Nats-Msg-Id``, sent by the executor's own ``reporter.send``). A step
+subscribes to the job's control subject, keeps the lease as the executor does (all its running
+jobs renewed together every ``RUNWRIGHT_LEASE_RENEW_MS`` by the executor's own
+``runwright_executor.leases.LeaseKeeper``; with ``RUNWRIGHT_SIM_RENEW=per_job`` each job renews
+its own, as executors of the previous release did), and reports every step on the ordered report
+path (``StepStarted``, ``StepFinished``, ``JobFinished``, each with the next ``seq`` and the same
+``Nats-Msg-Id``, sent by the executor's own ``reporter.send``). A step
 takes a modelled time (``RUNWRIGHT_SIM_STEP_MS`` ± ``RUNWRIGHT_SIM_JITTER_MS``) instead of a
 browser's work (a ``wait`` step with a ``duration`` takes that duration instead), so one process
 holds thousands of "slots".
 
 What it measures goes to ``RUNWRIGHT_SIM_SAMPLES`` (a line per sample, ``kind wall_time value``):
-``claim`` (seconds from claim request to reply), ``renew`` (the same for a lease renewal),
-``refused`` (a claim not granted), ``lost`` (a lease the queue refused to renew) and ``done``
-(a job finished). Each ``StepFinished`` carries ``captured.sim_sent_at`` (wall time when it was
-sent), so an SSE follower measures report -> event on its stream.
+``claim`` (seconds from claim request to reply), ``renew`` (the same for a lease renewal
+request), ``renewed`` (the jobs one granted request renewed), ``renew_failed`` (a request that
+failed), ``refused`` (a claim not granted), ``lost`` (a lease the queue refused to renew, or one
+given up) and ``done`` (a job finished). Each ``StepFinished`` carries ``captured.sim_sent_at``
+(wall time when it was sent), so an SSE follower measures report -> event on its stream.
 
 Run as ``python -m tests.support.sim_executor`` with the executor's environment.
 """
@@ -28,7 +32,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import msgspec
 from nats.aio.client import Client
@@ -41,6 +45,8 @@ from runwright_common.errors import RetryableError
 from runwright_common.logging import get_logger
 from runwright_common.settings import CommonSettings, load
 from runwright_executor import reporter
+from runwright_executor.clock import lease_clock
+from runwright_executor.leases import Lease, LeaseKeeper
 from runwright_proto import streams, subjects
 from runwright_proto.commands import (
     CONCURRENCY_LIMIT,
@@ -62,7 +68,11 @@ class SimSettings(CommonSettings, frozen=True, kw_only=True):
     """Jobs this process runs at once."""
     sim_step_ms: float = 200.0
     sim_jitter_ms: float = 50.0
-    lease_ms: int = 30_000
+    lease_ms: int = 6_000
+    lease_renew_ms: int = 1_500
+    lease_patience_s: float = 120.0
+    sim_renew: str = "batch"
+    """``batch`` (one request per period for all jobs, as the executor) or ``per_job``."""
     sim_samples: str = ""
     sim_fetch: int = 64
     """Dispatch messages pulled per fetch, at most (the real executor pulls one per free slot)."""
@@ -89,11 +99,36 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+class SampledKeeper(LeaseKeeper):
+    """The executor's lease keeper, each request sampled."""
+
+    def __init__(self, sim: Simulator) -> None:
+        settings = sim.settings
+        super().__init__(
+            sim.nc,
+            sim.instance,
+            settings.lease_ms,
+            settings.lease_renew_ms,
+            settings.lease_patience_s,
+        )
+        self.samples = sim.samples
+
+    async def _renew(self, chunk: list[Lease]) -> bool:
+        started = time.perf_counter()
+        granted = await super()._renew(chunk)
+        if granted:
+            self.samples.add("renew", time.perf_counter() - started)
+            self.samples.add("renewed", len(chunk))
+        else:
+            self.samples.add("renew_failed")
+        return granted
+
+
 class SimJob:
     """One claimed job, run the way ``runwright_executor.runner.JobRunner`` runs it."""
 
-    def __init__(self, sim: Simulator, claim: ClaimReply) -> None:
-        self.sim, self.claim = sim, claim
+    def __init__(self, sim: Simulator, claim: ClaimReply, asked: float) -> None:
+        self.sim, self.claim, self.asked = sim, claim, asked
         self.job_id, self.attempt = claim.job_id, claim.attempt
         self.seq = 0
         self.sending = asyncio.Lock()
@@ -113,12 +148,23 @@ class SimJob:
 
     async def run(self) -> None:
         sub = await self.sim.nc.subscribe(subjects.control(self.job_id), cb=self.on_control)
-        lease = asyncio.create_task(self.keep_lease())
+        held: Lease | None = None
+        if self.sim.settings.sim_renew == "per_job":
+            lease: asyncio.Future[Any] = asyncio.create_task(self.keep_lease())
+        else:
+            held = self.sim.leases.hold(self.job_id, self.attempt, self.asked)
+            lease = held.lost
         work = asyncio.create_task(self.steps())
         cancelled = asyncio.create_task(self.cancelled.wait())
         try:
-            await asyncio.wait({lease, work, cancelled}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                {lease, work, cancelled}, return_when=asyncio.FIRST_COMPLETED
+            )
+            if held is not None and held.lost in done:
+                self.sim.samples.add("lost")
         finally:
+            if held is not None:
+                self.sim.leases.release(held)
             for task in (lease, work, cancelled):
                 task.cancel()
                 with contextlib.suppress(BaseException):
@@ -127,8 +173,9 @@ class SimJob:
                 await sub.unsubscribe()
 
     async def keep_lease(self) -> None:
+        """The previous release's renewal: one request per job and period."""
         lease_ms = self.sim.settings.lease_ms
-        interval = lease_ms / 3000
+        interval = self.sim.settings.lease_renew_ms / 1000
         last_ok = time.monotonic()
         # Spread the renewals of jobs claimed together, as jobs started at different times are.
         await asyncio.sleep(random.uniform(0, interval))  # noqa: S311 (a model, not secrets)
@@ -155,6 +202,7 @@ class SimJob:
                     return
                 continue
             self.sim.samples.add("renew", time.perf_counter() - started)
+            self.sim.samples.add("renewed", 1)
             if not reply.ok:
                 self.sim.samples.add("lost")
                 return
@@ -204,6 +252,7 @@ class Simulator:
         self.instance = ctx.instance
         self.samples = Samples(settings.sim_samples)
         self.running: set[asyncio.Task[None]] = set()
+        self.leases = SampledKeeper(self)
 
     async def pull_loop(self) -> None:
         sub = await self.ctx.js.pull_subscribe_bind(
@@ -234,9 +283,10 @@ class Simulator:
 
     async def take(self, msg: Msg, slots: asyncio.Semaphore) -> None:
         try:
+            asked = lease_clock()
             claim = await self.claim(msg)
             if claim is not None:
-                await SimJob(self, claim).run()
+                await SimJob(self, claim, asked).run()
         except Exception as exc:
             self.samples.add(f"crashed:{type(exc).__name__}")
             log.warning("simulated job crashed", error=repr(exc))

@@ -22,7 +22,13 @@ class FleetConfig:
     """Jobs each process runs at once."""
     step_ms: float = 200.0
     jitter_ms: float = 50.0
-    lease_ms: int = 30_000
+    lease_ms: int = 6_000
+    """The executor's shipped lease and renewal period (``RUNWRIGHT_LEASE_MS``)."""
+    renew_ms: int = 1_500
+    """``RUNWRIGHT_LEASE_RENEW_MS``: at most a third of the lease."""
+    renew: str = "batch"
+    """``batch`` (the executor's: all of a process's jobs in one request per period) or
+    ``per_job`` (one request per job and period, as the previous release)."""
 
 
 @dataclass
@@ -51,6 +57,8 @@ class Fleet:
                     "RUNWRIGHT_SIM_STEP_MS": str(self.config.step_ms),
                     "RUNWRIGHT_SIM_JITTER_MS": str(self.config.jitter_ms),
                     "RUNWRIGHT_LEASE_MS": str(self.config.lease_ms),
+                    "RUNWRIGHT_LEASE_RENEW_MS": str(self.config.renew_ms),
+                    "RUNWRIGHT_SIM_RENEW": self.config.renew,
                     "RUNWRIGHT_SIM_SAMPLES": str(samples),
                 }
             )

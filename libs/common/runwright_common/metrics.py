@@ -102,6 +102,17 @@ EXECUTORS_LOST = Counter(
     "Jobs whose executor was lost (lease expired, or handed back when it stopped)",
     registry=None,
 )
+LEASE_RENEWALS = Counter(
+    "runwright_lease_renewals_total",
+    "Lease renewal requests answered: one job each (per_job) or many (batch)",
+    ["kind"],
+    registry=None,
+)
+LEASES_RENEWED = Counter(
+    "runwright_leases_renewed_total",
+    "Job leases extended by renewals, whichever kind of request named them",
+    registry=None,
+)
 DISPATCH_PENDING = Gauge(
     "runwright_dispatch_pending", "Dispatch messages no executor has pulled yet", registry=None
 )
@@ -181,6 +192,8 @@ GROUPS: dict[str, tuple[Collector, ...]] = {
         JOBS,
         OLDEST_QUEUED,
         EXECUTORS_LOST,
+        LEASE_RENEWALS,
+        LEASES_RENEWED,
         DISPATCH_PENDING,
         DISPATCH_ACK_PENDING,
     ),
@@ -328,6 +341,14 @@ def job_started(workspace: str, waited_s: float) -> None:
 def executor_lost() -> None:
     if _state.enabled:
         EXECUTORS_LOST.inc()
+
+
+def leases_renewed(kind: str, jobs: int) -> None:
+    """A renewal request answered (``per_job`` or ``batch``), extending ``jobs`` leases."""
+    if _state.enabled:
+        LEASE_RENEWALS.labels(kind).inc()
+        if jobs:
+            LEASES_RENEWED.inc(jobs)
 
 
 def step_finished(action: str, status: str, duration_ms: int, retries: int) -> None:

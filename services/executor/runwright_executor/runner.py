@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,6 @@ from typing import Any
 import msgspec
 from nats.aio.client import Client
 from playwright.async_api import Browser, Page
-from runwright_bus import request
 from runwright_common import metrics
 from runwright_common.logging import get_logger
 from runwright_engine.egress.contexts import Spares, guarded_context
@@ -23,8 +21,7 @@ from runwright_engine.engine import Engine, Held, Observer, RunOutcome, StepResu
 from runwright_engine.files import FileRecord
 from runwright_engine.pressure import Pressure
 from runwright_engine.screencast import Screencast
-from runwright_proto import subjects
-from runwright_proto.commands import ClaimReply, RenewLease, RenewReply
+from runwright_proto.commands import ClaimReply
 from runwright_proto.reports import (
     FileRef,
     JobFinished,
@@ -36,6 +33,8 @@ from runwright_proto.reports import (
 from runwright_runbook.model import Step
 
 from runwright_executor import reporter
+from runwright_executor.clock import lease_clock as lease_clock  # where others import it from
+from runwright_executor.leases import Lease, LeaseKeeper
 from runwright_executor.live import LiveView
 from runwright_executor.stager import Stager
 from runwright_executor.steering import JobStopped, Steering
@@ -56,18 +55,6 @@ CONTEXT_OPTIONS: dict[str, Any] = {
 
 class LeaseLost(Exception):
     pass
-
-
-def lease_clock() -> float:
-    """Seconds on a clock that keeps counting while the machine is suspended, as the database's
-    does: a lease that ran out during a suspension is known to have run out on waking."""
-    return time.clock_gettime(getattr(time, "CLOCK_BOOTTIME", time.CLOCK_MONOTONIC))
-
-
-RETRY_PAUSE_S = 0.2
-"""After a failed renewal, the next try comes this soon (the lease may be close to its end)."""
-OUTAGE_RETRY_MAX_S = 1.0
-"""Once the lease may have run out, tries back off up to this far apart."""
 
 
 @dataclass
@@ -91,6 +78,13 @@ class JobContext:
     lease_patience_s: float = 120.0
     """How long after its lease may have run out an attempt keeps asking for a renewal before it
     gives the job up (``RUNWRIGHT_LEASE_PATIENCE_S``)."""
+    leases: LeaseKeeper = field(init=False)
+    """The process's one lease keeper: every running job's lease renewed in one request."""
+
+    def __post_init__(self) -> None:
+        self.leases = LeaseKeeper(
+            self.nc, self.executor_id, self.lease_ms, self.lease_renew_ms, self.lease_patience_s
+        )
 
 
 def file_ref(record: FileRecord) -> FileRef:
@@ -169,11 +163,9 @@ class JobRunner:
     def __init__(self, ctx: JobContext, claim: ClaimReply, claimed_at: float | None = None) -> None:
         """``claimed_at``: `lease_clock` when the claim was asked for (the lease began later)."""
         assert claim.runbook is not None
-        self.lease_until = (
-            lease_clock() if claimed_at is None else claimed_at
-        ) + ctx.lease_ms / 1000
-        """`lease_clock` time by which the lease has surely not yet run out: the last granted
-        claim or renewal's request time plus the lease (the queue stamped it later)."""
+        self.claimed_at = lease_clock() if claimed_at is None else claimed_at
+        self.lease: Lease | None = None
+        """Held from `run`'s start to its end; the process's `LeaseKeeper` renews it."""
         self.ctx, self.job_id, self.attempt = ctx, claim.job_id, claim.attempt
         self.claim = claim
         self.secrets: tuple[str, ...] = tuple(claim.secrets.values())
@@ -191,8 +183,14 @@ class JobRunner:
         self._work: asyncio.Task[None] | None = None
         self._seq = 0
         self._sending = asyncio.Lock()
-        self._keeper: asyncio.Task[None] | None = None
-        self._renewed = asyncio.Event()
+
+    @property
+    def lease_until(self) -> float:
+        """`lease_clock` time by which the lease has surely not yet run out: the last granted
+        claim or renewal's request time plus the lease (the queue stamped it later)."""
+        if self.lease is None:
+            return self.claimed_at + self.ctx.lease_ms / 1000
+        return self.lease.until
 
     def cancel(self) -> None:
         """A person cancelled the job: abort the running step now; the context closes."""
@@ -218,88 +216,50 @@ class JobRunner:
         )
 
     async def run(self) -> None:
-        lease = self._keeper = asyncio.create_task(self._keep_lease(), name=f"lease-{self.job_id}")
-        await self.steering.start()
-        work = self._work = asyncio.create_task(self._run(), name=f"job-{self.job_id}")
+        lease = self.lease = self.ctx.leases.hold(self.job_id, self.attempt, self.claimed_at)
         try:
-            done, _ = await asyncio.wait({lease, work}, return_when=asyncio.FIRST_COMPLETED)
-            if lease in done and not work.done():
-                work.cancel()
-                log.warning("lease lost; job abandoned", job_id=self.job_id)
-            with contextlib.suppress(asyncio.CancelledError, LeaseLost, JobStopped):
-                await work
+            await self.steering.start()
+            work = self._work = asyncio.create_task(self._run(), name=f"job-{self.job_id}")
+            try:
+                either: set[asyncio.Future[Any]] = {lease.lost, work}
+                done, _ = await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+                if lease.lost in done and not work.done():
+                    work.cancel()
+                    log.warning(
+                        "lease lost; job abandoned", job_id=self.job_id, reason=lease.lost.result()
+                    )
+                with contextlib.suppress(asyncio.CancelledError, LeaseLost, JobStopped):
+                    await work
+            finally:
+                await self.steering.stop()
         finally:
-            await self.steering.stop()
-            lease.cancel()
-            with contextlib.suppress(asyncio.CancelledError, LeaseLost):
-                await lease
+            self.ctx.leases.release(lease)
 
     async def lease_held(self) -> None:
         """Return once the lease surely holds: at once while it does; after it may have run out
         (PostgreSQL or NATS down, the queue unreachable), once a renewal is granted again, since
         a granted renewal proves no other attempt took the job. Raise `LeaseLost` once the
-        keeper gives up. No step starts before this returns."""
+        keeper gives the lease up or the queue names it lost. No step starts before this
+        returns."""
         waited = False
         while lease_clock() >= self.lease_until:
-            if self._keeper is None or self._keeper.done():
-                raise LeaseLost("could not renew the lease in time")
+            lease = self.lease
+            if lease is None or lease.lost.done():
+                raise LeaseLost(
+                    lease.lost.result() if lease is not None else "could not renew the lease"
+                )
             if not waited:
                 log.warning("lease not confirmed; the next step waits for a renewal")
                 waited = True
-            self._renewed.clear()
-            renewed = asyncio.create_task(self._renewed.wait())
+            lease.renewed.clear()
+            renewed = asyncio.create_task(lease.renewed.wait())
             try:
-                await asyncio.wait({renewed, self._keeper}, return_when=asyncio.FIRST_COMPLETED)
+                either: set[asyncio.Future[Any]] = {renewed, lease.lost}
+                await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 renewed.cancel()
         if waited:
             log.info("lease renewed again; the run goes on")
-
-    async def _keep_lease(self) -> None:
-        """Renew every ``lease_renew_ms``; after a failed try, try again shortly, each try's
-        timeout within what is left of the lease. Once the lease may have run out, keep trying
-        (no new step starts meanwhile) for ``lease_patience_s``: a renewal granted after an outage
-        resumes the run. Raises `LeaseLost` when the queue says the job is no longer this
-        attempt's, or when no renewal came within the patience."""
-        lease_s = self.ctx.lease_ms / 1000
-        every_s = self.ctx.lease_renew_ms / 1000
-        due = self.lease_until - lease_s + every_s
-        pause_s = RETRY_PAUSE_S
-        while True:
-            await asyncio.sleep(max(0.0, due - lease_clock()))
-            sent = lease_clock()
-            left = self.lease_until - sent
-            if -left > self.ctx.lease_patience_s:
-                raise LeaseLost(
-                    f"no renewal granted for {self.ctx.lease_patience_s:g} s after the lease ended"
-                )
-            try:
-                reply: RenewReply = await request(
-                    self.ctx.nc,
-                    subjects.RENEW,
-                    RenewLease(
-                        job_id=self.job_id,
-                        attempt=self.attempt,
-                        executor_id=self.ctx.executor_id,
-                        lease_ms=self.ctx.lease_ms,
-                    ),
-                    RenewReply,
-                    timeout=min(every_s, left) if left > RETRY_PAUSE_S else every_s,
-                )
-            except Exception as exc:
-                log.info("lease not renewed; trying again", error=repr(exc), left_s=round(left, 2))
-                if left <= 0:  # an outage: try on, less often
-                    pause_s = min(OUTAGE_RETRY_MAX_S, pause_s * 2)
-                due = lease_clock() + (pause_s if left <= 0 else RETRY_PAUSE_S)
-                continue
-            if not reply.ok:
-                raise LeaseLost(reply.reason or "lease lost")
-            self.lease_until = sent + lease_s
-            self._renewed.set()
-            pause_s = RETRY_PAUSE_S
-            late = sent - due
-            metrics.lease_renewed(late)
-            due = sent + every_s
 
     async def _run(self) -> None:
         claim = self.claim

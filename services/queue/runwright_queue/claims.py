@@ -172,6 +172,7 @@ async def renew(pool: asyncpg.Pool, cmd: RenewLease) -> RenewReply:
             float(cmd.lease_ms),
             list(ACTIVE),
         )
+    metrics.leases_renewed("per_job", 0 if status is None else 1)
     if status is None:
         return RenewReply(ok=False, reason="lease lost: the job is no longer yours")
     return RenewReply(ok=True)

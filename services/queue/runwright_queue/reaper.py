@@ -33,8 +33,9 @@ NEXT_EXPIRY = (
     "SELECT extract(epoch FROM min(lease_expires_at) - clock_timestamp()) FROM queue.jobs "
     "WHERE status IN ('running', 'paused', 'waiting_for_approval')"
 )
-"""Seconds until the next active lease runs out, by the database's clock (the partial index
-``jobs_lease_idx`` answers it)."""
+"""Seconds until the next active lease runs out, by the database's clock (read from the active
+jobs, found by the partial index ``jobs_active_workspace_idx``; leases are not indexed, so that a
+renewal is a HOT update: ``migrations/022_hot_lease_renewals.sql``)."""
 WATCH = (
     "WITH before AS (SELECT passed_at FROM queue.reaper_watch FOR UPDATE) "
     "UPDATE queue.reaper_watch SET passed_at = now() FROM before "
@@ -42,10 +43,18 @@ WATCH = (
 )
 """Seconds since any reaper last passed, by the database's clock, stamping this pass. The row
 lock orders the replicas' passes, so one outage grants one grace period."""
+PASSED = "UPDATE queue.reaper_watch SET passed_at = clock_timestamp()"
+"""Stamped again as the pass ends: a pass is counted as passing until it ends, so a slow one
+(thousands of leases to extend, a loaded machine) is not taken for an outage by the next. Found at
+7,000 running jobs on a loaded machine: with the stamp of the pass's start, each grace took long
+enough that the next pass granted one again, every pass, and none reaped."""
 GRACE = (
     "UPDATE queue.jobs SET lease_expires_at = now() + make_interval(secs => $2) "
-    "WHERE status = ANY($1) AND lease_expires_at < now() + make_interval(secs => $2)"
+    "WHERE id IN (SELECT id FROM queue.jobs WHERE status = ANY($1) "
+    "AND lease_expires_at < now() + make_interval(secs => $2) ORDER BY id FOR UPDATE)"
 )
+"""Rows locked in id order, as a batched lease renewal locks them (``runwright_queue.leases``):
+in any other order the two deadlock."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,7 @@ async def reap_expired(
                     grace_s=round(grace_s, 2),
                     leases=int(extended.split()[-1]),
                 )
+                await conn.execute(PASSED)
                 return 0
         rows = await conn.fetch(
             "SELECT id FROM queue.jobs WHERE status = ANY($1) AND lease_expires_at < now() "
@@ -121,6 +131,8 @@ async def reap_expired(
                     )
                     log.warning("executor lost", job_id=str(row["id"]), now=now)
                 reaped += 1
+        if watch is not None:
+            await conn.execute(PASSED)
     return reaped
 
 

@@ -24,6 +24,7 @@ from runwright_proto.artifacts import ArtifactStored
 from runwright_proto.commands import (
     ClaimJob,
     RenewLease,
+    RenewLeases,
     SetWorkspaceLimits,
     SubmitBatch,
     SubmitJob,
@@ -38,6 +39,7 @@ from runwright_queue import (
     claims,
     control,
     job_metrics,
+    leases,
     limits,
     pruning,
     reaper,
@@ -91,6 +93,7 @@ def requests(w: Wiring) -> list[tuple[str, type, Handler]]:
             lambda c: claims.claim(w.pool, c, s.workspace_concurrency, keys=w.keys),
         ),
         (subjects.RENEW, RenewLease, lambda c: claims.renew(w.pool, c)),
+        (subjects.RENEW_LEASES, RenewLeases, lambda c: leases.renew_many(w.pool, c)),
         (subjects.WORKSPACE_LIMITS, SetWorkspaceLimits, lambda c: limits.set_limits(w.pool, c)),
         (subjects.ACTION, JobAction, lambda c: control.act(w.pool, w.notify, c)),
         (subjects.STATE, JobState, lambda c: control.job_state(w.pool, c)),
