@@ -18,8 +18,19 @@ from runwright_db import create_pool
 from runwright_engine.browser import launch
 from runwright_proto.jobs import JOB_STATUSES, TERMINAL
 from runwright_scheduler.firing import Firing
+from runwright_stack.nats_server import NatsServer
 from runwright_stack.stack import Stack
 from support.stack import running_stack
+
+
+@pytest.fixture(scope="module")
+def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
+    """A bare nats-server with JetStream of the module's own (no users, no stack)."""
+    root = tmp_path_factory.mktemp("nats")
+    running = NatsServer(root, root)
+    running.start()
+    yield running
+    running.stop()
 
 
 @pytest.fixture(scope="session")

@@ -6,12 +6,10 @@ patience (while the others the keeper holds go on)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import msgspec
 import nats
-import pytest
 import pytest_asyncio
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -22,18 +20,9 @@ from runwright_proto.commands import LostLease, RenewLeases, RenewLeasesReply
 from runwright_stack.nats_server import NatsServer
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
-    root: Path = tmp_path_factory.mktemp("nats")
-    running = NatsServer(root, root)
-    running.start()
-    yield running
-    running.stop()
-
-
 @pytest_asyncio.fixture
-async def nc(server: NatsServer) -> AsyncIterator[Client]:
-    client = await nats.connect(server.url)
+async def nc(nats_server: NatsServer) -> AsyncIterator[Client]:
+    client = await nats.connect(nats_server.url)
     yield client
     await client.close()
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import nats
@@ -22,18 +22,9 @@ from runwright_stack.nats_server import NatsServer
 from runwright_stack.ports import free_port, wait_for_port
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
-    root: Path = tmp_path_factory.mktemp("nats")
-    running = NatsServer(root, root)
-    running.start()
-    yield running
-    running.stop()
-
-
 @pytest_asyncio.fixture
-async def nc(server: NatsServer) -> AsyncIterator[Client]:
-    client = await nats.connect(server.url)
+async def nc(nats_server: NatsServer) -> AsyncIterator[Client]:
+    client = await nats.connect(nats_server.url)
     js = client.jetstream()
     for spec in streams.ALL_STREAMS:
         with contextlib.suppress(nats.js.errors.NotFoundError):

@@ -8,11 +8,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import nats
-import pytest
 import pytest_asyncio
 from litestar.response import ServerSentEventMessage
 from nats.aio.client import Client
@@ -26,18 +24,9 @@ from runwright_stack.nats_server import NatsServer
 WINDOW = 5
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
-    root: Path = tmp_path_factory.mktemp("nats")
-    running = NatsServer(root, root)
-    running.start()
-    yield running
-    running.stop()
-
-
 @pytest_asyncio.fixture
-async def nc(server: NatsServer) -> AsyncIterator[Client]:
-    client = await nats.connect(server.url, reconnect_time_wait=0.2, max_reconnect_attempts=-1)
+async def nc(nats_server: NatsServer) -> AsyncIterator[Client]:
+    client = await nats.connect(nats_server.url, reconnect_time_wait=0.2, max_reconnect_attempts=-1)
     js = client.jetstream()
     with contextlib.suppress(nats.js.errors.NotFoundError):
         await js.delete_stream(streams.EVENTS.name)
@@ -131,14 +120,14 @@ async def test_a_client_the_window_moves_past_is_not_cut_off(nc: Client) -> None
 
 
 async def test_the_window_carries_on_after_nats_server_restarts(
-    nc: Client, server: NatsServer
+    nc: Client, nats_server: NatsServer
 ) -> None:
     feed = await started(nc)
     client = await opened(nc, feed)
     await publish(nc, 1, 3)
     assert await take(client, 3) == [1, 2, 3]
-    server.kill()
-    server.launch()
+    nats_server.kill()
+    nats_server.launch()
     for _ in range(100):  # until the server is back and JetStream answers
         try:
             await asyncio.wait_for(nc.jetstream().stream_info(streams.EVENTS.name), 0.5)
