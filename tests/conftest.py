@@ -8,9 +8,11 @@ from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import httpx
+import nats
 import pytest
 import pytest_asyncio
 from fixture_app.server import running_fixture_app
+from nats.aio.client import Client
 from playwright.async_api import Browser, Page, async_playwright
 from runwright_bus import connect
 from runwright_client import Runwright
@@ -31,6 +33,14 @@ def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer
     running.start()
     yield running
     running.stop()
+
+
+@pytest_asyncio.fixture
+async def nats_client(nats_server: NatsServer) -> AsyncIterator[Client]:
+    """A plain client of that bare nats-server."""
+    client = await nats.connect(nats_server.url)
+    yield client
+    await client.close()
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import APIResponse, Page, Route, expect
 from runwright_stack.ports import wait_for_port
 from runwright_stack.stack import Stack
 from support.console import row, sign_in
@@ -132,6 +132,61 @@ async def test_each_status_tab_lists_its_jobs_with_its_count(
     finally:
         for job_id in jobs.values():
             api.post(f"/api/v1/jobs/{job_id}/cancel")
+
+
+async def test_a_reply_read_before_a_newer_event_does_not_bring_a_row_back(
+    page: Page, stack: Stack, api: httpx.Client, demo_url: str
+) -> None:
+    """The page fetches a job that an event brought into its tab; if the job changes again
+    before the reply arrives (it was read before the change), the reply must not show the job
+    as it was. Here the reply to "it is running again" is held until the job was paused."""
+    job = submit(api, demo_url, waits(30))
+    held: list[tuple[Route, APIResponse]] = []
+
+    async def hold_first(route: Route) -> None:
+        if held:
+            await route.fallback()
+            return
+        held.append((route, await route.fetch()))
+
+    try:
+        wait_status(api, job, "running")
+        assert api.post(f"/api/v1/jobs/{job}/pause").status_code == 200
+        wait_status(api, job, "paused")
+        await sign_in(page, stack.token)
+        await open_tab(page, "running")
+        await expect(row(page, job)).to_have_count(0)
+        await page.evaluate(
+            """(id) => {
+                window.rowsShown = 0;
+                new MutationObserver((changes) => {
+                    for (const change of changes)
+                        for (const node of change.addedNodes)
+                            if (node.dataset?.jobId === id) window.rowsShown += 1;
+                }).observe(document.querySelector("#jobs-panel tbody"), { childList: true });
+            }""",
+            job,
+        )
+        await page.route(f"**/api/v1/jobs/{job}", hold_first)
+        assert api.post(f"/api/v1/jobs/{job}/resume").status_code == 200
+        deadline = time.monotonic() + 30
+        while not held:
+            assert time.monotonic() < deadline, "the page never fetched the resumed job"
+            await page.wait_for_timeout(50)
+        # The reply says "running"; the job is paused again before it arrives.
+        assert api.post(f"/api/v1/jobs/{job}/pause").status_code == 200
+        paused = api.get("/api/v1/jobs/counts").json()["by_status"]["paused"]
+        paused_tab = page.get_by_role("tab", name=TAB_LABELS["paused"]).first
+        await expect(paused_tab.locator(".count")).to_have_text(f"{paused:,}")
+        await page.wait_for_timeout(1000)  # the pause event has reached the page
+        route, reply = held[0]
+        await route.fulfill(response=reply)
+        await page.wait_for_timeout(1500)
+        await expect(row(page, job)).to_have_count(0)
+        assert await page.evaluate("window.rowsShown") == 0
+    finally:
+        await page.unroute(f"**/api/v1/jobs/{job}", hold_first)
+        api.post(f"/api/v1/jobs/{job}/cancel")
 
 
 async def test_a_job_moves_from_queued_to_running_to_completed_without_a_reload(

@@ -6,25 +6,14 @@ patience (while the others the keeper holds go on)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import msgspec
-import nats
-import pytest_asyncio
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from runwright_executor.clock import lease_clock
 from runwright_executor.leases import LeaseKeeper
 from runwright_proto import subjects
 from runwright_proto.commands import LostLease, RenewLeases, RenewLeasesReply
-from runwright_stack.nats_server import NatsServer
-
-
-@pytest_asyncio.fixture
-async def nc(nats_server: NatsServer) -> AsyncIterator[Client]:
-    client = await nats.connect(nats_server.url)
-    yield client
-    await client.close()
 
 
 class Queue:
@@ -48,11 +37,11 @@ class Queue:
 
 
 async def test_held_jobs_are_renewed_together_in_chunks_and_a_lost_one_stops_alone(
-    nc: Client,
+    nats_client: Client,
 ) -> None:
     queue = Queue()
-    await nc.subscribe(subjects.RENEW_LEASES, cb=queue.answer)
-    keeper = LeaseKeeper(nc, "ex", lease_ms=900, renew_ms=300, patience_s=60, batch=4)
+    await nats_client.subscribe(subjects.RENEW_LEASES, cb=queue.answer)
+    keeper = LeaseKeeper(nats_client, "ex", lease_ms=900, renew_ms=300, patience_s=60, batch=4)
     held = [keeper.hold(f"job-{i}", 1, lease_clock()) for i in range(10)]
     await asyncio.sleep(1.0)
     assert len(queue.requests) >= 6
@@ -69,11 +58,11 @@ async def test_held_jobs_are_renewed_together_in_chunks_and_a_lost_one_stops_alo
 
 
 async def test_a_lease_nobody_renews_is_given_up_after_the_patience_and_the_rest_go_on(
-    nc: Client,
+    nats_client: Client,
 ) -> None:
     queue = Queue()
-    await nc.subscribe(subjects.RENEW_LEASES, cb=queue.answer)
-    keeper = LeaseKeeper(nc, "ex", lease_ms=300, renew_ms=100, patience_s=0.3, batch=1)
+    await nats_client.subscribe(subjects.RENEW_LEASES, cb=queue.answer)
+    keeper = LeaseKeeper(nats_client, "ex", lease_ms=300, renew_ms=100, patience_s=0.3, batch=1)
     alone = keeper.hold("cut-off", 1, lease_clock())
     queue.silent.add("cut-off")
     kept = keeper.hold("fine", 1, lease_clock())

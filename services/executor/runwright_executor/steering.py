@@ -58,6 +58,7 @@ class Steering:
         self.approval_timeout_s = approval_timeout_s or DEFAULT_APPROVAL_TIMEOUT_S
         self.running = asyncio.Event()
         self.running.set()
+        self.steered = 0  # pause and resume messages seen; a poll answered across one is stale
         self.decision: asyncio.Future[Control] | None = None
         self.page: Page | None = None
         self.captured: dict[str, Any] = {}
@@ -82,8 +83,10 @@ class Steering:
         log.info("control", job_id=self.job_id, command=command.command, actor=command.actor)
         match command.command:
             case "pause":
+                self.steered += 1
                 self.running.clear()
             case "resume":
+                self.steered += 1
                 self.running.set()
             case "cancel":
                 self.on_cancel()
@@ -116,10 +119,12 @@ class Steering:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.running.wait(), POLL_S)
                 return
+            steered = self.steered
             state = await self._state()
             if state is not None and state.status in TERMINAL:
                 raise JobStopped(state.status)
-            if state is not None and state.status == "running":
+            # A pause that arrived while the queue was being asked may be newer than its answer.
+            if state is not None and state.status == "running" and steered == self.steered:
                 self.running.set()
 
     async def approve(

@@ -18,7 +18,7 @@ export function renderJobs(main, initialStatus) {
   let stopped = false;
   let countsTimer = 0;
   let searchTimer = 0;
-  const fetching = new Map(); // jobs being fetched; true when another event came meanwhile
+  const fetching = new Map(); // jobs being fetched → the newest event seq seen for each meanwhile
 
   document.title = "Jobs · Runwright";
   const view = jobsPage(main, filter);
@@ -91,30 +91,42 @@ export function renderJobs(main, initialStatus) {
     settle();
   }
 
-  async function fetchAndPlace(jobId) {
+  // While a job is being fetched, the newest event seq seen for it. A reply read before that
+  // event happened is stale: it is not shown (it would undo what the event did) and the job is
+  // fetched again.
+  function noteEvent(data) {
+    if (fetching.has(data.job_id)) fetching.set(data.job_id, Math.max(fetching.get(data.job_id), data.seq));
+  }
+
+  async function fetchAndPlace(jobId, seq) {
     if (fetching.has(jobId)) {
-      fetching.set(jobId, true);
+      fetching.set(jobId, Math.max(fetching.get(jobId), seq));
       return;
     }
-    fetching.set(jobId, false);
+    fetching.set(jobId, seq);
+    let summary = null;
     try {
-      const { steps, metrics, report, version, allowed_actions, ...summary } = await api(`/api/v1/jobs/${jobId}`);
-      if (!stopped) show(summary);
+      const { steps, metrics, report, version, allowed_actions, ...rest } = await api(`/api/v1/jobs/${jobId}`);
+      summary = rest;
     } catch {
       // Gone or not readable: nothing to show.
-    } finally {
-      const again = fetching.get(jobId);
-      fetching.delete(jobId);
-      if (again && !stopped) fetchAndPlace(jobId);
     }
+    const newest = fetching.get(jobId);
+    fetching.delete(jobId);
+    if (stopped || !summary) return;
+    if (summary.last_event_seq < newest) return fetchAndPlace(jobId, newest);
+    const shown = table.get(jobId);
+    if (shown && shown.last_event_seq > summary.last_event_seq) return;
+    show(summary);
   }
 
   function onStatus(data) {
     refreshCounts();
+    noteEvent(data);
     const job = table.get(data.job_id);
     if (!job) {
       // A job this view does not show yet: show it if it belongs here now.
-      if (!filter.status || filter.status === data.status || fetching.has(data.job_id)) fetchAndPlace(data.job_id);
+      if (!filter.status || filter.status === data.status || fetching.has(data.job_id)) fetchAndPlace(data.job_id, data.seq);
       return;
     }
     const next = withStatus(job, data);
@@ -122,7 +134,7 @@ export function renderJobs(main, initialStatus) {
   }
 
   function onStep(data) {
-    if (fetching.has(data.job_id)) fetching.set(data.job_id, true);
+    noteEvent(data);
     const job = table.get(data.job_id);
     const next = job && withStep(job, data);
     if (next) table.place(next);
