@@ -125,6 +125,11 @@ def test_a_job_is_one_trace_from_the_submit_to_its_last_status() -> None:
         if s.name == "job status" and s.attributes.get("runwright.job.id") == job_id
     ]
     assert "completed" in statuses, dump
+    # The audit and the webhooks read every job event but act on a few: a span only for those.
+    # The audit records changes no person or executor made (none here); the webhooks look at the
+    # three status events (queued, running, completed), never at a step's or an artifact's.
+    assert names[("runwright-gateway", "consume gateway-audit")] == 0, dump
+    assert names[("runwright-approval", "consume approval-notify")] == 3, dump
     # Secrets never in a span.
     assert not [s for s in receiver.spans() if CANARY in repr(s.attributes)]
 

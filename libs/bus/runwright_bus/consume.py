@@ -27,6 +27,7 @@ from runwright_proto.streams import ConsumerSpec
 log = get_logger("runwright.consume")
 
 Handler = Callable[[Any, Msg], Awaitable[None]]
+Relevant = Callable[[Any], bool]
 OUTAGE_PAUSE_S = (0.1, 0.25, 0.5, 1.0, 2.0)
 """Pauses between fetches while JetStream does not answer (the last one repeats)."""
 
@@ -72,11 +73,15 @@ async def consume_keyed(
     *,
     key: Callable[[Msg], str] = lambda m: m.subject,
     batch: int = 200,
+    relevant: Relevant | None = None,
 ) -> None:
     """Fetch batches; handle messages with the same key in stream order, keys concurrently.
 
     The handler's outcome decides the answer: return → ack; :class:`RetryableError` → nak with
     its delay; :class:`PermanentError` or undecodable data → term (logged as a dead letter).
+    A message ``relevant`` says the handler has nothing to do with is acked at once, without a
+    span: a consumer that reads every job event to act on a few (the audit's, the webhooks')
+    would otherwise add a span saying nothing to the job's trace for each of the others.
     """
     sub = await js.pull_subscribe_bind(spec.durable, spec.stream)
     fetcher = Fetcher(sub, spec.durable)
@@ -90,18 +95,25 @@ async def consume_keyed(
             for msg in msgs:
                 lanes[key(msg)].append(msg)
             await asyncio.gather(
-                *(_run_lane(lane, decoder, handler, spec.durable) for lane in lanes.values())
+                *(
+                    _run_lane(lane, decoder, handler, spec.durable, relevant)
+                    for lane in lanes.values()
+                )
             )
     finally:
         await sub.unsubscribe()
 
 
 async def _run_lane(
-    lane: list[Msg], decoder: msgspec.json.Decoder[Any], handler: Handler, consumer: str
+    lane: list[Msg],
+    decoder: msgspec.json.Decoder[Any],
+    handler: Handler,
+    consumer: str,
+    relevant: Relevant | None,
 ) -> None:
     for msg in lane:
         started = time.perf_counter()
-        outcome = await _handle_one(msg, decoder, handler, consumer)
+        outcome = await _handle_one(msg, decoder, handler, consumer, relevant)
         metrics.bus_handled(consumer, outcome, time.perf_counter() - started)
 
 
@@ -118,10 +130,24 @@ def job_fields(context: Context, message: Any = None) -> dict[str, str | int]:
 
 
 async def _handle_one(
-    msg: Msg, decoder: msgspec.json.Decoder[Any], handler: Handler, consumer: str
+    msg: Msg,
+    decoder: msgspec.json.Decoder[Any],
+    handler: Handler,
+    consumer: str,
+    relevant: Relevant | None = None,
 ) -> str:
     """Handle and answer one message; returns how it was answered (the metrics' outcome). The
     span is named by the consumer, not the subject (which may name a job): span names stay few."""
+    message: Any = None
+    undecodable: msgspec.ValidationError | None = None
+    try:
+        message = decoder.decode(msg.data)
+    except msgspec.ValidationError as exc:
+        undecodable = exc
+    else:
+        if relevant is not None and not relevant(message):
+            await msg.ack()
+            return "ack"
     context = extract_context(msg.headers)
     token = otel_context.attach(context)
     try:
@@ -131,16 +157,15 @@ async def _handle_one(
                 kind=SpanKind.CONSUMER,
                 attributes={"messaging.destination.name": msg.subject},
             ),
-            structlog.contextvars.bound_contextvars(**job_fields(context)),
+            structlog.contextvars.bound_contextvars(**job_fields(context, message)),
         ):
-            try:
-                message = decoder.decode(msg.data)
-            except msgspec.ValidationError as exc:
-                log.error("dead letter: undecodable message", subject=msg.subject, error=str(exc))
+            if undecodable is not None:
+                log.error(
+                    "dead letter: undecodable message", subject=msg.subject, error=str(undecodable)
+                )
                 await msg.term()
                 return "dead_letter"
-            with structlog.contextvars.bound_contextvars(**job_fields(context, message)):
-                return await _apply(message, msg, handler)
+            return await _apply(message, msg, handler)
     finally:
         otel_context.detach(token)
 

@@ -41,9 +41,14 @@ class Notifier:
     def __init__(self, pool: asyncpg.Pool, public_url: str, on_recorded: Callable[[], None]):
         self._pool, self._public_url, self._on_recorded = pool, public_url, on_recorded
 
+    @staticmethod
+    def relevant(raw: msgspec.Raw) -> bool:
+        """Only status and approval events notify (the consumer acks the others untouched)."""
+        return _head.decode(raw).type in ("status", "approval")
+
     async def handle(self, raw: msgspec.Raw, _: Msg) -> None:
         # Decode only the two kinds that notify: reports are large, new kinds are not errors.
-        if _head.decode(raw).type not in ("status", "approval"):
+        if not self.relevant(raw):
             return
         event: Notifiable = _notifiable.decode(raw)
         try:

@@ -105,7 +105,14 @@ async def main() -> None:
         await serve(ctx.nc, webhooks.UPDATE, UpdateWebhook, update)
         ctx.spawn(dispatcher.run(ctx.stop), "webhook-dispatcher")
         ctx.spawn(
-            consume_keyed(ctx.js, webhooks.APPROVAL_NOTIFY, msgspec.Raw, notifier.handle, ctx.stop),
+            consume_keyed(
+                ctx.js,
+                webhooks.APPROVAL_NOTIFY,
+                msgspec.Raw,
+                notifier.handle,
+                ctx.stop,
+                relevant=notifier.relevant,
+            ),
             "webhook-notify",
         )
         ctx.spawn(retention.periodic(pool, pruning.prune, ctx.stop), "retention")

@@ -104,4 +104,4 @@ async def run(js: JetStreamContext, pool: asyncpg.Pool, stop: asyncio.Event) -> 
     async def handle(event: Seen, _: Msg) -> None:
         await record(pool, event)
 
-    await consume_keyed(js, SPEC, Seen, handle, stop)
+    await consume_keyed(js, SPEC, Seen, handle, stop, relevant=by_a_service)
