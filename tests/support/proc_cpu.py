@@ -53,13 +53,6 @@ class CpuMeter:
             totals[name] = total
         return totals
 
-    def seconds(self) -> dict[str, float]:
-        """CPU seconds each tree used since the last call."""
-        now = self._read()
-        used = {n: max(0.0, now[n] - self.last.get(n, 0.0)) for n in now}
-        self.last, self.at = now, time.monotonic()
-        return used
-
     def cores(self) -> dict[str, float]:
         """Cores each tree used since the last call (1.0: one core all the time)."""
         now, at = self._read(), time.monotonic()
