@@ -11,8 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 import asyncpg
 import pytest
 import runwright_db.tracing as db_tracing
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 from runwright_common.errors import SettingsError
@@ -21,6 +20,7 @@ from runwright_common.tracing import SLOW_STATEMENT_MS
 from runwright_db import create_pool
 from runwright_db.tracing import TracedConnection, connection_class
 from runwright_stack.stack import Stack
+from support.spans import spans_of
 
 pytestmark = pytest.mark.e2e
 
@@ -32,12 +32,8 @@ CANARY = "canary-5e1d7a-a-parameter-never-in-a-span"
 
 @pytest.fixture
 def exported(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    monkeypatch.setattr(db_tracing, "_tracer", provider.get_tracer("test"))
-    yield exporter
-    provider.shutdown()
+    with spans_of(db_tracing, monkeypatch) as exporter:
+        yield exporter
 
 
 @pytest.fixture

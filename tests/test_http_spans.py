@@ -12,10 +12,9 @@ import runwright_gateway.telemetry as telemetry
 from litestar import Litestar, get, post
 from litestar.params import FromPath
 from litestar.testing import TestClient
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode, get_current_span
+from support.spans import spans_of
 
 TOKEN = "canary-8c41d2-a-token-never-in-a-span"
 CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -40,12 +39,8 @@ async def healthz() -> str:
 
 @pytest.fixture
 def exported(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    monkeypatch.setattr(telemetry, "_tracer", provider.get_tracer("test"))
-    yield exporter
-    provider.shutdown()
+    with spans_of(telemetry, monkeypatch) as exporter:
+        yield exporter
 
 
 @pytest.fixture
