@@ -77,3 +77,34 @@ async def test_a_statement_on_a_connection_the_server_ended_while_idle_is_a_lost
             assert await pool.fetchval("SELECT 2") == 2, "the pool connects again"
     finally:
         await admin.close()
+
+
+async def test_a_statement_on_a_held_connection_whose_socket_closed_is_a_lost_connection(
+    pool: asyncpg.Pool, stack: Stack
+) -> None:
+    """The same loss once the socket has closed under the caller: asyncpg has then handed the
+    connection back to the pool behind the caller's back, and its proxy answered every call with
+    an ``InterfaceError`` ("released back to the pool"), a bug to the services (a 500). A call
+    after the caller's own release is still that error."""
+    admin = await asyncpg.connect(stack.database_url)
+    try:
+        async with pool.acquire() as conn:
+            pid = await conn.fetchval("SELECT pg_backend_pid()")
+            await admin.execute("SELECT pg_terminate_backend($1)", pid)
+            for _ in range(100):
+                if conn.is_closed():
+                    break
+                await asyncio.sleep(0.05)
+            assert conn.is_closed()
+            with pytest.raises(asyncpg.PostgresConnectionError):
+                await conn.fetchval("SELECT 1")
+            with pytest.raises(asyncpg.PostgresConnectionError):
+                async with conn.transaction():
+                    pass
+        assert await pool.fetchval("SELECT 2") == 2, "the pool connects again"
+        async with pool.acquire() as conn:
+            pass
+        with pytest.raises(asyncpg.InterfaceError, match="released back to the pool"):
+            await conn.fetchval("SELECT 1")
+    finally:
+        await admin.close()

@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from runwright_db.held import Pool
 from runwright_db.tracing import connection_class
 
 _encode = msgspec.json.Encoder().encode
@@ -50,6 +51,10 @@ async def create_pool(
     await wait_for_database(dsn)
     # after_commit works on its connections; with tracing on, slow statements are spans
     kw.setdefault("connection_class", connection_class())
-    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=_init, **kw)
-    assert pool is not None
+    # asyncpg.create_pool's defaults, on the pool whose held connections fail as lost (held.py)
+    kw.setdefault("max_queries", 50_000)
+    kw.setdefault("max_inactive_connection_lifetime", 300.0)
+    kw.setdefault("record_class", asyncpg.Record)
+    pool = Pool(dsn, min_size=min_size, max_size=max_size, init=_init, loop=None, **kw)
+    await pool
     return pool
