@@ -1,15 +1,18 @@
 """The executor's lease keeper on a real nats-server, the queue's side played by a responder on
 ``runwright.queue.renew_leases``: all held jobs in one request a period, chunks of at most the
-batch size, a job named lost stops alone, and leases nobody renews are given up after the
-patience (while the others the keeper holds go on)."""
+batch size, a job named lost stops alone, leases nobody renews are given up after the
+patience (while the others the keeper holds go on), and a lease outlives its run until the queue
+has recorded the end."""
 
 from __future__ import annotations
 
 import asyncio
 
 import msgspec
+import pytest
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from runwright_executor import leases
 from runwright_executor.clock import lease_clock
 from runwright_executor.leases import LeaseKeeper
 from runwright_proto import subjects
@@ -72,3 +75,68 @@ async def test_a_lease_nobody_renews_is_given_up_after_the_patience_and_the_rest
     assert not kept.lost.done(), "the keeper outlived the lease it gave up"
     assert kept.until > lease_clock()
     keeper.release(kept)
+
+
+async def test_a_run_that_ended_keeps_its_lease_until_the_queue_has_recorded_the_end(
+    nats_client: Client,
+) -> None:
+    """The run's last reports may still be on their way to the queue (one delivered to a replica
+    that died comes back only after the consumer's ack wait): the lease is renewed until the queue
+    answers that the job is no longer active, so the reaper does not fail a finished run as
+    ``executor lost``."""
+    queue = Queue()
+    await nats_client.subscribe(subjects.RENEW_LEASES, cb=queue.answer)
+    keeper = LeaseKeeper(nats_client, "ex", lease_ms=300, renew_ms=100, patience_s=60)
+    lease = keeper.hold("ended", 1, lease_clock())
+    keeper.settle(lease)
+    asked = len(queue.requests)
+    await asyncio.sleep(0.5)
+    assert len(queue.requests) >= asked + 3, "renewed after its run ended"
+    assert "ended" in keeper.held
+    assert lease.until > lease_clock()
+    queue.lost.add("ended")  # the queue applied the last report: the job is completed
+    await asyncio.wait_for(lease.lost, 2)
+    assert "ended" not in keeper.held
+    renewals = len(queue.requests)
+    await asyncio.sleep(0.3)
+    assert len(queue.requests) == renewals, "no renewal once the queue recorded the end"
+
+
+async def test_a_settled_lease_is_kept_no_longer_than_the_settle_time(
+    nats_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(leases, "SETTLE_S", 0.3)
+    queue = Queue()
+    await nats_client.subscribe(subjects.RENEW_LEASES, cb=queue.answer)
+    keeper = LeaseKeeper(nats_client, "ex", lease_ms=300, renew_ms=100, patience_s=60)
+    lease = keeper.hold("stuck", 1, lease_clock())
+    keeper.settle(lease)
+    await asyncio.sleep(0.8)
+    assert "stuck" not in keeper.held, "the reaper decides once the settle time is over"
+    renewals = len(queue.requests)
+    await asyncio.sleep(0.3)
+    assert len(queue.requests) == renewals
+
+
+async def test_a_lost_lease_is_not_kept_after_its_run(nats_client: Client) -> None:
+    queue = Queue()
+    await nats_client.subscribe(subjects.RENEW_LEASES, cb=queue.answer)
+    keeper = LeaseKeeper(nats_client, "ex", lease_ms=300, renew_ms=100, patience_s=60)
+    lease = keeper.hold("taken", 1, lease_clock())
+    lease.lose("another attempt holds it")
+    keeper.settle(lease)
+    assert "taken" not in keeper.held
+
+
+async def test_settled_returns_once_the_queue_recorded_every_end(nats_client: Client) -> None:
+    """What a draining executor waits for (within its grace) before it exits."""
+    queue = Queue()
+    await nats_client.subscribe(subjects.RENEW_LEASES, cb=queue.answer)
+    keeper = LeaseKeeper(nats_client, "ex", lease_ms=300, renew_ms=100, patience_s=60)
+    lease = keeper.hold("draining", 1, lease_clock())
+    keeper.settle(lease)
+    await keeper.settled(0.3)
+    assert "draining" in keeper.held, "kept while the queue has not recorded the end"
+    queue.lost.add("draining")
+    await keeper.settled(2)
+    assert not keeper.held

@@ -12,6 +12,14 @@ fails (a timeout, NATS reconnecting, no queue replica answering) is tried again 
 timeout within what is left of the leases it carries; once those may have run out the tries back
 off to once a second, and a lease nobody granted for ``lease_patience_s`` after its end is given
 up. A job claimed between two periods joins the next one.
+
+A lease outlives its run (`LeaseKeeper.settle`): the run's last reports are acknowledged by the
+stream, not yet applied by the queue, and one delivered to a queue replica that died with its NATS
+node comes back only after the consumer's ack wait. Until the queue has recorded the job's end (a
+renewal answers that the job is no longer active) the executor still answers for the job, so the
+reaper does not take a finished run for a lost executor. Found by killing a NATS node under load:
+a job whose run had ended was failed as ``executor lost`` while one report waited for its
+redelivery.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from nats.aio.client import Client
 from runwright_bus import request
 from runwright_common import metrics
 from runwright_common.logging import get_logger
-from runwright_proto import subjects
+from runwright_proto import streams, subjects
 from runwright_proto.commands import RENEW_BATCH, JobLease, RenewLeases, RenewLeasesReply
 
 from runwright_executor.clock import lease_clock
@@ -36,6 +44,9 @@ RETRY_PAUSE_S = 0.2
 OUTAGE_RETRY_MAX_S = 1.0
 """Once the lease may have run out, tries back off up to this far apart."""
 JOIN_SHARE = 0.5
+SETTLE_S = 2 * streams.QUEUE_REPORTS.ack_wait_s
+"""How long a lease is kept after its run ended, at most: twice the time a report whose delivery
+was lost takes to come back."""
 """A renewal also takes along every lease due within this share of a period, so leases that
 fell out of step (a retry, a job claimed between periods) rejoin one request."""
 
@@ -58,6 +69,8 @@ class Lease:
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
     """Done (with why) once the lease is lost: named lost by the queue, or given up."""
+    settled_by: float | None = None
+    """Once the run ended: `lease_clock` time after which the lease is no longer kept."""
 
     def lose(self, reason: str) -> None:
         if not self.lost.done():
@@ -107,6 +120,21 @@ class LeaseKeeper:
         if self.held.get(lease.job_id) is lease:
             del self.held[lease.job_id]
 
+    def settle(self, lease: Lease) -> None:
+        """The run ended: keep renewing until the queue answers that the job is no longer this
+        attempt's to run (it recorded the end), for ``SETTLE_S`` at most. A lease already lost
+        is dropped at once."""
+        if lease.lost.done():
+            self.release(lease)
+        elif self.held.get(lease.job_id) is lease:
+            lease.settled_by = lease_clock() + SETTLE_S
+
+    async def settled(self, timeout: float) -> None:
+        """Return once no lease is kept (every ended run's end recorded), or after ``timeout``."""
+        if self._task is not None and not self._task.done():
+            with contextlib.suppress(Exception):  # a timeout; a crash was logged by _ended
+                await asyncio.wait_for(asyncio.shield(self._task), timeout)
+
     def _ended(self, task: asyncio.Task[None]) -> None:
         """The loop ends when no lease is held; should it crash, every lease it held is lost
         (their runners stop) rather than left to run out unnoticed."""
@@ -134,6 +162,9 @@ class LeaseKeeper:
             await asyncio.gather(*(self._renew(chunk) for chunk in chunks))
 
     def _given_up(self, lease: Lease, now: float) -> bool:
+        if lease.settled_by is not None and now > lease.settled_by:
+            self.release(lease)  # the run ended long ago; the reaper decides from here
+            return True
         if now - lease.until <= self.patience_s:
             return False
         lease.lose(f"no renewal granted for {self.patience_s:g} s after the lease ended")

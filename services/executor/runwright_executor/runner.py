@@ -233,7 +233,7 @@ class JobRunner:
             finally:
                 await self.steering.stop()
         finally:
-            self.ctx.leases.release(lease)
+            self.ctx.leases.settle(lease)  # kept until the queue has applied the last report
 
     async def lease_held(self) -> None:
         """Return once the lease surely holds: at once while it does; after it may have run out

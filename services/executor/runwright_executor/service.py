@@ -145,11 +145,14 @@ async def pull_loop(ctx: ServiceContext, job_ctx: JobContext, settings: Executor
         await sub.unsubscribe()
     if running:
         log.info("draining running jobs", jobs=len(running))
+        until = time.monotonic() + settings.drain_grace_s
         _, pending = await asyncio.wait(running, timeout=settings.drain_grace_s)
         for runner in list(RUNNING.values()):
             await hand_back(ctx, job_ctx, runner)
         for task in pending:
             task.cancel()
+        # the leases of runs that ended are kept until the queue recorded their ends
+        await job_ctx.leases.settled(max(0.0, until - time.monotonic()))
 
 
 async def hand_back(ctx: ServiceContext, job_ctx: JobContext, runner: JobRunner) -> None:
