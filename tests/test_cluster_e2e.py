@@ -137,9 +137,15 @@ def all_current(infos: dict[str, Any]) -> bool:
 
 
 def wait_all_current(stack: Stack, timeout: float = 60) -> dict[str, Any]:
+    """Stream states once every stream is current again. While a revived node catches up, a
+    stream-info request may go unanswered (a leader being elected): that is asked again."""
     deadline = time.monotonic() + timeout
     while True:
-        infos = asyncio.run(stream_infos(stack))
+        try:
+            infos = asyncio.run(stream_infos(stack))
+        except TimeoutError:  # nats.errors.TimeoutError is one
+            assert time.monotonic() < deadline, "stream states still unanswered"
+            continue
         if all_current(infos) or time.monotonic() > deadline:
             return infos
         time.sleep(0.5)
