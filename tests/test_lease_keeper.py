@@ -14,7 +14,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from runwright_executor import leases
 from runwright_executor.clock import lease_clock
-from runwright_executor.leases import LeaseKeeper
+from runwright_executor.leases import Lease, LeaseKeeper
 from runwright_proto import subjects
 from runwright_proto.commands import LostLease, RenewLeases, RenewLeasesReply
 
@@ -77,6 +77,16 @@ async def test_a_lease_nobody_renews_is_given_up_after_the_patience_and_the_rest
     keeper.release(kept)
 
 
+async def ended_run(nats_client: Client, job_id: str) -> tuple[Queue, LeaseKeeper, Lease]:
+    """A keeper whose one job's run has ended (its lease settling), and the stand-in queue."""
+    queue = Queue()
+    await nats_client.subscribe(subjects.RENEW_LEASES, cb=queue.answer)
+    keeper = LeaseKeeper(nats_client, "ex", lease_ms=300, renew_ms=100, patience_s=60)
+    lease = keeper.hold(job_id, 1, lease_clock())
+    keeper.settle(lease)
+    return queue, keeper, lease
+
+
 async def test_a_run_that_ended_keeps_its_lease_until_the_queue_has_recorded_the_end(
     nats_client: Client,
 ) -> None:
@@ -84,11 +94,7 @@ async def test_a_run_that_ended_keeps_its_lease_until_the_queue_has_recorded_the
     that died comes back only after the consumer's ack wait): the lease is renewed until the queue
     answers that the job is no longer active, so the reaper does not fail a finished run as
     ``executor lost``."""
-    queue = Queue()
-    await nats_client.subscribe(subjects.RENEW_LEASES, cb=queue.answer)
-    keeper = LeaseKeeper(nats_client, "ex", lease_ms=300, renew_ms=100, patience_s=60)
-    lease = keeper.hold("ended", 1, lease_clock())
-    keeper.settle(lease)
+    queue, keeper, lease = await ended_run(nats_client, "ended")
     asked = len(queue.requests)
     await asyncio.sleep(0.5)
     assert len(queue.requests) >= asked + 3, "renewed after its run ended"
@@ -106,11 +112,7 @@ async def test_a_settled_lease_is_kept_no_longer_than_the_settle_time(
     nats_client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(leases, "SETTLE_S", 0.3)
-    queue = Queue()
-    await nats_client.subscribe(subjects.RENEW_LEASES, cb=queue.answer)
-    keeper = LeaseKeeper(nats_client, "ex", lease_ms=300, renew_ms=100, patience_s=60)
-    lease = keeper.hold("stuck", 1, lease_clock())
-    keeper.settle(lease)
+    queue, keeper, _ = await ended_run(nats_client, "stuck")
     await asyncio.sleep(0.8)
     assert "stuck" not in keeper.held, "the reaper decides once the settle time is over"
     renewals = len(queue.requests)
@@ -130,11 +132,7 @@ async def test_a_lost_lease_is_not_kept_after_its_run(nats_client: Client) -> No
 
 async def test_settled_returns_once_the_queue_recorded_every_end(nats_client: Client) -> None:
     """What a draining executor waits for (within its grace) before it exits."""
-    queue = Queue()
-    await nats_client.subscribe(subjects.RENEW_LEASES, cb=queue.answer)
-    keeper = LeaseKeeper(nats_client, "ex", lease_ms=300, renew_ms=100, patience_s=60)
-    lease = keeper.hold("draining", 1, lease_clock())
-    keeper.settle(lease)
+    queue, keeper, _ = await ended_run(nats_client, "draining")
     await keeper.settled(0.3)
     assert "draining" in keeper.held, "kept while the queue has not recorded the end"
     queue.lost.add("draining")

@@ -181,6 +181,14 @@ async def _one_job(api: httpx.AsyncClient, runbook: dict[str, Any], *, running: 
     return await _until_ended(api, response.json()["id"], running=running) - started
 
 
+async def _submission(api: httpx.AsyncClient, run_at: str) -> float:
+    """Seconds until a job scheduled for ``run_at`` is accepted (201)."""
+    sent = time.perf_counter()
+    response = await api.post("/api/v1/jobs", json={"runbook": TINY, "run_at": run_at})
+    response.raise_for_status()
+    return time.perf_counter() - sent
+
+
 def _rotation(index: int) -> list[str]:
     """Each round starts with a different side, so no side always goes first."""
     sides = list(SIDES)
@@ -211,22 +219,12 @@ async def _measure(stacks: dict[str, Stack], base: str) -> dict[str, dict[str, l
         print(f"  … {ROUNDS} twenty-step jobs on each", flush=True)
         for index in range(SUBMITS):
             for side in _rotation(index):
-                sent = time.perf_counter()
-                response = await apis[side].post(
-                    "/api/v1/jobs", json={"runbook": TINY, "run_at": tomorrow}
-                )
-                response.raise_for_status()
-                figures[side]["submit"].append(time.perf_counter() - sent)
+                figures[side]["submit"].append(await _submission(apis[side], tomorrow))
         print(f"  … {SUBMITS} submissions on each, back to back", flush=True)
         for index in range(QUIET_SUBMITS):
             for side in _rotation(index):
                 await asyncio.sleep(QUIET_S)
-                sent = time.perf_counter()
-                response = await apis[side].post(
-                    "/api/v1/jobs", json={"runbook": TINY, "run_at": tomorrow}
-                )
-                response.raise_for_status()
-                figures[side]["quiet"].append(time.perf_counter() - sent)
+                figures[side]["quiet"].append(await _submission(apis[side], tomorrow))
         print(f"  … {QUIET_SUBMITS} submissions on each, one at a time", flush=True)
         for index in range(RUNNING):
             for side in _rotation(index):
