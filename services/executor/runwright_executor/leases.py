@@ -44,11 +44,11 @@ RETRY_PAUSE_S = 0.2
 OUTAGE_RETRY_MAX_S = 1.0
 """Once the lease may have run out, tries back off up to this far apart."""
 JOIN_SHARE = 0.5
+"""A renewal also takes along every lease due within this share of a period, so leases that
+fell out of step (a retry, a job claimed between periods) rejoin one request."""
 SETTLE_S = 2 * streams.QUEUE_REPORTS.ack_wait_s
 """How long a lease is kept after its run ended, at most: twice the time a report whose delivery
 was lost takes to come back."""
-"""A renewal also takes along every lease due within this share of a period, so leases that
-fell out of step (a retry, a job claimed between periods) rejoin one request."""
 
 
 @dataclass(eq=False)
