@@ -13,6 +13,7 @@ import pytest
 from support.otlp import ReceivedSpan, Receiver, otlp_receiver
 from support.runbooks import example
 from support.stack import running_stack
+from test_webhooks import Receiver as WebhookReceiver
 
 pytestmark = pytest.mark.e2e
 
@@ -48,8 +49,23 @@ def _wait_for_trace(receiver: Receiver, job_id: str) -> list[ReceivedSpan]:
     return spans
 
 
+def _approval_spans(receiver: Receiver, trace_id: str) -> list[ReceivedSpan]:
+    """The webhooks' spans in the trace, once one has arrived (it may follow the last status)."""
+    deadline = time.monotonic() + 30
+    while True:
+        found = [
+            s
+            for s in receiver.spans()
+            if s.trace_id == trace_id and s.service == "runwright-approval"
+        ]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
 def test_a_job_is_one_trace_from_the_submit_to_its_last_status() -> None:
     with (
+        WebhookReceiver() as webhook,
         otlp_receiver() as receiver,
         running_stack(
             env={
@@ -65,6 +81,8 @@ def test_a_job_is_one_trace_from_the_submit_to_its_last_status() -> None:
         ) as api,
     ):
         demo_url = f"http://127.0.0.1:{stack.config.demo_port}"
+        hook = api.post("/api/v1/webhooks", json={"url": webhook.url(), "events": ["job.finished"]})
+        assert hook.status_code == 201, hook.text
         response = api.post(
             "/api/v1/jobs",
             params={"note": CANARY},  # a query string never goes into a span
@@ -86,6 +104,7 @@ def test_a_job_is_one_trace_from_the_submit_to_its_last_status() -> None:
             time.sleep(0.2)
         assert api.get(f"/api/v1/jobs/{job_id}").json()["status"] == "completed"
         spans = _wait_for_trace(receiver, job_id)
+        webhooks = _approval_spans(receiver, spans[0].trace_id) if spans else []
 
     dump = [(s.service, s.name, s.span_id, s.parent_id) for s in spans]
     assert spans, f"no span names the job; received: {receiver.as_dicts()[:50]}"
@@ -126,10 +145,15 @@ def test_a_job_is_one_trace_from_the_submit_to_its_last_status() -> None:
     ]
     assert "completed" in statuses, dump
     # The audit and the webhooks read every job event but act on a few: a span only for those.
-    # The audit records changes no person or executor made (none here); the webhooks look at the
-    # three status events (queued, running, completed), never at a step's or an artifact's.
+    # The audit records changes no person or executor made (none here). The webhooks look at the
+    # three status events (queued, running, completed), never at a step's or an artifact's, and
+    # record a delivery for the one a webhook subscribed to (job.finished): one span, in the trace.
     assert names[("runwright-gateway", "consume gateway-audit")] == 0, dump
-    assert names[("runwright-approval", "consume approval-notify")] == 3, dump
+    consumed = [s for s in webhooks if s.name.startswith("consume")]
+    assert [(s.name, s.attributes.get("runwright.webhooks")) for s in consumed] == [
+        ("consume approval-notify", 1)
+    ], dump
+    assert {s.parent_id for s in consumed} <= {s.span_id for s in spans}, dump
     # Secrets never in a span.
     assert not [s for s in receiver.spans() if CANARY in repr(s.attributes)]
 

@@ -27,6 +27,7 @@ import httpx
 import msgspec
 import pytest
 from nats.aio.msg import Msg
+from opentelemetry.trace import SpanKind
 from runwright_approval import notify, subscriptions
 from runwright_approval.delivery import Dispatcher, RetryPolicy
 from runwright_approval.settings import ApprovalSettings
@@ -41,6 +42,7 @@ from runwright_runbook import parse_runbook
 from runwright_stack.stack import Stack
 from support.database import private_database
 from support.runbooks import runbook
+from support.spans import spans_of
 
 KEYS = transient()
 """The keyring the queue service would hold (one per test process)."""
@@ -334,6 +336,30 @@ async def test_an_approval_request_notifies_only_webhooks_subscribed_to_approval
     assert (body["approval"]["ordinal"], body["approval"]["risk_level"]) == (2, "high")
     assert body["approval"]["description"] == "Pay the invoice"
     assert datetime.fromisoformat(body["approval"]["deadline"]) > datetime.now(UTC)
+
+
+async def test_only_an_event_that_records_a_delivery_is_a_span_in_the_jobs_trace(
+    pool: asyncpg.Pool, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The consumer reads every status event; one no webhook asked for adds nothing to the trace.
+    await subscribe(pool, receiver.url(), "job.finished")
+    job_id = str(uuid.uuid4())
+    with spans_of(notify, monkeypatch) as exported:
+        with notify._tracer.start_as_current_span("job status"):
+            assert await notify.record(pool, approval(job_id)) == 0  # no webhook for approvals
+        with notify._tracer.start_as_current_span("job status") as parent:
+            assert await notify.record(pool, finished(job_id)) == 1
+        spans = [s for s in exported.get_finished_spans() if s.name != "job status"]
+    [span] = spans
+    assert span.name == "consume approval-notify"
+    assert span.kind is SpanKind.CONSUMER
+    assert span.parent is not None
+    assert span.parent.span_id == parent.get_span_context().span_id
+    assert span.attributes is not None
+    assert (span.attributes["runwright.job.id"], span.attributes["runwright.webhooks"]) == (
+        job_id,
+        1,
+    )
 
 
 async def test_the_consumer_ignores_events_that_do_not_notify_and_kinds_it_does_not_know(

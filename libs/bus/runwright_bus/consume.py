@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -74,6 +75,7 @@ async def consume_keyed(
     key: Callable[[Msg], str] = lambda m: m.subject,
     batch: int = 200,
     relevant: Relevant | None = None,
+    span: bool = True,
 ) -> None:
     """Fetch batches; handle messages with the same key in stream order, keys concurrently.
 
@@ -82,6 +84,9 @@ async def consume_keyed(
     A message ``relevant`` says the handler has nothing to do with is acked at once, without a
     span: a consumer that reads every job event to act on a few (the audit's, the webhooks')
     would otherwise add a span saying nothing to the job's trace for each of the others.
+    With ``span=False`` the handler runs in the message's trace context without a span of its
+    own, and opens one where it does something (the webhooks' consumer: only for an event a
+    webhook is subscribed to, which it cannot tell before asking its table).
     """
     sub = await js.pull_subscribe_bind(spec.durable, spec.stream)
     fetcher = Fetcher(sub, spec.durable)
@@ -96,7 +101,7 @@ async def consume_keyed(
                 lanes[key(msg)].append(msg)
             await asyncio.gather(
                 *(
-                    _run_lane(lane, decoder, handler, spec.durable, relevant)
+                    _run_lane(lane, decoder, handler, spec.durable, relevant, span)
                     for lane in lanes.values()
                 )
             )
@@ -110,10 +115,11 @@ async def _run_lane(
     handler: Handler,
     consumer: str,
     relevant: Relevant | None,
+    span: bool,
 ) -> None:
     for msg in lane:
         started = time.perf_counter()
-        outcome = await _handle_one(msg, decoder, handler, consumer, relevant)
+        outcome = await _handle_one(msg, decoder, handler, consumer, relevant, span)
         metrics.bus_handled(consumer, outcome, time.perf_counter() - started)
 
 
@@ -135,6 +141,7 @@ async def _handle_one(
     handler: Handler,
     consumer: str,
     relevant: Relevant | None = None,
+    span: bool = True,
 ) -> str:
     """Handle and answer one message; returns how it was answered (the metrics' outcome). The
     span is named by the consumer, not the subject (which may name a job): span names stay few."""
@@ -156,7 +163,9 @@ async def _handle_one(
                 f"consume {consumer}",
                 kind=SpanKind.CONSUMER,
                 attributes={"messaging.destination.name": msg.subject},
-            ),
+            )
+            if span
+            else contextlib.nullcontext(),
             structlog.contextvars.bound_contextvars(**job_fields(context, message)),
         ):
             if undecodable is not None:

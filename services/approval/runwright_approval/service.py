@@ -112,6 +112,7 @@ async def main() -> None:
                 notifier.handle,
                 ctx.stop,
                 relevant=notifier.relevant,
+                span=False,  # its own, where an event records something (see notify)
             ),
             "webhook-notify",
         )
