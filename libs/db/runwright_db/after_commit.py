@@ -9,6 +9,7 @@ a statement has committed when it returns, so the callback runs at once.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -26,38 +27,46 @@ class HookedConnection(asyncpg.Connection):  # type: ignore[misc]
         super().__init__(*args, **kwargs)
         self.after_commit: list[Callback] = []
 
-    async def execute(self, *args: Any, **kwargs: Any) -> Any:
-        return await self._lost_when_ended(super().execute(*args, **kwargs))
+    async def execute(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        return await self._run(query, super().execute(query, *args, **kwargs))
 
-    async def executemany(self, *args: Any, **kwargs: Any) -> Any:
-        return await self._lost_when_ended(super().executemany(*args, **kwargs))
+    async def executemany(self, command: str, *args: Any, **kwargs: Any) -> Any:
+        return await self._run(command, super().executemany(command, *args, **kwargs))
 
-    async def fetch(self, *args: Any, **kwargs: Any) -> Any:
-        return await self._lost_when_ended(super().fetch(*args, **kwargs))
+    async def fetch(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        return await self._run(query, super().fetch(query, *args, **kwargs))
 
-    async def fetchrow(self, *args: Any, **kwargs: Any) -> Any:
-        return await self._lost_when_ended(super().fetchrow(*args, **kwargs))
+    async def fetchrow(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        return await self._run(query, super().fetchrow(query, *args, **kwargs))
 
-    async def fetchval(self, *args: Any, **kwargs: Any) -> Any:
-        return await self._lost_when_ended(super().fetchval(*args, **kwargs))
+    async def fetchval(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        return await self._run(query, super().fetchval(query, *args, **kwargs))
 
-    async def _lost_when_ended(self, statement: Awaitable[Any]) -> Any:
-        """A statement on a connection PostgreSQL ended while it sat idle (a restart, an
-        administrator) fails as a lost connection, as one ended mid-statement does: a
-        ``PostgresConnectionError`` that every caller treats as "the database is away, retry"
-        (503 at the gateway). asyncpg raises ``InternalClientError`` ("another operation is in
-        progress") when the server's goodbye arrived before the socket closed, and
-        ``InterfaceError`` once it closed; either way nothing was sent, and the connection is
-        dropped so the pool makes a new one."""
+    def finished(self, query: str, started: int, failed: Exception | None) -> None:
+        """Called as each statement ends (``started``: ``time.time_ns()`` as it began); the
+        traced connection makes a span of a slow or failed one (``runwright_db.tracing``)."""
+
+    async def _run(self, query: str, statement: Awaitable[Any]) -> Any:
+        """The statement, timed for :meth:`finished` in the same frame (one await more per
+        statement was a measurable share of what tracing cost), and a statement on a connection
+        PostgreSQL ended while it sat idle (a restart, an administrator) failing as a lost
+        connection, as one ended mid-statement does: a ``PostgresConnectionError`` that every
+        caller treats as "the database is away, retry" (503 at the gateway). asyncpg raises
+        ``InternalClientError`` ("another operation is in progress") when the server's goodbye
+        arrived before the socket closed, and ``InterfaceError`` once it closed; either way
+        nothing was sent, and the connection is dropped so the pool makes a new one."""
+        started = time.time_ns()
         try:
-            return await statement
-        except asyncpg.exceptions.InternalClientError as exc:
-            self.terminate()
-            raise asyncpg.ConnectionDoesNotExistError(f"the connection was lost: {exc}") from exc
-        except asyncpg.InterfaceError as exc:
-            if not self.is_closed():
+            result = await statement
+        except Exception as exc:
+            self.finished(query, started, exc)
+            if isinstance(exc, asyncpg.exceptions.InternalClientError):
+                self.terminate()
+            elif not isinstance(exc, asyncpg.InterfaceError) or not self.is_closed():
                 raise
             raise asyncpg.ConnectionDoesNotExistError(f"the connection was lost: {exc}") from exc
+        self.finished(query, started, None)
+        return result
 
     def transaction(
         self, *, isolation: str | None = None, readonly: bool = False, deferrable: bool = False

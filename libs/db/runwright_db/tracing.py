@@ -1,11 +1,11 @@
 """Database spans for slow statements only.
 
-Every statement on a pool's connection is timed (two clock reads); one that took at least
-``RUNWRIGHT_TRACE_DB_SLOW_MS`` (5 ms unless set; 0: every statement), or that failed, becomes a
-span afterwards, with the statement's real start and end, as a child of the span that was current
-while it ran. A statement made outside any span of ours (an outbox sweep, a timer, a health
-check) starts no trace of its own. Statements are recorded with their placeholders, never their
-parameters.
+Every statement on a pool's connection is timed (two clock reads, in the frame that already wraps
+it: see ``runwright_db.after_commit``); one that took at least ``RUNWRIGHT_TRACE_DB_SLOW_MS`` (5 ms
+unless set; 0: every statement), or that failed, becomes a span afterwards, with the statement's
+real start and end, as a child of the span that was current while it ran. A statement made outside
+any span of ours (an outbox sweep, a timer, a health check) starts no trace of its own. Statements
+are recorded with their placeholders, never their parameters.
 
 A span for every statement (the asyncpg instrumentation's way) made ten of a submission's fourteen
 spans and about half of what tracing added to its latency (measured beside ``make bench
@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Awaitable
-from typing import Any
 
 import asyncpg
 from opentelemetry import trace
@@ -33,36 +31,13 @@ _FIRST_WORD = re.compile(r"\s*(?:/\*.*?\*/\s*)*(\w+)", re.DOTALL)
 
 
 class TracedConnection(HookedConnection):
-    """A pool's connection when tracing is on: each statement is timed, and a slow or failed one
-    becomes a span (see the module's docstring)."""
+    """A pool's connection when tracing is on: a statement that was slow or failed becomes a span
+    (see the module's docstring)."""
 
-    async def execute(self, query: str, *args: Any, **kwargs: Any) -> Any:
-        return await self._timed(query, super().execute(query, *args, **kwargs))
-
-    async def executemany(self, command: str, *args: Any, **kwargs: Any) -> Any:
-        return await self._timed(command, super().executemany(command, *args, **kwargs))
-
-    async def fetch(self, query: str, *args: Any, **kwargs: Any) -> Any:
-        return await self._timed(query, super().fetch(query, *args, **kwargs))
-
-    async def fetchrow(self, query: str, *args: Any, **kwargs: Any) -> Any:
-        return await self._timed(query, super().fetchrow(query, *args, **kwargs))
-
-    async def fetchval(self, query: str, *args: Any, **kwargs: Any) -> Any:
-        return await self._timed(query, super().fetchval(query, *args, **kwargs))
-
-    async def _timed(self, query: str, statement: Awaitable[Any]) -> Any:
-        started = time.time_ns()
-        failed: Exception | None = None
-        try:
-            return await statement
-        except Exception as exc:
-            failed = exc
-            raise
-        finally:
-            ended = time.time_ns()
-            if failed is not None or ended - started >= slow_statement_ns():
-                record_statement(self, query, started, ended, failed)
+    def finished(self, query: str, started: int, failed: Exception | None) -> None:
+        ended = time.time_ns()
+        if failed is not None or ended - started >= slow_statement_ns():
+            record_statement(self, query, started, ended, failed)
 
 
 def record_statement(
