@@ -1,7 +1,8 @@
 """The cost of metrics and tracing: the same work on stacks with instrumentation on and off.
 
 The stacks run side by side for the whole benchmark and the measurements alternate between them
-(one job on each in turn), so whatever else the machine does falls on all alike:
+(one job on each in turn, in a shuffled order each round), so whatever else the machine does falls
+on all alike:
 
 - a 20-step runbook against the fixture app, submit → terminal status (the engine benchmark's
   steps), one job at a time;
@@ -28,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import random
 import shutil
 import threading
 import time
@@ -190,10 +192,13 @@ async def _submission(api: httpx.AsyncClient, run_at: str) -> float:
 
 
 def _rotation(index: int) -> list[str]:
-    """Each round starts with a different side, so no side always goes first."""
+    """Each round runs the sides in its own order (shuffled, seeded by the round): no side always
+    goes first, and none always follows the same other side. A fixed rotation kept the cyclic
+    order, so each side always came right after the same one, whose after-work (its relay, its
+    consumers, its spans) fell on it: "1 in 10" always followed "on"."""
     sides = list(SIDES)
-    shift = index % len(sides)
-    return sides[shift:] + sides[:shift]
+    random.Random(index).shuffle(sides)  # noqa: S311 (an order, not a secret)
+    return sides
 
 
 async def _measure(stacks: dict[str, Stack], base: str) -> dict[str, dict[str, list[float]]]:
