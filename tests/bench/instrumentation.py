@@ -191,7 +191,7 @@ async def _submission(api: httpx.AsyncClient, run_at: str) -> float:
     return time.perf_counter() - sent
 
 
-def _rotation(index: int) -> list[str]:
+def _order(index: int) -> list[str]:
     """Each round runs the sides in its own order (shuffled, seeded by the round): no side always
     goes first, and none always follows the same other side. A fixed rotation kept the cyclic
     order, so each side always came right after the same one, whose after-work (its relay, its
@@ -219,20 +219,20 @@ async def _measure(stacks: dict[str, Stack], base: str) -> dict[str, dict[str, l
         for side in SIDES:  # warm every stack: browsers, pools, caches
             await _one_job(apis[side], runbook, running=False)
         for index in range(ROUNDS):
-            for side in _rotation(index):
+            for side in _order(index):
                 figures[side]["twenty"].append(await _one_job(apis[side], runbook, running=False))
         print(f"  … {ROUNDS} twenty-step jobs on each", flush=True)
         for index in range(SUBMITS):
-            for side in _rotation(index):
+            for side in _order(index):
                 figures[side]["submit"].append(await _submission(apis[side], tomorrow))
         print(f"  … {SUBMITS} submissions on each, back to back", flush=True)
         for index in range(QUIET_SUBMITS):
-            for side in _rotation(index):
+            for side in _order(index):
                 await asyncio.sleep(QUIET_S)
                 figures[side]["quiet"].append(await _submission(apis[side], tomorrow))
         print(f"  … {QUIET_SUBMITS} submissions on each, one at a time", flush=True)
         for index in range(RUNNING):
-            for side in _rotation(index):
+            for side in _order(index):
                 figures[side]["running"].append(await _one_job(apis[side], TINY, running=True))
                 await asyncio.sleep(0.05)
         print(f"  … {RUNNING} submit → running on each", flush=True)
