@@ -454,7 +454,13 @@ class Stack:
     def wait_ready(self, progress: Progress, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         for port in self.config.gateway_ports:
-            wait_for_port(port, timeout)
+            # A gateway that exits at start (its port taken, a bad setting) is reported at once
+            # with its last lines, not after the whole timeout as a port nobody listens on.
+            while not port_in_use(port):
+                self._check_alive()
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout:g}s")
+                time.sleep(0.05)
         seen: set[str] = set()
         while True:
             self._check_alive()
