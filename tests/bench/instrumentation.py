@@ -19,9 +19,16 @@ scraper reads every service's ``/metrics`` every 5 seconds (three times as often
 default). Beside it: the same with one trace in ten kept (the SDK's standard ratio sampler),
 metrics alone, and "off" (``RUNWRIGHT_METRICS=0`` and the standard ``OTEL_SDK_DISABLED=true``)
 twice: two identical stacks, whose ratio is this run's noise (two stacks set up alike measured
-up to 3.5 % apart here). The figures are each median ÷ off's (target ≤ 1.03). The CPU each stack
-spent per submission was tried as a steadier figure and dropped: two identical stacks differed by
-up to 12 %.
+up to 3.5 % apart here). All five start after a first stack that is not measured (``FIRST``).
+The figures are each median ÷ off's (target ≤ 1.03). The CPU each stack spent per submission was
+tried as a steadier figure and dropped: two identical stacks differed by up to 12 %.
+
+Beside the stacks, in the same shuffled rounds of back-to-back submissions: the floor
+(``span_floor``), the same two spans and their context made by the SDK's own calls in a bare
+Litestar app and NATS responder, traced and not. What tracing adds there, in milliseconds, is
+what the SDK costs on this machine before any of Runwright's code; the second table sets it beside
+what tracing adds to a Runwright submission ("on" less "metrics only", the stack that differs
+from it by tracing alone).
 """
 
 from __future__ import annotations
@@ -29,8 +36,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import random
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -39,7 +49,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
-from runwright_stack.ports import free_port
+from runwright_stack.nats_server import NatsServer
+from runwright_stack.ports import free_port, wait_for_port
 from runwright_stack.stack import Stack, StackConfig
 
 from tests.bench.engine_overhead import steps
@@ -59,6 +70,13 @@ SIDES = ("on", "sampled", "metrics", "off", "off again")
 at the root, so a job's trace is kept whole or not at all); metrics alone; both off; and a second
 stack with both off, the same as the first: how far apart two identical stacks measure in this
 run is the noise a ratio has to be read against."""
+FIRST = "first, not measured"
+"""A stack started before the measured ones and left idle. Here the first stack started measures
+2.5 to 4.5 % slower than identical ones started after it: six runs of three or four "off" stacks;
+with the start order reversed the penalty moved with it; each of its processes, PostgreSQL too,
+spent 2 to 4 % more CPU per submission. "On" was that stack, so the penalty fell on it."""
+FLOOR = ("floor on", "floor off")
+"""The bare app and responder of ``span_floor``, traced (exported to the same sink) and not."""
 OFF = {"RUNWRIGHT_METRICS": "0", "OTEL_SDK_DISABLED": "true"}
 SAMPLED = {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.1"}
 
@@ -139,6 +157,37 @@ def scraper(urls: list[str]) -> Iterator[dict[str, int]]:
         thread.join(10)
 
 
+@contextlib.contextmanager
+def floor(sink: str) -> Iterator[dict[str, str]]:
+    """The floor's two pairs of processes (and a nats-server of their own): the URL each pair's
+    HTTP side answers on."""
+    data = new_data_dir()
+    server = NatsServer(data, data / "logs")
+    server.start()
+    procs: list[subprocess.Popen[bytes]] = []
+    urls = {}
+    tracing = {"on": {"OTEL_EXPORTER_OTLP_ENDPOINT": sink}, "off": {"OTEL_SDK_DISABLED": "true"}}
+    try:
+        for name, env in tracing.items():
+            port = free_port()
+            for role in (["answer", server.address], ["http", str(port), server.address]):
+                procs.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "tests.bench.span_floor", *role],
+                        env={**os.environ, **env},
+                    )
+                )
+            wait_for_port(port, 30)
+            urls[f"floor {name}"] = f"http://127.0.0.1:{port}"
+        yield urls
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(10)
+        server.stop()
+        shutil.rmtree(data, ignore_errors=True)
+
+
 def _stack(env: dict[str, str]) -> Stack:
     return Stack(
         StackConfig(
@@ -191,19 +240,28 @@ async def _submission(api: httpx.AsyncClient, run_at: str) -> float:
     return time.perf_counter() - sent
 
 
-def _order(index: int) -> list[str]:
+async def _floor_submission(client: httpx.AsyncClient) -> float:
+    sent = time.perf_counter()
+    response = await client.post("/submit", json={"runbook": TINY})
+    response.raise_for_status()
+    return time.perf_counter() - sent
+
+
+def _order(index: int, sides: tuple[str, ...] = SIDES) -> list[str]:
     """Each round runs the sides in its own order (shuffled, seeded by the round): no side always
     goes first, and none always follows the same other side. A fixed rotation kept the cyclic
     order, so each side always came right after the same one, whose after-work (its relay, its
     consumers, its spans) fell on it: "1 in 10" always followed "on"."""
-    sides = list(SIDES)
+    sides = list(sides)
     random.Random(index).shuffle(sides)  # noqa: S311 (an order, not a secret)
     return sides
 
 
-async def _measure(stacks: dict[str, Stack], base: str) -> dict[str, dict[str, list[float]]]:
+async def _measure(
+    stacks: dict[str, Stack], floors: dict[str, str], base: str
+) -> dict[str, dict[str, list[float]]]:
     figures: dict[str, dict[str, list[float]]] = {
-        side: {"twenty": [], "submit": [], "quiet": [], "running": []} for side in SIDES
+        side: {"twenty": [], "submit": [], "quiet": [], "running": []} for side in SIDES + FLOOR
     }
     apis = {
         side: httpx.AsyncClient(
@@ -213,6 +271,9 @@ async def _measure(stacks: dict[str, Stack], base: str) -> dict[str, dict[str, l
         )
         for side, stack in stacks.items()
     }
+    apis.update(
+        {side: httpx.AsyncClient(base_url=url, timeout=120) for side, url in floors.items()}
+    )
     runbook = twenty_steps(base)
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     try:
@@ -222,9 +283,15 @@ async def _measure(stacks: dict[str, Stack], base: str) -> dict[str, dict[str, l
             for side in _order(index):
                 figures[side]["twenty"].append(await _one_job(apis[side], runbook, running=False))
         print(f"  … {ROUNDS} twenty-step jobs on each", flush=True)
+        for side in FLOOR:  # warm the floor's connections and code
+            for _ in range(20):
+                await _floor_submission(apis[side])
         for index in range(SUBMITS):
-            for side in _order(index):
-                figures[side]["submit"].append(await _submission(apis[side], tomorrow))
+            for side in _order(index, SIDES + FLOOR):
+                if side in FLOOR:
+                    figures[side]["submit"].append(await _floor_submission(apis[side]))
+                else:
+                    figures[side]["submit"].append(await _submission(apis[side], tomorrow))
         print(f"  … {SUBMITS} submissions on each, back to back", flush=True)
         for index in range(QUIET_SUBMITS):
             for side in _order(index):
@@ -243,9 +310,10 @@ async def _measure(stacks: dict[str, Stack], base: str) -> dict[str, dict[str, l
 
 
 def run_with(base: str) -> str:
-    with otlp_sink() as sink:
+    with otlp_sink() as sink, floor(sink) as floors:
         exporting = {"OTEL_EXPORTER_OTLP_ENDPOINT": sink}  # the SDK's own batching
         stacks = {
+            FIRST: _stack(OFF),
             "on": _stack(exporting),
             "sampled": _stack({**exporting, **SAMPLED}),
             "metrics": _stack({"OTEL_SDK_DISABLED": "true"}),
@@ -258,8 +326,9 @@ def run_with(base: str) -> str:
                 stack.start()
                 print(f"  ✓ {name} stack ready in {time.monotonic() - started:.1f} s", flush=True)
             urls = [u for side in ("on", "sampled", "metrics") for u in metrics_urls(stacks[side])]
+            measured = {side: stacks[side] for side in SIDES}
             with scraper(urls) as scraped:
-                figures = asyncio.run(_measure(stacks, base))
+                figures = asyncio.run(_measure(measured, floors, base))
         finally:
             for stack in stacks.values():
                 stack.stop()
@@ -283,6 +352,43 @@ def run_with(base: str) -> str:
                 f"{len(figures['on'][key])} each",
             )
         )
+    return _costs(figures, rows, scraped, exports) + "\n\n" + _floor_table(figures)
+
+
+def _floor_table(figures: dict[str, dict[str, list[float]]]) -> str:
+    """What tracing adds to a submission, in milliseconds, beside what the same two spans add in
+    the bare app and responder (p50 and mean, back to back)."""
+    got = {side: summary_ms(figures[side]["submit"]) for side in (*SIDES, *FLOOR)}
+    rows = [
+        (
+            'Runwright: submit, every trace ("on" less "metrics only")',
+            f"{got['on']['p50']:.2f} / {got['on']['mean']:.2f}",
+            f"{got['metrics']['p50']:.2f} / {got['metrics']['mean']:.2f}",
+            f"{got['on']['p50'] - got['metrics']['p50']:+.2f} / "
+            f"{got['on']['mean'] - got['metrics']['mean']:+.2f}",
+        ),
+        (
+            "floor: the same two spans in a bare app and responder",
+            f"{got['floor on']['p50']:.2f} / {got['floor on']['mean']:.2f}",
+            f"{got['floor off']['p50']:.2f} / {got['floor off']['mean']:.2f}",
+            f"{got['floor on']['p50'] - got['floor off']['p50']:+.2f} / "
+            f"{got['floor on']['mean'] - got['floor off']['mean']:+.2f}",
+        ),
+    ]
+    return table(
+        "What tracing adds to a submission (ms), beside its floor: two SDK spans and their context,"
+        " same run",
+        rows,
+        ("back to back, p50 / mean (ms)", "traced", "not traced", "tracing adds"),
+    )
+
+
+def _costs(
+    figures: dict[str, dict[str, list[float]]],
+    rows: list[tuple[str, ...]],
+    scraped: dict[str, int],
+    exports: int,
+) -> str:
     return table(
         "Instrumentation cost: metrics and tracing on ÷ off, same run "
         f"(scrapes {scraped['scrapes']}, failed {scraped['failures']}; OTLP exports {exports})",
