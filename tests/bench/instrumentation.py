@@ -169,8 +169,11 @@ def floor(sink: str) -> Iterator[dict[str, str]]:
     tracing = {"on": {"OTEL_EXPORTER_OTLP_ENDPOINT": sink}, "off": {"OTEL_SDK_DISABLED": "true"}}
     try:
         for name, env in tracing.items():
-            port = free_port()
-            for role in (["answer", server.address], ["http", str(port), server.address]):
+            port, subject = free_port(), f"floor.submit.{name}"
+            for role in (
+                ["answer", server.address, subject],
+                ["http", str(port), server.address, subject],
+            ):
                 procs.append(
                     subprocess.Popen(
                         [sys.executable, "-m", "tests.bench.span_floor", *role],

@@ -11,8 +11,9 @@ What tracing adds here, in milliseconds, is what the SDK costs on this machine b
 Runwright's own code: the instrumentation benchmark prints it beside what tracing adds to a real
 submission.
 
-``python -m tests.bench.span_floor http PORT NATS_URL`` and ``… answer NATS_URL``; tracing is on
-or off by the standard ``OTEL_*`` variables, as for the services.
+``python -m tests.bench.span_floor http PORT NATS_URL SUBJECT`` and ``… answer NATS_URL SUBJECT``;
+tracing is on or off by the standard ``OTEL_*`` variables, as for the services. Each pair has a
+subject of its own: on a shared one every responder would answer every request.
 """
 
 from __future__ import annotations
@@ -21,10 +22,8 @@ import asyncio
 import sys
 from typing import Any
 
-SUBJECT = "floor.submit"
 
-
-async def _http(port: int, nats_url: str) -> None:
+async def _http(port: int, nats_url: str, subject: str) -> None:
     import nats
     import uvicorn
     from litestar import Litestar, Request, post
@@ -47,7 +46,7 @@ async def _http(port: int, nats_url: str) -> None:
         ):
             carrier: dict[str, str] = {}
             propagate.inject(carrier)
-            reply = await nc.request(SUBJECT, body, timeout=5, headers=carrier)
+            reply = await nc.request(subject, body, timeout=5, headers=carrier)
             return bytes(reply.data)
 
     config = uvicorn.Config(
@@ -61,7 +60,7 @@ async def _http(port: int, nats_url: str) -> None:
     await uvicorn.Server(config).serve()
 
 
-async def _answer(nats_url: str) -> None:
+async def _answer(nats_url: str, subject: str) -> None:
     import nats
     from nats.aio.msg import Msg
     from opentelemetry import propagate
@@ -74,10 +73,10 @@ async def _answer(nats_url: str) -> None:
 
     async def answer(msg: Msg) -> None:
         context = propagate.extract(dict(msg.headers or {}))
-        with spans.start_as_current_span(f"serve {SUBJECT}", context=context, kind=SpanKind.SERVER):
+        with spans.start_as_current_span(f"serve {subject}", context=context, kind=SpanKind.SERVER):
             await msg.respond(msg.data)
 
-    await nc.subscribe(SUBJECT, cb=answer)
+    await nc.subscribe(subject, cb=answer)
     await asyncio.Event().wait()
 
 
@@ -85,9 +84,9 @@ def main(argv: list[str]) -> None:
     import uvloop
 
     if argv[0] == "http":
-        uvloop.run(_http(int(argv[1]), argv[2]))
+        uvloop.run(_http(int(argv[1]), argv[2], argv[3]))
     elif argv[0] == "answer":
-        uvloop.run(_answer(argv[1]))
+        uvloop.run(_answer(argv[1], argv[2]))
     else:
         raise SystemExit(f"unknown role {argv[0]!r}: http or answer")
 
