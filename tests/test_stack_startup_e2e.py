@@ -1,5 +1,5 @@
-"""Starting the stack (what `make run` and every end-to-end test do): a service that exits while
-the stack waits for it is reported at once, with its last lines, whichever step it died at."""
+"""Starting the stack (what `make run` and every end-to-end test do): a gateway that exits while
+the stack waits for its port is reported at once, with its last lines."""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 LISTEN_PORTS = (20000, 32767)
@@ -38,13 +39,23 @@ def free_port() -> int:
         return chosen
 
 
-def wait_for_port(port: int, timeout: float, host: str = "127.0.0.1") -> None:
+def wait_for_port(
+    port: int,
+    timeout: float,
+    host: str = "127.0.0.1",
+    *,
+    while_waiting: Callable[[], None] | None = None,
+) -> None:
+    """Until something accepts connections on ``port``; ``while_waiting`` is called between tries
+    (a check that raises when the process that should listen there has died)."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             with socket.create_connection((host, port), timeout=0.5):
                 return
         except OSError:
+            if while_waiting is not None:
+                while_waiting()
             if time.monotonic() > deadline:
                 raise TimeoutError(f"nothing listens on {host}:{port} after {timeout:g}s") from None
             time.sleep(0.02)

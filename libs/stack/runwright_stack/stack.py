@@ -456,11 +456,7 @@ class Stack:
         for port in self.config.gateway_ports:
             # A gateway that exits at start (its port taken, a bad setting) is reported at once
             # with its last lines, not after the whole timeout as a port nobody listens on.
-            while not port_in_use(port):
-                self._check_alive()
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout:g}s")
-                time.sleep(0.05)
+            wait_for_port(port, timeout, while_waiting=self._check_alive)
         seen: set[str] = set()
         while True:
             self._check_alive()
@@ -479,7 +475,7 @@ class Stack:
                 if "gateway" not in seen:
                     progress("gateway", f"gateway ready on {', '.join(self.gateway_urls)}")
                 if self.config.demo_port:
-                    wait_for_port(self.config.demo_port, 30)
+                    wait_for_port(self.config.demo_port, 30, while_waiting=self._check_alive)
                     progress("demo", f"demo app on http://127.0.0.1:{self.config.demo_port}")
                 return
             if time.monotonic() > deadline:
